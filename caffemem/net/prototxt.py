@@ -1,0 +1,335 @@
+"""Protobuf text format (``.prototxt``) into Caffe's protobuf messages, with places for every problem.
+
+Why not ``google.protobuf.text_format``: it either fails on the first unknown field or skips it
+silently, and its errors carry no file name. Real Caffe nets come from dozens of forks, so a field
+caffemem does not know must be a *warning* naming ``file:line:col`` while the rest of the net is
+still analysed; a real syntax error is one clear line with its place. This parser is also several
+times faster than the pure-Python tokenizer in ``text_format``, which matters for 1,000-layer nets.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from dataclasses import dataclass
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from caffemem.errors import ParseError
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+|\#[^\n]*)
+  | (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<num>[-+]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)[fF]?(?![A-Za-z_]))
+  | (?P<ident>-?[A-Za-z_][A-Za-z0-9_.]*)
+  | (?P<punct>[{}\[\]:,;<>])
+    """,
+    re.VERBOSE,
+)
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b",
+            "f": "\f", "v": "\v", "?": "?"}
+_ESCAPE_RE = re.compile(r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)")
+
+_INT_TYPES = {FieldDescriptor.CPPTYPE_INT32, FieldDescriptor.CPPTYPE_INT64,
+              FieldDescriptor.CPPTYPE_UINT32, FieldDescriptor.CPPTYPE_UINT64}
+_FLOAT_TYPES = {FieldDescriptor.CPPTYPE_FLOAT, FieldDescriptor.CPPTYPE_DOUBLE}
+_TRUE = {"true", "True", "t", "1"}
+_FALSE = {"false", "False", "f", "0"}
+_CLOSE = {"{": "}", "<": ">"}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A warning tied to a place in a file (1-based line and column)."""
+
+    source: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}: {self.message}"
+
+
+class _Tokens:
+    """The token list of one text, with offsets turned into line/column only when needed."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.text = text
+        self.source = source
+        kinds: list[str] = []
+        values: list[str] = []
+        offsets: list[int] = []
+        pos = 0
+        match = _TOKEN.match
+        end = len(text)
+        while pos < end:
+            m = match(text, pos)
+            if m is None:
+                raise self.error(f"unexpected character {text[pos]!r}", pos)
+            kind = m.lastgroup
+            if kind != "ws":
+                kinds.append(kind)  # type: ignore[arg-type]
+                values.append(m.group())
+                offsets.append(pos)
+            pos = m.end()
+        self.kinds = kinds
+        self.values = values
+        self.offsets = offsets
+        self.i = 0
+        self._line_starts: list[int] | None = None
+
+    def place(self, offset: int) -> tuple[int, int]:
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
+    def here(self) -> int:
+        return self.offsets[self.i] if self.i < len(self.offsets) else len(self.text)
+
+    def error(self, message: str, offset: int | None = None) -> ParseError:
+        line, col = self.place(self.here() if offset is None else offset)
+        return ParseError(message, self.source, line, col)
+
+    def at_end(self) -> bool:
+        return self.i >= len(self.kinds)
+
+    def peek(self) -> str | None:
+        return self.values[self.i] if self.i < len(self.values) else None
+
+    def take(self) -> tuple[str, str]:
+        if self.i >= len(self.kinds):
+            raise self.error("unexpected end of file")
+        k, v = self.kinds[self.i], self.values[self.i]
+        self.i += 1
+        return k, v
+
+    def expect(self, value: str) -> None:
+        kind, got = self.take()
+        if got != value:
+            self.i -= 1
+            raise self.error(f"expected '{value}', found '{got}'")
+
+    def accept(self, value: str) -> bool:
+        if self.i < len(self.values) and self.values[self.i] == value:
+            self.i += 1
+            return True
+        return False
+
+
+def _parse_int(raw: str) -> int:
+    """Decimal, hex (``0x``) or octal (leading ``0``) as protobuf's text format allows."""
+    digits = raw.lstrip("+-")
+    sign = -1 if raw.startswith("-") else 1
+    if digits[:2] in ("0x", "0X"):
+        return sign * int(digits[2:], 16)
+    if len(digits) > 1 and digits[0] == "0" and digits.isdigit():
+        return sign * int(digits, 8)
+    return sign * int(digits)
+
+
+def _unescape(body: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        s = m.group(1)
+        if s[0] == "x" and len(s) > 1:
+            return chr(int(s[1:], 16))
+        if s[0] in "01234567":
+            return chr(int(s, 8))
+        return _ESCAPES.get(s, s)
+
+    return _ESCAPE_RE.sub(repl, body) if "\\" in body else body
+
+
+class _Parser:
+    def __init__(self, tokens: _Tokens) -> None:
+        self.t = tokens
+        self.diagnostics: list[Diagnostic] = []
+
+    def warn(self, offset: int, message: str) -> None:
+        line, col = self.t.place(offset)
+        self.diagnostics.append(Diagnostic(self.t.source, line, col, message))
+
+    def message(self, msg: Message, close: str | None) -> None:
+        t = self.t
+        fields = msg.DESCRIPTOR.fields_by_name
+        seen: set[str] = set()
+        while True:
+            if t.at_end():
+                if close is None:
+                    return
+                raise t.error(f"unexpected end of file: missing '{close}'")
+            if close is not None and t.accept(close):
+                return
+            start = t.here()
+            kind, name = t.take()
+            if name == "[":  # extension or Any URL: not used by Caffe; skip it whole
+                while t.take()[1] != "]":
+                    pass
+                self.warn(start, "extension fields are not supported; ignored")
+                self.skip_value()
+                continue
+            if kind != "ident":
+                t.i -= 1
+                raise t.error(f"expected a field name, found '{name}'")
+            field = fields.get(name)
+            if field is None:
+                self.warn(start, f"unknown field '{name}' in {msg.DESCRIPTOR.name}; ignored")
+                self.skip_value()
+            elif field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
+                t.accept(":")
+                if field.is_repeated:
+                    if t.accept("["):
+                        while not t.accept("]"):
+                            self.sub_message(getattr(msg, name).add())
+                            t.accept(",")
+                    else:
+                        self.sub_message(getattr(msg, name).add())
+                else:
+                    sub = getattr(msg, name)
+                    sub.SetInParent()
+                    self.sub_message(sub)
+            else:
+                if not t.accept(":"):
+                    raise t.error(f"expected ':' after field '{name}'")
+                repeated = field.is_repeated
+                if t.accept("["):
+                    if not repeated:
+                        raise t.error(f"field '{name}' is not repeated; a list is not allowed here")
+                    while not t.accept("]"):
+                        self.scalar(msg, field, repeated)
+                        t.accept(",")
+                else:
+                    if not repeated and name in seen:
+                        self.warn(start, f"field '{name}' given more than once; the last value is used")
+                    self.scalar(msg, field, repeated)
+            seen.add(name)
+            if not t.accept(","):
+                t.accept(";")
+
+    def sub_message(self, sub: Message) -> None:
+        t = self.t
+        kind, opener = t.take()
+        if opener not in _CLOSE:
+            t.i -= 1
+            raise t.error(f"expected '{{' to open {sub.DESCRIPTOR.name}, found '{opener}'")
+        self.message(sub, _CLOSE[opener])
+
+    def scalar(self, msg: Message, field: FieldDescriptor, repeated: bool) -> None:
+        t = self.t
+        start = t.here()
+        kind, raw = t.take()
+        cpp = field.cpp_type
+        try:
+            if cpp == FieldDescriptor.CPPTYPE_STRING:
+                if kind != "str":
+                    raise t.error(f"field '{field.name}' needs a quoted string, found '{raw}'", start)
+                parts = [_unescape(raw[1:-1])]
+                while t.i < len(t.kinds) and t.kinds[t.i] == "str":  # adjacent literals concatenate
+                    parts.append(_unescape(t.take()[1][1:-1]))
+                text = "".join(parts)
+                value: object = text.encode("latin-1", "replace") if field.type == FieldDescriptor.TYPE_BYTES \
+                    else text
+            elif cpp in _INT_TYPES:
+                if kind != "num":
+                    raise t.error(f"field '{field.name}' needs an integer, found '{raw}'", start)
+                value = _parse_int(raw)
+            elif cpp in _FLOAT_TYPES:
+                value = self.float_value(kind, raw, field, start)
+            elif cpp == FieldDescriptor.CPPTYPE_BOOL:
+                if raw in _TRUE:
+                    value = True
+                elif raw in _FALSE:
+                    value = False
+                else:
+                    raise t.error(f"field '{field.name}' needs true or false, found '{raw}'", start)
+            elif cpp == FieldDescriptor.CPPTYPE_ENUM:
+                enum = field.enum_type
+                if kind == "ident":
+                    ev = enum.values_by_name.get(raw)
+                    if ev is None:
+                        self.warn(start, f"unknown value '{raw}' for {enum.name} field '{field.name}'; ignored")
+                        return
+                    value = ev.number
+                elif kind == "num":
+                    number = int(raw, 0)
+                    if number not in enum.values_by_number:
+                        self.warn(start, f"unknown value {number} for {enum.name} field '{field.name}'; ignored")
+                        return
+                    value = number
+                else:
+                    raise t.error(f"field '{field.name}' needs an enum name, found '{raw}'", start)
+            else:  # pragma: no cover - every protobuf scalar type is handled above
+                raise t.error(f"unsupported field type for '{field.name}'", start)
+            if repeated:
+                getattr(msg, field.name).append(value)
+            else:
+                setattr(msg, field.name, value)
+        except (ValueError, TypeError) as err:
+            raise t.error(f"bad value '{raw}' for field '{field.name}': {err}", start) from None
+
+    def float_value(self, kind: str, raw: str, field: FieldDescriptor, start: int) -> float:
+        if kind == "num":
+            body = raw[:-1] if raw[-1] in "fF" and not raw.lower().startswith(("0x", "-0x", "+0x")) else raw
+            return float(int(body, 16)) if "x" in body.lower() else float(body)
+        if kind == "ident":
+            low = raw.lower()
+            sign = -1.0 if low.startswith("-") else 1.0
+            low = low.lstrip("-")
+            if low in ("inf", "infinity", "inff", "infinityf"):
+                return sign * math.inf
+            if low in ("nan", "nanf"):
+                return math.nan
+        raise self.t.error(f"field '{field.name}' needs a number, found '{raw}'", start)
+
+    def skip_value(self) -> None:
+        """Skip the value of an unknown field: ``: scalar``, ``: [list]``, or a ``{...}`` block."""
+        t = self.t
+        t.accept(":")
+        kind, v = t.take()
+        if v in _CLOSE or v == "[":
+            depth = 1
+            while depth:
+                _, v = t.take()
+                if v in ("{", "<", "["):
+                    depth += 1
+                elif v in ("}", ">", "]"):
+                    depth -= 1
+        elif kind == "str":
+            while t.i < len(t.kinds) and t.kinds[t.i] == "str":
+                t.i += 1
+        elif kind not in ("num", "ident"):
+            t.i -= 1
+            raise t.error(f"expected a value, found '{v}'")
+
+
+def parse_text(text: str, message: Message, source: str = "<text>") -> list[Diagnostic]:
+    """Merge protobuf text ``text`` into ``message``; return warnings (unknown fields, repeats).
+
+    Raises :class:`ParseError` with file, line and column for text that cannot be read at all.
+    """
+    tokens = _Tokens(text, source)
+    parser = _Parser(tokens)
+    parser.message(message, None)
+    return parser.diagnostics
+
+
+def top_level_fields(text: str, source: str = "<text>") -> list[str]:
+    """Names of the fields at nesting depth 0, in order: enough to tell a net from a solver."""
+    tokens = _Tokens(text, source)
+    names: list[str] = []
+    depth = 0
+    prev_value = ""
+    for kind, value in zip(tokens.kinds, tokens.values, strict=True):
+        if value in ("{", "<", "["):
+            depth += 1
+        elif value in ("}", ">", "]"):
+            depth -= 1
+        elif depth == 0 and kind == "ident" and prev_value != ":":
+            names.append(value)
+        prev_value = value
+    return names
