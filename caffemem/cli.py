@@ -40,3 +40,72 @@ def friendly_errors(func: F) -> F:
 @click.version_option(__version__, prog_name="caffemem")
 def main() -> None:
     """How much memory a Caffe net needs, and why a Caffe run died."""
+
+
+@main.command("upgrade")
+@click.argument("in_path", metavar="IN", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Write here instead of stdout. Never the input file itself.")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists (never the input).")
+@friendly_errors
+def upgrade_command(in_path: str, out_path: str | None, force: bool) -> None:
+    """Rewrite a legacy net or solver prototxt IN in the current format, as Caffe's
+    upgrade_net_proto_text / upgrade_solver_proto_text would (V0/V1 layers, input fields,
+    BatchNorm params, solver_type enum).
+
+    The input is the user's original, so it is never overwritten, not even with --force.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from caffemem.errors import CaffememError as _Error
+    from caffemem.net.upgrade import format_text, upgrade_text
+
+    source = Path(in_path)
+    if out_path is not None and out_path != "-":
+        target = Path(out_path)
+        same = target.resolve() == source.resolve() or (
+            target.exists() and source.exists() and os.path.samefile(target, source))
+        if same:
+            raise _Error("refusing to write over the input file; it is your original "
+                         "(choose another -o)", source=in_path)
+        if target.exists() and not force:
+            raise _Error(f"{out_path} already exists; use --force to overwrite it")
+    text = source.read_text(encoding="utf-8")
+    done = upgrade_text(text, in_path)
+    for warning in done.parse_warnings:
+        click.echo(f"caffemem: warning: {warning}", err=True)
+    if done.caffe_would_refuse:
+        click.echo(f"caffemem: warning: Caffe itself would refuse to read {in_path} (see the "
+                   "warnings above); the output leaves those parts out", err=True)
+    for warning in done.result.warnings:
+        click.echo(f"caffemem: warning: {warning}", err=True)
+    if done.result.applied:
+        click.echo(f"caffemem: upgraded {in_path} ({done.kind}): "
+                   f"{', '.join(done.result.applied)}", err=True)
+    else:
+        click.echo(f"caffemem: {in_path} is already in the current format", err=True)
+    output = format_text(done.message)
+    if out_path is None or out_path == "-":
+        click.echo(output, nl=False)
+        return
+    target = Path(out_path)
+    if force:
+        # Write beside the target and rename, so a failure never leaves a half-written file.
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(output)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    else:
+        # "x" mode: fails instead of overwriting if the file appeared since the check above.
+        try:
+            with open(target, "x", encoding="utf-8") as handle:
+                handle.write(output)
+        except FileExistsError:
+            raise _Error(f"{out_path} already exists; use --force to overwrite it") from None
+    click.echo(f"caffemem: wrote {out_path}", err=True)

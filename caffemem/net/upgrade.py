@@ -516,3 +516,48 @@ def classify_fields(names: list[str]) -> str | None:
     if net == solver:
         return None
     return "net" if net else "solver"
+
+
+@dataclass
+class UpgradedText:
+    """One prototxt file read and upgraded: what kind it was, the upgraded message, what was done.
+
+    ``parse_warnings`` are the parser's complaints (``file:line:col: ...``), unknown fields above
+    all. Caffe itself refuses to read a file with an unknown field; ``caffe_would_refuse`` says so,
+    so callers can tell the user the output is not what Caffe would have produced.
+    """
+
+    kind: str
+    message: Message
+    result: UpgradeResult
+    parse_warnings: list[str]
+    caffe_would_refuse: bool
+
+
+def upgrade_text(text: str, source: str = "<text>") -> UpgradedText:
+    """Read a net or solver prototxt (whichever it is) and upgrade it as Caffe would.
+
+    Raises :class:`~caffemem.errors.ParseError` for unreadable text or a file that is neither
+    clearly a net nor clearly a solver, and the upgrade errors described in :func:`upgrade_net`
+    and :func:`upgrade_solver`.
+    """
+    from caffemem.errors import ParseError
+    from caffemem.net.prototxt import parse_text, top_level_fields
+
+    names = top_level_fields(text, source)
+    kind = classify_fields(names)
+    if kind is None:
+        if not names:
+            raise ParseError("empty file: neither a net nor a solver", source=source)
+        raise ParseError("cannot tell whether this is a net or a solver (top-level fields: "
+                         f"{', '.join(sorted(set(names)))})", source=source)
+    message: Message = caffe_pb2.NetParameter() if kind == "net" else caffe_pb2.SolverParameter()
+    diagnostics = parse_text(text, message, source)
+    # Everything our lenient parser merely warns about (unknown field or enum value, extension,
+    # a singular field given twice) is a hard parse error for Caffe's C++ text parser.
+    refuse = bool(diagnostics)
+    if kind == "net":
+        result = upgrade_net(message, source)  # type: ignore[arg-type]
+    else:
+        result = upgrade_solver(message, source)  # type: ignore[arg-type]
+    return UpgradedText(kind, message, result, [str(d) for d in diagnostics], refuse)
