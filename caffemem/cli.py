@@ -44,7 +44,7 @@ def main() -> None:
 
 @main.command("upgrade")
 @click.argument("in_path", metavar="IN", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", "out_path", metavar="OUT", type=click.Path(dir_okay=False), default=None,
               help="Write here instead of stdout. Never the input file itself.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists (never the input).")
 @friendly_errors
@@ -59,7 +59,6 @@ def upgrade_command(in_path: str, out_path: str | None, force: bool) -> None:
     import tempfile
     from pathlib import Path
 
-    from caffemem.errors import CaffememError as _Error
     from caffemem.net.upgrade import format_text, upgrade_text
 
     source = Path(in_path)
@@ -68,10 +67,10 @@ def upgrade_command(in_path: str, out_path: str | None, force: bool) -> None:
         same = target.resolve() == source.resolve() or (
             target.exists() and source.exists() and os.path.samefile(target, source))
         if same:
-            raise _Error("refusing to write over the input file; it is your original "
+            raise CaffememError("refusing to write over the input file; it is your original "
                          "(choose another -o)", source=in_path)
         if target.exists() and not force:
-            raise _Error(f"{out_path} already exists; use --force to overwrite it")
+            raise CaffememError(f"{out_path} already exists; use --force to overwrite it")
     text = source.read_text(encoding="utf-8")
     done = upgrade_text(text, in_path)
     for warning in done.parse_warnings:
@@ -107,5 +106,5 @@ def upgrade_command(in_path: str, out_path: str | None, force: bool) -> None:
             with open(target, "x", encoding="utf-8") as handle:
                 handle.write(output)
         except FileExistsError:
-            raise _Error(f"{out_path} already exists; use --force to overwrite it") from None
+            raise CaffememError(f"{out_path} already exists; use --force to overwrite it") from None
     click.echo(f"caffemem: wrote {out_path}", err=True)

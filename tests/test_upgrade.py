@@ -106,6 +106,21 @@ def test_applied_steps_match_oracle_summary() -> None:
     assert checked == 24
 
 
+@pytest.mark.skipif(not ORACLE.is_dir(), reason="shared/oracle/upgrade not available")
+@pytest.mark.parametrize("path", [p for p in _legacy_files() if p.stem != UNPARSABLE],
+                         ids=lambda p: p.stem)
+def test_log_lines_match_caffe(path: Path) -> None:
+    """UpgradeResult.log reproduces the upgrade_proto.cpp lines of Caffe's log, level and text."""
+    source = "legacy/" + path.relative_to(LEGACY).as_posix()  # the tool ran from shared/corpus
+    caffe = []
+    for line in (ORACLE / f"{path.stem}.upgrade.log").read_text().splitlines():
+        head, _, text = line.partition("] ")
+        if " upgrade_proto.cpp:" in head:
+            caffe.append((head[0], text))
+    done = upgrade_text(path.read_text(), source)
+    assert done.result.log == caffe
+
+
 # ---------------------------------------------------------------------------------------------
 # Self-contained fixtures
 
