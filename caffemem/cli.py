@@ -42,6 +42,56 @@ def main() -> None:
     """How much memory a Caffe net needs, and why a Caffe run died."""
 
 
+def parse_input_option(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    """``--input TOP=C,H,W`` (per-sample dims, any count) into a dict."""
+    out: dict[str, tuple[int, ...]] = {}
+    for value in values:
+        top, sep, dims = value.partition("=")
+        try:
+            shape = tuple(int(d) for d in dims.replace("x", ",").split(",") if d.strip())
+        except ValueError:
+            shape = ()
+        if not sep or not top or not shape or any(d <= 0 for d in shape):
+            raise CaffememError(f"--input expects TOP=C,H,W (positive per-sample dims), got '{value}'")
+        out[top] = shape
+    return out
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--phase", type=click.Choice(["TRAIN", "TEST"], case_sensitive=False),
+              help="Build only this phase's net (default: what the solver or net defines).")
+@click.option("--batch", type=click.IntRange(min=1), help="Batch size for every data layer.")
+@click.option("--input", "inputs", multiple=True, metavar="TOP=C,H,W",
+              help="Per-sample shape of a data/Input/Python top (repeatable).")
+@click.option("--stage", "stages", multiple=True, help="NetState stage (repeatable), as caffe's --stage.")
+@click.option("--level", type=int, help="NetState level, as caffe's --level.")
+@click.option("--mode", type=click.Choice(["cpu", "gpu"], case_sensitive=False), default="cpu",
+              show_default=True, help="Where Caffe runs: decides the memory model.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"], case_sensitive=False), default="table",
+              show_default=True)
+@friendly_errors
+def check(path: str, phase: str | None, batch: int | None, inputs: tuple[str, ...], stages: tuple[str, ...],
+          level: int | None, mode: str, fmt: str) -> None:
+    """Shapes, parameters and memory of the nets Caffe would build from PATH (a net or a solver)."""
+    from caffemem.layers.registry import BuildOptions
+    from caffemem.net.analyze import analyze_path
+    from caffemem.net.state import phase_from_name
+
+    options = BuildOptions(batch=batch, inputs=parse_input_option(inputs), mode=mode.lower())
+    analysis = analyze_path(path, phase_from_name(phase) if phase else None, options, level, stages)
+    if fmt.lower() == "json":
+        from caffemem.report import json_report
+
+        click.echo(json_report.render(analysis))
+    else:
+        from caffemem.report import table
+
+        click.echo(table.render(analysis), nl=False)
+    for warning in analysis.warnings:
+        click.echo(f"caffemem: warning: {warning}", err=True)
+
+
 @main.command("upgrade")
 @click.argument("in_path", metavar="IN", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out_path", metavar="OUT", type=click.Path(dir_okay=False), default=None,

@@ -1,0 +1,12 @@
+"""Import every layer family so that each registers its types; the build imports only this."""
+
+from caffemem.layers import (  # noqa: F401
+    conv,
+    data,
+    inner_product,
+    loss,
+    neuron,
+    normalization,
+    pooling,
+    shape_ops,
+)

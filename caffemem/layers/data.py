@@ -1,0 +1,218 @@
+"""Data layers: where a net's batch comes from.
+
+Caffe learns most input shapes from the data itself (the first Datum, the first image), which
+caffemem never reads. So the shape comes, in order, from ``--input TOP=C,H,W``, from what the
+prototxt says (crop size, new_height/new_width, explicit shapes), and otherwise from a stated
+assumption that is reported as a warning. ``--batch N`` replaces every data layer's batch size.
+"""
+
+from __future__ import annotations
+
+from caffemem.layers.registry import Layer, Shape, register
+
+# What common example datasets hold, recognised by the source path (an assumption, reported).
+_KNOWN_SOURCES = (("mnist", (1, 28, 28)), ("cifar", (3, 32, 32)))
+_DEFAULT_IMAGE = (3, 256, 256)
+
+
+class DataLayerBase(Layer):
+    """Shared batch/shape rules of data layers; subclasses say what the prototxt tells them."""
+
+    is_data = True
+    exact_bottoms = 0
+
+    def batch_size(self, declared: int) -> int:
+        batch = self.ctx.options.batch
+        return batch if batch is not None else declared
+
+    def user_sample_shape(self, top_index: int = 0) -> Shape | None:
+        if top_index < len(self.param.top):
+            return self.ctx.options.inputs.get(self.param.top[top_index])
+        return None
+
+    def assume(self, shape: Shape, why: str) -> Shape:
+        top = self.param.top[0] if self.param.top else self.name
+        dims = ",".join(str(d) for d in shape)
+        self.ctx.warn(f"layer '{self.name}' ({self.type}): {why}; assuming {dims} per sample "
+                      f"(give --input {top}=C,H,W)")
+        return shape
+
+    def image_shape(self, channels: int | None, height: int, width: int, source: str) -> Shape:
+        """Per-sample shape after Caffe's DataTransformer: crop_size wins over the stored size."""
+        user = self.user_sample_shape()
+        if user is not None:
+            return user
+        crop = self.param.transform_param.crop_size
+        if channels is None:
+            for key, shape in _KNOWN_SOURCES:
+                if key in source.lower():
+                    channels, height, width = shape if not (height and width) else (shape[0], height, width)
+                    self.ctx.warn(f"layer '{self.name}' ({self.type}): per-sample shape taken from the "
+                                  f"dataset its source names ({key}): {channels}x{height}x{width}")
+                    break
+        if crop:
+            height = width = crop
+        if channels is None or not height or not width:
+            c = channels if channels is not None else _DEFAULT_IMAGE[0]
+            h = height or _DEFAULT_IMAGE[1]
+            w = width or _DEFAULT_IMAGE[2]
+            return self.assume((c, h, w), "the sample shape is in the data, which caffemem does not read")
+        return (channels, height, width)
+
+    def two_tops(self, batch: int, sample: Shape) -> list[Shape | None]:
+        tops: list[Shape | None] = [(batch, *sample)]
+        if self.n_tops > 1:
+            tops.append((batch,))
+        return tops
+
+
+@register("Data")
+class DataLayer(DataLayerBase):
+    min_tops = 1
+    max_tops = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        dp = self.param.data_param
+        return self.two_tops(self.batch_size(dp.batch_size), self.image_shape(None, 0, 0, dp.source))
+
+
+@register("ImageData")
+class ImageDataLayer(DataLayerBase):
+    exact_tops = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        ip = self.param.image_data_param
+        channels = 3 if ip.is_color else 1
+        sample = self.image_shape(channels, ip.new_height, ip.new_width, ip.source)
+        return self.two_tops(self.batch_size(ip.batch_size), sample)
+
+
+@register("WindowData")
+class WindowDataLayer(DataLayerBase):
+    exact_tops = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        wp = self.param.window_data_param
+        crop = self.param.transform_param.crop_size
+        if crop <= 0 and self.user_sample_shape() is None:
+            raise self.fail("crop_size must be positive for WindowData")
+        sample = self.image_shape(3, crop, crop, wp.source)
+        return self.two_tops(self.batch_size(wp.batch_size), sample)
+
+
+@register("MemoryData")
+class MemoryDataLayer(DataLayerBase):
+    exact_tops = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        mp = self.param.memory_data_param
+        sample = self.user_sample_shape() or (mp.channels, mp.height, mp.width)
+        return self.two_tops(self.batch_size(mp.batch_size), sample)
+
+
+@register("HDF5Data")
+class HDF5DataLayer(DataLayerBase):
+    min_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        batch = self.batch_size(self.param.hdf5_data_param.batch_size)
+        tops: list[Shape | None] = []
+        for i in range(self.n_tops):
+            user = self.user_sample_shape(i)
+            tops.append((batch, *user) if user is not None else None)
+        return tops
+
+    def unknown_reason(self) -> str:
+        missing = [t for t in self.param.top if t not in self.ctx.options.inputs]
+        return ("HDF5 dataset shapes are in the data file, which caffemem does not read; give "
+                + " ".join(f"--input {t}=DIMS" for t in missing))
+
+
+@register("DummyData")
+class DummyDataLayer(DataLayerBase):
+    min_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        dp = self.param.dummy_data_param
+        n = self.n_tops
+        legacy = bool(dp.num or dp.channels or dp.height or dp.width)
+        if legacy and dp.shape:
+            raise self.fail("both shape and num/channels/height/width given")
+        tops: list[Shape | None] = []
+        for i in range(n):
+            if dp.shape:
+                if len(dp.shape) not in (1, n):
+                    raise self.fail("shape must be specified once, or once per top")
+                shape: Shape = tuple(dp.shape[0 if len(dp.shape) == 1 else i].dim)
+            else:
+                def pick(values: list[int], i: int = i) -> int:
+                    if len(values) not in (1, n):
+                        raise self.fail("num/channels/height/width must be specified once, or once per top")
+                    return values[0 if len(values) == 1 else i]
+                shape = (pick(list(dp.num)), pick(list(dp.channels)), pick(list(dp.height)),
+                         pick(list(dp.width)))
+            tops.append(self.override(i, shape))
+        return tops
+
+    def override(self, i: int, shape: Shape) -> Shape:
+        user = self.user_sample_shape(i)
+        batch = self.ctx.options.batch
+        if user is not None:
+            return ((batch if batch is not None else (shape[0] if shape else 1)), *user)
+        if batch is not None and shape:
+            return (batch, *shape[1:])
+        return shape
+
+
+@register("Input")
+class InputLayer(DummyDataLayer):
+    """Deploy nets' inputs; also what legacy ``input:``/``input_dim`` fields become."""
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        ip = self.param.input_param
+        n = self.n_tops
+        if ip.shape and len(ip.shape) not in (1, n):
+            raise self.fail("input_param shape must be specified once, or once per top")
+        tops: list[Shape | None] = []
+        for i in range(n):
+            if ip.shape:
+                shape: Shape = tuple(ip.shape[0 if len(ip.shape) == 1 else i].dim)
+            else:
+                shape = ()
+                if self.user_sample_shape(i) is None:
+                    self.ctx.warn(f"layer '{self.name}' (Input): top '{self.param.top[i]}' has no shape; "
+                                  "Caffe leaves it empty until the caller reshapes it")
+                    tops.append(None)
+                    continue
+            tops.append(self.override(i, shape))
+        return tops
+
+    def unknown_reason(self) -> str:
+        return "Input layer without a shape; give --input TOP=C,H,W and --batch N"
+
+
+@register("Python")
+class PythonLayer(Layer):
+    """A layer written in Python: never imported or run. Its tops need shapes from the user."""
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        batch = self.ctx.options.batch
+        tops: list[Shape | None] = []
+        for top in self.param.top:
+            user = self.ctx.options.inputs.get(top)
+            if user is None:
+                tops.append(None)
+                continue
+            if batch is None:
+                batch = bottoms[0][0] if bottoms and bottoms[0] else 1
+            tops.append((batch, *user))
+        return tops
+
+    @property
+    def module_and_layer(self) -> str:
+        pp = self.param.python_param
+        return f"{pp.module}.{pp.layer}"
+
+    def unknown_reason(self) -> str:
+        return (f"Python layer {self.module_and_layer} is never imported or run; give its top shapes with "
+                + " ".join(f"--input {t}=DIMS" for t in self.param.top))

@@ -1,0 +1,97 @@
+"""Pooling and SPP: Caffe's ceil rounding and its pad clipping, exactly."""
+
+from __future__ import annotations
+
+import math
+
+from caffemem.layers.registry import Layer, Shape, register
+from caffemem.proto import caffe_pb2
+
+P = caffe_pb2.PoolingParameter
+
+
+def pooled_size(size: int, k: int, p: int, s: int, ceil_mode: bool) -> int:
+    """Caffe's output size: ceil (or floor) of (size + 2p - k) / s, plus one, computed in float."""
+    ratio = (size + 2 * p - k) / s
+    out = (math.ceil(ratio) if ceil_mode else math.floor(ratio)) + 1
+    if p and (out - 1) * s >= size + p:  # the last window must start inside the image
+        out -= 1
+    return out
+
+
+@register("Pooling")
+class PoolingLayer(Layer):
+    exact_bottoms = 1
+    min_tops = 1
+    max_tops = 2
+
+    def ceil_mode(self, pp: caffe_pb2.PoolingParameter) -> bool:
+        """CEIL unless ``round_mode: FLOOR`` (BVLC) or ``ceil_mode: false`` (forks) says otherwise."""
+        fields = pp.DESCRIPTOR.fields_by_name
+        if "ceil_mode" in fields and pp.HasField("ceil_mode"):
+            return bool(pp.ceil_mode)
+        return pp.round_mode == P.CEIL
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        pp = self.param.pooling_param
+        b = bottoms[0]
+        if len(b) != 4:
+            raise self.fail(f"input must have 4 axes, corresponding to (num, channels, height, width); got {b}")
+        if self.n_tops == 2 and pp.pool != P.MAX:
+            raise self.fail("only MAX pooling can have a mask top")
+        n, c, h, w = b
+        if pp.global_pooling:
+            if pp.HasField("kernel_size") or pp.HasField("kernel_h") or pp.HasField("kernel_w"):
+                raise self.fail("with global_pooling: true filter size cannot be specified")
+            kh, kw = h, w
+        else:
+            if pp.HasField("kernel_size") == (pp.HasField("kernel_h") or pp.HasField("kernel_w")):
+                if pp.HasField("kernel_size"):
+                    raise self.fail("filter size is kernel_size OR kernel_h and kernel_w; not both")
+                raise self.fail("filter size is kernel_size OR kernel_h and kernel_w; not neither")
+            kh, kw = (pp.kernel_size, pp.kernel_size) if pp.HasField("kernel_size") else (pp.kernel_h, pp.kernel_w)
+        if kh <= 0 or kw <= 0:
+            raise self.fail("filter dimensions must be greater than zero")
+        ph, pw = (pp.pad_h, pp.pad_w) if (pp.HasField("pad_h") or pp.HasField("pad_w")) else (pp.pad, pp.pad)
+        sh, sw = (pp.stride_h, pp.stride_w) if (pp.HasField("stride_h") or pp.HasField("stride_w")) \
+            else (pp.stride, pp.stride)
+        if pp.global_pooling and (ph or pw or sh != 1 or sw != 1):
+            raise self.fail("with global pooling, only pad = 0 and stride = 1 are allowed")
+        if ph or pw:
+            if pp.pool not in (P.AVE, P.MAX):
+                raise self.fail("padding implemented only for average and max pooling")
+            if ph >= kh or pw >= kw:
+                raise self.fail("pad must be smaller than the kernel")
+        ceil = self.ceil_mode(pp)
+        oh = pooled_size(h, kh, ph, sh, ceil)
+        ow = pooled_size(w, kw, pw, sw, ceil)
+        self.kernel = (kh, kw)
+        top = (n, c, oh, ow)
+        return [top] * self.n_tops
+
+
+@register("SPP")
+class SPPLayer(Layer):
+    exact_bottoms = 1
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        b = bottoms[0]
+        if len(b) != 4:
+            raise self.fail(f"input must have 4 axes; got {b}")
+        n, c, h, w = b
+        levels = self.param.spp_param.pyramid_height
+        if levels <= 0:
+            raise self.fail("pyramid_height must be positive")
+        sizes = []
+        for level in range(levels):
+            bins = 2 ** level
+            kh, kw = math.ceil(h / bins), math.ceil(w / bins)
+            ph, pw = (kh * bins - h + 1) // 2, (kw * bins - w + 1) // 2
+            if ph >= kh or pw >= kw:
+                raise self.fail(f"pyramid level {level}: pad must be smaller than the kernel")
+            sizes.append((pooled_size(h, kh, ph, kh, True), pooled_size(w, kw, pw, kw, True)))
+        self.level_sizes = sizes
+        if levels == 1:
+            return [(n, c, sizes[0][0], sizes[0][1])]
+        return [(n, c * sum(a * b for a, b in sizes))]

@@ -1,0 +1,163 @@
+"""The layer catalogue's contract: one class per Caffe layer type, registered by its type string.
+
+Each class mirrors what Caffe's own layer does in ``SetUp`` (``LayerSetUp`` + ``Reshape``): given
+the bottom shapes it returns the top shapes and records its learnable parameter shapes, and it
+fails with a message naming the layer wherever Caffe's CHECKs would fail. Adding a layer type is
+one small class in the module of its family, decorated with :func:`register`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, TypeVar
+
+from caffemem.errors import NetError
+from caffemem.proto import caffe_pb2
+
+Shape = tuple[int, ...]
+
+
+def count(shape: Sequence[int]) -> int:
+    """Number of elements of a blob; a 0-axis blob holds one element, as in Caffe."""
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def canonical_axis(axis: int, num_axes: int, layer: str) -> int:
+    """Caffe's ``Blob::CanonicalAxisIndex``: negative axes count from the end."""
+    if not -num_axes <= axis < num_axes:
+        raise NetError(f"layer '{layer}': axis {axis} out of range for a {num_axes}-D blob")
+    return axis + num_axes if axis < 0 else axis
+
+
+@dataclass
+class BuildOptions:
+    """What the user says about the run that a prototxt cannot: batch size and input shapes."""
+
+    batch: int | None = None
+    inputs: dict[str, Shape] = field(default_factory=dict)  # per-sample shape by top name
+    mode: str = "cpu"
+
+
+@dataclass
+class SetupContext:
+    """What a layer may know while it is set up: the net's phase and the user's options."""
+
+    phase: int = caffe_pb2.TRAIN
+    options: BuildOptions = field(default_factory=BuildOptions)
+    source: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+class Layer:
+    """Base of every layer type: blob-count checks and defaults shared by all of Caffe's layers.
+
+    Subclasses set the ``*_bottoms``/``*_tops`` limits Caffe declares and implement :meth:`reshape`.
+    """
+
+    type_name: ClassVar[str] = ""
+    exact_bottoms: ClassVar[int | None] = None
+    min_bottoms: ClassVar[int | None] = None
+    max_bottoms: ClassVar[int | None] = None
+    exact_tops: ClassVar[int | None] = None
+    min_tops: ClassVar[int | None] = None
+    max_tops: ClassVar[int | None] = None
+    #: Loss layers get an anonymous top when none is declared (``AutoTopBlobs``).
+    auto_top_blobs: ClassVar[bool] = False
+    #: Loss layers add ``loss_weight: 1`` for their first top when none is given.
+    is_loss: ClassVar[bool] = False
+    #: Caffe CHECKs that some layers are never used in place.
+    forbid_inplace: ClassVar[bool] = False
+    #: Data layers: their tops come from storage, not computation, and never need backward.
+    is_data: ClassVar[bool] = False
+
+    def __init__(self, param: caffe_pb2.LayerParameter, ctx: SetupContext) -> None:
+        self.param = param
+        self.ctx = ctx
+        self.name = param.name
+        self.type = param.type
+        self.blobs: list[Shape] = []  # learnable parameter shapes, in Caffe's order
+        self.n_tops = len(param.top)
+
+    # --- the contract -------------------------------------------------------------------------
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        """Top shapes for these bottom shapes (Caffe's LayerSetUp + Reshape). Sets ``self.blobs``.
+
+        ``None`` marks a top whose shape cannot be known without running code (Python layers).
+        """
+        raise NotImplementedError
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return True
+
+    def unknown_reason(self) -> str:
+        """Why :meth:`reshape` left a top shape unknown (``None``): e.g. a Python layer."""
+        return "top shape unknown"
+
+    def loss_weights(self) -> list[float]:
+        """One weight per top, as ``Layer::SetLossWeights`` records them."""
+        weights = list(self.param.loss_weight)
+        if self.is_loss and not weights:
+            if self.n_tops > 1:
+                self.ctx.warn(f"layer '{self.name}' ({self.type}): {self.n_tops} tops without loss_weight: "
+                              "BVLC Caffe refuses this (forks accept it); assuming weight 1 on the first top")
+            weights = [1.0] + [0.0] * (self.n_tops - 1)
+        if weights and len(weights) != self.n_tops:
+            raise NetError(f"layer '{self.name}': loss_weight must be unspecified or specified once per top "
+                           f"blob ({len(weights)} weights for {self.n_tops} tops)")
+        return weights + [0.0] * (self.n_tops - len(weights)) if weights else [0.0] * self.n_tops
+
+    # --- shared helpers ---------------------------------------------------------------------------
+    def fail(self, message: str) -> NetError:
+        return NetError(f"layer '{self.name}' ({self.type}): {message}", self.ctx.source)
+
+    def check_counts(self, n_bottoms: int, n_tops: int) -> None:
+        """Caffe's ``Layer::CheckBlobCounts``."""
+        def check(n: int, exact: int | None, lo: int | None, hi: int | None, what: str) -> None:
+            if exact is not None and n != exact:
+                raise self.fail(f"takes {exact} {what} blob(s), got {n}")
+            if lo is not None and n < lo:
+                raise self.fail(f"takes at least {lo} {what} blob(s), got {n}")
+            if hi is not None and n > hi:
+                raise self.fail(f"takes at most {hi} {what} blob(s), got {n}")
+
+        check(n_bottoms, self.exact_bottoms, self.min_bottoms, self.max_bottoms, "bottom")
+        check(n_tops, self.exact_tops, self.min_tops, self.max_tops, "top")
+
+    def auto_top_count(self) -> int:
+        """How many anonymous tops Caffe adds (``Net::Init`` with ``AutoTopBlobs``)."""
+        if not self.auto_top_blobs:
+            return 0
+        needed = max(self.min_tops or 0, self.exact_tops or 0)
+        return max(0, needed - len(self.param.top))
+
+
+L = TypeVar("L", bound=type[Layer])
+
+LAYERS: dict[str, type[Layer]] = {}
+
+
+def register(*type_names: str) -> Callable[[L], L]:
+    """Class decorator: make a layer class the rule for one or more Caffe type strings."""
+
+    def deco(cls: L) -> L:
+        for name in type_names:
+            if name in LAYERS:
+                raise RuntimeError(f"layer type {name} registered twice")
+            LAYERS[name] = cls
+        if not cls.type_name:
+            cls.type_name = type_names[0]
+        return cls
+
+    return deco
+
+
+def layer_class(type_name: str) -> type[Layer] | None:
+    """The registered class for a Caffe type string, or None for a type caffemem does not know."""
+    return LAYERS.get(type_name)

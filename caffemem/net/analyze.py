@@ -1,0 +1,138 @@
+"""From a file the user names to the nets Caffe would build from it, in Caffe's order.
+
+A solver gives the TRAIN net and then its TEST nets exactly as ``Solver::InitTrainNet`` and
+``InitTestNets`` create them; a train_val net gives TRAIN then TEST (when its layers differ by
+phase); ``--phase`` picks one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from caffemem.errors import CaffememError
+from caffemem.layers.registry import BuildOptions, SetupContext
+from caffemem.net.build import BuiltNet, build_net
+from caffemem.net.load import (
+    LoadedNet,
+    LoadedSolver,
+    file_kind,
+    load_net,
+    net_from_text,
+    read_text,
+    resolve_solver_path,
+    solver_from_text,
+)
+from caffemem.net.prototxt import Diagnostic
+from caffemem.net.state import TEST, TRAIN, compose_state, has_phase_rules
+from caffemem.proto import caffe_pb2
+
+
+@dataclass
+class Analysis:
+    """Everything caffemem learned from one input file."""
+
+    source: str
+    kind: str  # "net" or "solver"
+    nets: list[BuiltNet]
+    solver: LoadedSolver | None = None
+    loaded: list[LoadedNet] = field(default_factory=list)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        seen: dict[str, None] = {}
+        out = []
+        for d in (self.solver.diagnostics if self.solver else []) + [d for n in self.loaded for d in n.diagnostics]:
+            if str(d) not in seen:
+                seen[str(d)] = None
+                out.append(d)
+        return out
+
+    @property
+    def warnings(self) -> list[str]:
+        out: dict[str, None] = {}
+        for d in self.diagnostics:
+            out[str(d)] = None
+        for loaded in self.loaded:
+            for w in loaded.upgrade_warnings:
+                out[f"{loaded.source}: {w}"] = None
+        for net in self.nets:
+            for w in net.warnings:
+                out[f"{net.name or net.source} ({net.phase_name}): {w}"] = None
+        return list(out)
+
+
+def _build(loaded: LoadedNet, phase: int, solver_state: caffe_pb2.NetState | None, options: BuildOptions,
+           level: int | None, stages: tuple[str, ...]) -> BuiltNet:
+    state = compose_state(phase, loaded.param.state if loaded.param.HasField("state") else None,
+                          solver_state, level, stages)
+    ctx = SetupContext(phase=phase, options=options, source=loaded.source)
+    return build_net(loaded.param, state, ctx)
+
+
+def analyze_net(loaded: LoadedNet, phase: int | None = None, options: BuildOptions | None = None,
+                level: int | None = None, stages: tuple[str, ...] = ()) -> Analysis:
+    options = options or BuildOptions()
+    if phase is not None:
+        phases = [phase]
+    elif loaded.param.HasField("state") and loaded.param.state.HasField("phase"):
+        phases = [loaded.param.state.phase]
+    else:
+        phases = [TRAIN, TEST] if has_phase_rules(loaded.param) else [TRAIN]
+    nets = [_build(loaded, p, None, options, level, stages) for p in phases]
+    return Analysis(loaded.source, "net", nets, loaded=[loaded])
+
+
+def analyze_solver(solver: LoadedSolver, phase: int | None = None, options: BuildOptions | None = None,
+                   level: int | None = None, stages: tuple[str, ...] = ()) -> Analysis:
+    """The train net, then the test nets, as Caffe's solver creates them."""
+    options = options or BuildOptions()
+    sp = solver.param
+    cache: dict[str, LoadedNet] = {}
+
+    def from_file(name: str) -> LoadedNet:
+        path = resolve_solver_path(solver.source, name)
+        if path not in cache:
+            cache[path] = load_net(path)
+        return cache[path]
+
+    def inline(param: caffe_pb2.NetParameter, what: str) -> LoadedNet:
+        # Caffe does not upgrade nets embedded in a solver; neither do we.
+        loaded = LoadedNet(caffe_pb2.NetParameter(), f"{solver.source} ({what})")
+        loaded.param.CopyFrom(param)
+        return loaded
+
+    given = [f for f in ("train_net_param", "train_net", "net_param", "net") if sp.HasField(f)]
+    if len(given) != 1:
+        raise CaffememError("a solver must name exactly one of train_net_param, train_net, net_param, net "
+                            f"(found {', '.join(given) or 'none'})", solver.source)
+    which = given[0]
+    train = inline(getattr(sp, which), which) if which.endswith("_param") else from_file(getattr(sp, which))
+
+    tests: list[LoadedNet] = [inline(p, "test_net_param") for p in sp.test_net_param]
+    tests += [from_file(name) for name in sp.test_net]
+    if which in ("net", "net_param"):
+        extra = len(sp.test_iter) - len(tests)
+        tests += [train] * max(0, extra)
+    if len(sp.test_state) not in (0, len(tests)):
+        raise CaffememError(f"test_state must be unspecified or specified once per test net "
+                            f"({len(sp.test_state)} given, {len(tests)} test nets)", solver.source)
+
+    nets: list[BuiltNet] = []
+    if phase in (None, TRAIN):
+        nets.append(_build(train, TRAIN, sp.train_state if sp.HasField("train_state") else None, options,
+                           level, stages))
+    if phase in (None, TEST):
+        for i, loaded in enumerate(tests):
+            nets.append(_build(loaded, TEST, sp.test_state[i] if sp.test_state else None, options, level,
+                               stages))
+    loaded_all = list({id(n): n for n in [train, *tests]}.values())
+    return Analysis(solver.source, "solver", nets, solver=solver, loaded=loaded_all)
+
+
+def analyze_path(path: str, phase: int | None = None, options: BuildOptions | None = None,
+                 level: int | None = None, stages: tuple[str, ...] = ()) -> Analysis:
+    """Analyse a net or solver file (detected from its fields)."""
+    text = read_text(path)
+    if file_kind(text, path) == "solver":
+        return analyze_solver(solver_from_text(text, path), phase, options, level, stages)
+    return analyze_net(net_from_text(text, path), phase, options, level, stages)

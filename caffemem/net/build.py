@@ -1,0 +1,286 @@
+"""Build a net the way Caffe's ``Net::Init`` does: filter, insert splits, set up layer by layer.
+
+The result records, per layer, what Caffe would log (top shapes, the running "Memory required for
+data") and what the memory model needs later (in-place tops, loss weights, which layers and
+bottoms run backward, parameter shapes and sharing). Layers caffemem cannot analyse (unknown types,
+Python layers without a user-given shape) are kept with unknown top shapes and named, so the rest
+of the net is still reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from caffemem.errors import NetError
+from caffemem.layers import catalogue  # noqa: F401  (registers every layer type)
+from caffemem.layers.registry import Layer, SetupContext, Shape, count, layer_class
+from caffemem.net.splits import insert_splits
+from caffemem.net.state import PHASE_NAMES, filter_net
+from caffemem.proto import caffe_pb2
+
+DTYPE_BYTES = 4
+
+
+@dataclass
+class ParamBlob:
+    """One learnable parameter blob of a layer, with Caffe's sharing and learning-rate facts."""
+
+    shape: Shape
+    lr_mult: float
+    decay_mult: float
+    name: str = ""
+    owner: tuple[int, int] | None = None  # (layer index, param index) it shares storage with
+    #: lr_mult as the prototxt gives it (default 1): what Caffe's need-backward test reads, which
+    #: differs from ``lr_mult`` for layers that rewrite their own specs (BatchNorm).
+    net_lr_mult: float = 1.0
+
+    @property
+    def shared(self) -> bool:
+        return self.owner is not None
+
+
+@dataclass
+class BuiltLayer:
+    """One layer as ``Net::Init`` set it up."""
+
+    index: int
+    name: str
+    type: str
+    bottoms: list[str]
+    tops: list[str]
+    top_shapes: list[Shape | None]
+    params: list[ParamBlob]
+    loss_weights: list[float]
+    inplace: list[bool]
+    param: caffe_pb2.LayerParameter
+    impl: Layer | None
+    is_split: bool = False
+    auto_tops: int = 0
+    need_backward: bool = False
+    logged_need_backward: bool = False  # what Caffe logs: before force_backward is applied
+    bottom_need_backward: list[bool] = field(default_factory=list)
+    memory_required_for_data: int | None = None  # bytes, cumulative, as Caffe logs after this layer
+    unknown: str | None = None  # why caffemem could not compute this layer's tops
+
+    @property
+    def analysed(self) -> bool:
+        return self.unknown is None and all(s is not None for s in self.top_shapes)
+
+
+@dataclass
+class BuiltNet:
+    """A net as Caffe builds it for one state."""
+
+    name: str
+    phase: int
+    state: caffe_pb2.NetState
+    layers: list[BuiltLayer]
+    outputs: list[str]
+    force_backward: bool
+    warnings: list[str]
+    source: str | None = None
+
+    @property
+    def phase_name(self) -> str:
+        return PHASE_NAMES[self.phase]
+
+    @property
+    def memory_required_for_data(self) -> int | None:
+        return self.layers[-1].memory_required_for_data if self.layers else 0
+
+    @property
+    def unanalysed_layers(self) -> list[BuiltLayer]:
+        return [layer for layer in self.layers if layer.unknown is not None]
+
+    def learnable_params(self) -> list[ParamBlob]:
+        """Owner parameters (shared ones once), as Caffe's ``learnable_params_``."""
+        return [p for layer in self.layers for p in layer.params if not p.shared]
+
+    @property
+    def param_count(self) -> int:
+        return sum(count(p.shape) for p in self.learnable_params())
+
+
+def build_net(param: caffe_pb2.NetParameter, state: caffe_pb2.NetState, ctx: SetupContext) -> BuiltNet:
+    """Run FilterNet, InsertSplits and the per-layer setup loop of ``Net::Init`` on ``param``."""
+    filtered = filter_net(param, state)
+    split = insert_splits(filtered, ctx.source)
+    builder = _Builder(split, state, ctx)
+    return builder.run(filtered.name)
+
+
+class _Builder:
+    def __init__(self, param: caffe_pb2.NetParameter, state: caffe_pb2.NetState, ctx: SetupContext) -> None:
+        self.param = param
+        self.state = state
+        self.ctx = ctx
+        self.shapes: dict[str, Shape | None] = {}
+        self.blob_need_backward: dict[str, bool] = {}
+        self.available: set[str] = set()
+        self.layers: list[BuiltLayer] = []
+        self.param_owner_by_name: dict[str, tuple[int, int]] = {}
+        self.memory: int | None = 0
+
+    def run(self, name: str) -> BuiltNet:
+        for i, lp in enumerate(self.param.layer):
+            self.layers.append(self.setup_layer(i, lp))
+        self.backward_pass()
+        force = self.param.force_backward
+        if force:
+            self.apply_force_backward()
+        return BuiltNet(name=name, phase=self.state.phase, state=self.state, layers=self.layers,
+                        outputs=sorted(self.available), force_backward=force, warnings=self.ctx.warnings,
+                        source=self.ctx.source)
+
+    def fail(self, message: str) -> NetError:
+        return NetError(message, self.ctx.source)
+
+    def setup_layer(self, index: int, lp: caffe_pb2.LayerParameter) -> BuiltLayer:
+        if not lp.HasField("phase"):
+            lp.phase = self.state.phase
+        if lp.propagate_down and len(lp.propagate_down) != len(lp.bottom):
+            raise self.fail(f"layer '{lp.name}': propagate_down param must be specified either 0 or "
+                            f"bottom_size times")
+        cls = layer_class(lp.type)
+        impl = cls(lp, self.ctx) if cls is not None else None
+        unknown = None if cls is not None else f"layer type '{lp.type}' is not in caffemem's catalogue"
+
+        need_backward = False
+        bottom_shapes: list[Shape | None] = []
+        bottom_need: list[bool] = []
+        for j, blob in enumerate(lp.bottom):
+            if blob not in self.shapes:
+                raise self.fail(f"Unknown bottom blob '{blob}' (layer '{lp.name}', bottom index {j})")
+            bottom_shapes.append(self.shapes[blob])
+            self.available.discard(blob)
+            blob_need = self.blob_need_backward[blob]
+            bottom_need.append(bool(lp.propagate_down[j]) if lp.propagate_down else blob_need)
+            need_backward |= blob_need
+
+        inplace: list[bool] = []
+        for j, blob in enumerate(lp.top):
+            same = j < len(lp.bottom) and lp.bottom[j] == blob
+            if not same and blob in self.shapes:
+                raise self.fail(f"Top blob '{blob}' produced by multiple sources (layer '{lp.name}').")
+            inplace.append(same)
+        if impl is not None and impl.forbid_inplace and any(inplace):
+            raise self.fail(f"layer '{lp.name}' ({lp.type}) does not allow in-place computation")
+
+        auto = impl.auto_top_count() if impl is not None else 0
+        top_names = list(lp.top) + ["(automatic)"] * auto
+        if impl is not None:
+            impl.n_tops = len(top_names)
+            impl.check_counts(len(lp.bottom), len(top_names))
+
+        top_shapes: list[Shape | None]
+        if impl is not None and all(s is not None for s in bottom_shapes):
+            try:
+                top_shapes = list(impl.reshape([s for s in bottom_shapes if s is not None]))
+            except NetError:
+                raise
+            except (ZeroDivisionError, IndexError, ValueError) as err:
+                raise self.fail(f"layer '{lp.name}' ({lp.type}): cannot set up with bottoms "
+                                f"{bottom_shapes}: {err}") from None
+            if len(top_shapes) != len(top_names):
+                raise self.fail(f"layer '{lp.name}' ({lp.type}) produced {len(top_shapes)} tops, "
+                                f"{len(top_names)} declared")
+            for shape in top_shapes:
+                if shape is not None and count(shape) > 2**31 - 1:
+                    raise self.fail(f"layer '{lp.name}': blob size exceeds INT_MAX ({shape})")
+        else:
+            top_shapes = [None] * len(top_names)
+            if unknown is None:
+                unknown = "a bottom's shape is unknown"
+        if impl is not None and unknown is None and any(s is None for s in top_shapes):
+            unknown = impl.unknown_reason()
+
+        loss_weights = impl.loss_weights() if impl is not None else \
+            list(lp.loss_weight) + [0.0] * (len(top_names) - len(lp.loss_weight))
+
+        for blob, shape, is_inplace in zip(lp.top, top_shapes, inplace, strict=False):
+            self.shapes[blob] = shape
+            if not is_inplace:
+                self.blob_need_backward[blob] = False
+            self.available.add(blob)
+
+        if self.memory is not None:
+            if any(s is None for s in top_shapes):
+                self.memory = None
+            else:
+                self.memory += sum(count(s) for s in top_shapes if s is not None)
+
+        params = self.make_params(index, lp, impl)
+        for p in params:
+            need_backward |= p.net_lr_mult != 0
+        if need_backward:
+            for blob in lp.top:
+                self.blob_need_backward[blob] = True
+
+        return BuiltLayer(index=index, name=lp.name, type=lp.type, bottoms=list(lp.bottom), tops=top_names,
+                          top_shapes=top_shapes, params=params, loss_weights=loss_weights, inplace=inplace,
+                          param=lp, impl=impl, is_split=lp.type == "Split" and lp.name.endswith("_split"),
+                          auto_tops=auto, need_backward=need_backward, bottom_need_backward=bottom_need,
+                          memory_required_for_data=None if self.memory is None else self.memory * DTYPE_BYTES,
+                          unknown=unknown)
+
+    def make_params(self, index: int, lp: caffe_pb2.LayerParameter, impl: Layer | None) -> list[ParamBlob]:
+        """Parameter blobs with their specs, and Caffe's ``AppendParam`` sharing by name."""
+        shapes = impl.blobs if impl is not None else []
+        if impl is not None and len(lp.param) > len(shapes):
+            raise self.fail(f"Too many params specified for layer {lp.name}")
+        own_specs = getattr(impl, "param_specs", None)  # layers that rewrite their own specs (BatchNorm)
+        out: list[ParamBlob] = []
+        for p, shape in enumerate(shapes):
+            spec = lp.param[p] if p < len(lp.param) else None
+            own = own_specs[p] if own_specs is not None and p < len(own_specs) else spec
+            blob = ParamBlob(shape=tuple(shape),
+                             lr_mult=own.lr_mult if own is not None else 1.0,
+                             decay_mult=own.decay_mult if own is not None else 1.0,
+                             name=spec.name if spec is not None else "",
+                             net_lr_mult=spec.lr_mult if spec is not None else 1.0)
+            if blob.name:
+                owner = self.param_owner_by_name.get(blob.name)
+                if owner is None:
+                    self.param_owner_by_name[blob.name] = (index, p)
+                else:
+                    owner_blob = self.layers[owner[0]].params[owner[1]]
+                    mode = spec.share_mode if spec is not None else caffe_pb2.ParamSpec.STRICT
+                    if mode == caffe_pb2.ParamSpec.PERMISSIVE:
+                        ok = count(owner_blob.shape) == count(blob.shape)
+                    else:
+                        ok = owner_blob.shape == blob.shape
+                    if not ok:
+                        raise self.fail(f"Cannot share param '{blob.name}' owned by layer "
+                                        f"'{self.layers[owner[0]].name}' with layer '{lp.name}'; shapes "
+                                        f"{owner_blob.shape} and {blob.shape} differ")
+                    blob.owner = owner
+            out.append(blob)
+        return out
+
+    def backward_pass(self) -> None:
+        """Caffe's reverse pass: which layers contribute to a loss and which bottoms get gradients."""
+        under_loss: set[str] = set()
+        skip_backp: set[str] = set()
+        for layer in reversed(self.layers):
+            contributes = any(w != 0 for w in layer.loss_weights) or any(t in under_loss for t in layer.tops)
+            skip = all(t in skip_backp for t in layer.tops)
+            if layer.need_backward and skip:
+                layer.need_backward = False
+                layer.bottom_need_backward = [False] * len(layer.bottoms)
+            if not contributes:
+                layer.need_backward = False
+            layer.logged_need_backward = layer.need_backward
+            for j, blob in enumerate(layer.bottoms):
+                if contributes:
+                    under_loss.add(blob)
+                else:
+                    layer.bottom_need_backward[j] = False
+                if not layer.bottom_need_backward[j]:
+                    skip_backp.add(blob)
+
+    def apply_force_backward(self) -> None:
+        for layer in self.layers:
+            layer.need_backward = True
+            for j in range(len(layer.bottoms)):
+                allow = layer.impl.allow_force_backward(j) if layer.impl is not None else True
+                layer.bottom_need_backward[j] = layer.bottom_need_backward[j] or allow
