@@ -1,0 +1,33 @@
+"""Reading Caffe training logs: the nets set up, the training curve, and how each run ended.
+
+``read_log(path)`` is the entry point; it reads the file once, in bounded memory, and returns a
+:class:`LogReport` whose runs hold the echoed net and solver text for other modules to parse.
+"""
+
+from __future__ import annotations
+
+import os
+
+from caffemem.logs.model import Layer, LogReport, Net, Run, RunEnd, Top
+from caffemem.logs.reader import ProgressCallback, iter_events, open_log
+from caffemem.logs.runs import RunBuilder
+
+
+def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = None) -> LogReport:
+    """Read one log file. ``progress(bytes_done, total)`` is called now and then if given.
+
+    Call ``close()`` on the result (or let it be collected) to drop the temporary files that
+    hold long training curves.
+    """
+    stream, size = open_log(path)
+    builder = RunBuilder(os.fspath(path))
+    with stream:
+        for number, event in iter_events(stream, progress, size):
+            builder.feed(number, event)
+    report = builder.finish()
+    report.bytes = size or 0
+    report.lines = report.counts.get("lines", 0)
+    return report
+
+
+__all__ = ["Layer", "LogReport", "Net", "ProgressCallback", "Run", "RunEnd", "Top", "read_log"]

@@ -7,7 +7,8 @@ Values per kind (the order run building relies on):
 
 - ``creating_layer``/``creating_layer_net``/``setting_up``: (layer name,)
 - ``bottom``: (layer, blob); ``top``: (layer, blob, in_place); ``top_automatic``: (layer,)
-- ``top_shape``: (dims tuple, count); ``loss_weight``: (weight,)
+- ``top_shape``: (dims tuple, count[, phase, layer index, layer name] — the last three from NVCaffe);
+  ``loss_weight``: (weight,)
 - ``memory_data``: (bytes, is_2014_form)
 - ``needs_backward``/``no_backward``/``produces_output``: (name,)
 - ``iteration_loss``: (iteration, loss, iter_per_s | None, seconds | None, per_iters | None)
@@ -124,6 +125,11 @@ class _ToEvent(Transformer):  # type: ignore[type-arg]
 
     def top_shape(self, items: list[Any]) -> Any:
         return ("top_shape", (tuple(int(t) for t in items[:-1]), int(items[-1])))
+
+    def top_shape_nvcaffe(self, items: list[Any]) -> Any:
+        # NVCaffe: "TRAIN Top shape for layer 3 'conv1' 64 20 24 24 (737280)"
+        dims = tuple(int(t) for t in items[3:-1])
+        return ("top_shape", (dims, int(items[-1]), str(items[0]), int(items[1]), str(items[2])[1:-1]))
 
     def loss_weight(self, items: list[Any]) -> Any:
         return ("loss_weight", (to_float(items[0]),))

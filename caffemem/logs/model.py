@@ -1,0 +1,134 @@
+"""What a log says, as plain data: runs, their nets, the training curve and how each run ended.
+
+These are what writers and other modules consume; they hold no parsing logic.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from caffemem.logs.columns import Table
+
+# Net and solver text echoed into the log are kept up to this many characters each: enough for
+# any real net (the largest corpus net is ~200 KB), bounded so a broken log cannot eat memory.
+MAX_TEXT_CHARS = 4 * 1024 * 1024
+LAST_LINES = 12
+
+
+@dataclass
+class Top:
+    """One top blob of a layer as Caffe logged it after SetUp."""
+
+    name: str | None
+    shape: list[int] | None = None
+    count: int | None = None
+    loss_weight: float | None = None
+
+
+@dataclass
+class Layer:
+    """One layer of a net, in the order Caffe created it."""
+
+    name: str
+    bottoms: list[str] = field(default_factory=list)
+    tops: list[Top] = field(default_factory=list)
+    memory_required_for_data: int | None = None
+    needs_backward: bool | None = None
+    set_up: bool = False
+
+
+@dataclass
+class Net:
+    """One Net::Init seen in the log (train net, test net, or a net nested in a layer)."""
+
+    phase: str | None = None
+    phase_source: str | None = None  # "echoed" (state in net text), "inferred", or None
+    layers: list[Layer] = field(default_factory=list)
+    memory_required_for_data: int | None = None
+    outputs: list[str] = field(default_factory=list)
+    done: bool = False
+    nested_in: str | None = None
+    text: str | None = None  # the echoed NetParameter, when the log has it
+    text_truncated: bool = False
+
+    def layer(self, name: str) -> Layer | None:
+        """The most recent layer of that name (names repeat only in broken nets)."""
+        for layer in reversed(self.layers):
+            if layer.name == name:
+                return layer
+        return None
+
+
+@dataclass
+class RunEnd:
+    """How a run ended, and where."""
+
+    status: str = "cut_off"  # "finished" | "crashed" | "cut_off"
+    crash_kind: str | None = None
+    iteration: int | None = None
+    phase: str | None = None  # "setup" | "train" | "test" | None
+    layer: str | None = None
+    net_phase: str | None = None
+    message: str | None = None
+    stopped_early: bool = False
+    last_lines: list[str] = field(default_factory=list)
+
+    def where(self) -> str:
+        """Human wording of the place, e.g. 'during set-up of layer conv1 (TRAIN net)'."""
+        if self.phase == "setup":
+            if self.layer:
+                net = f" ({self.net_phase} net)" if self.net_phase else ""
+                return f"during set-up of layer {self.layer}{net}"
+            return "during set-up, before any layer"
+        if self.phase == "test":
+            it = f" at iteration {self.iteration}" if self.iteration is not None else ""
+            return f"during a test pass{it}"
+        if self.phase == "train":
+            if self.iteration is not None:
+                return f"at iteration {self.iteration}"
+            return "in the first training iteration"
+        return "before Caffe started"
+
+
+@dataclass
+class Run:
+    """One start of Caffe within the file."""
+
+    index: int
+    first_line: int
+    last_line: int = 0
+    nets: list[Net] = field(default_factory=list)
+    solver_text: str | None = None
+    solver_text_truncated: bool = False
+    solver: dict[str, str] = field(default_factory=dict)
+    solver_name: str | None = None
+    lr_policy: str | None = None
+    gpus: str | None = None
+    train: Table = field(default_factory=Table)
+    test: Table = field(default_factory=Table)
+    end: RunEnd = field(default_factory=RunEnd)
+    tids: set[str] = field(default_factory=set)
+    main_tid: str | None = None
+    glog_lines: int = 0
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=LAST_LINES))
+
+    def close(self) -> None:
+        """Drop the temporary files behind the training curve."""
+        self.train.close()
+        self.test.close()
+
+
+@dataclass
+class LogReport:
+    """Everything read from one log file."""
+
+    source: str
+    runs: list[Run] = field(default_factory=list)
+    lines: int = 0
+    bytes: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def close(self) -> None:
+        for run in self.runs:
+            run.close()

@@ -1,0 +1,487 @@
+"""Build runs from the event stream: split restarts, follow net set-up, record the curve, judge the end.
+
+The builder is a state machine fed one event at a time, so it never needs the whole file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+
+from caffemem.logs.events import UNKNOWN, Event
+from caffemem.logs.model import Layer, LogReport, Net, Run, Top
+
+# Crash kinds in order of how much they explain: a later, more explaining event (for example
+# the SIGTERM line after glog's "*** Aborted at" banner) replaces a weaker one.
+_STRENGTH = {"other": 0, "aborted": 1, "fatal_error": 2, "segfault": 2, "killed": 2,
+             "terminated": 2, "host_out_of_memory": 3, "cuda_out_of_memory": 3}
+
+_CUDA_OOM = re.compile(r"cudaSuccess \(2 vs\. 0\)|out of memory|CUDNN_STATUS_ALLOC_FAILED"
+                       r"|CUBLAS_STATUS_ALLOC_FAILED|cudaErrorMemoryAllocation", re.I)
+_HOST_OOM = re.compile(r"std::bad_alloc|Cannot allocate memory|MemoryError")
+_SIGNAL_KIND = {"SIGTERM": "terminated", "SIGINT": "terminated", "SIGHUP": "terminated",
+                "SIGKILL": "killed", "SIGSEGV": "segfault", "SIGABRT": "aborted", "SIGBUS": "other",
+                "SIGFPE": "other", "SIGILL": "other"}
+# Messages only the main thread of a newly started `caffe` prints near its start.
+_START_KINDS = frozenset({"solver_init", "using_gpus", "use_cpu", "use_gpu", "gpu_name", "header_created"})
+_START_FILES = ("caffe.cpp:", "upgrade_proto.cpp:")
+_SHELL_CRASH = {"shell_killed": "killed", "shell_terminated": "terminated",
+                "shell_segfault": "segfault", "shell_aborted": "aborted"}
+_PHASE_IN_TEXT = re.compile(r"^state \{\s*\n?\s*phase: (TRAIN|TEST)", re.M)
+_SOLVER_FIELD = re.compile(r"^([a-z_]+): (.*)$", re.M)
+_FOREIGN_ERROR = re.compile(r"error|cannot|not found|No such file|Floating point exception|Bus error"
+                            r"|Illegal instruction|core dumped", re.I)
+
+
+def _seconds(stamp: str, cache: dict[str, int]) -> float:
+    """Seconds since an arbitrary epoch for a glog stamp 'mmdd hh:mm:ss.us' or 'yyyymmdd ...'."""
+    date, _, clock = stamp.partition(" ")
+    day = cache.get(date)
+    if day is None:
+        try:
+            if len(date) == 8:
+                day = _dt.date(int(date[:4]), int(date[4:6]), int(date[6:])).toordinal()
+            else:  # classic glog has no year; a leap year accepts every mmdd
+                day = _dt.date(2000, int(date[:2]), int(date[2:])).toordinal()
+        except ValueError:
+            day = 0
+        cache[date] = day
+    return day * 86400.0 + int(clock[0:2]) * 3600 + int(clock[3:5]) * 60 + float(clock[6:])
+
+
+class RunBuilder:
+    """Feed events in file order with ``feed``; ``finish`` returns the LogReport."""
+
+    def __init__(self, source: str) -> None:
+        self.report = LogReport(source, counts={"top_shape": 0, "memory_required_for_data": 0,
+                                                "lines": 0, "unknown": 0})
+        self.run: Run | None = None
+        self.net_stack: list[Net] = []
+        self.current_layer: Layer | None = None
+        self.shape_index = 0
+        self.expect_net_phase: str | None = None
+        self.in_test = False
+        self.last_iteration: int | None = None
+        self.last_lr = math.nan
+        self.training = False
+        self.day_cache: dict[str, int] = {}
+        self.start_seconds: float | None = None
+        self.year_offset = 0.0
+        self.last_seconds = 0.0
+        self.ended = False
+        self.weak_crash = False
+
+    # ------------------------------------------------------------------ runs
+
+    def _new_run(self, number: int) -> Run:
+        run = Run(index=len(self.report.runs), first_line=number)
+        self.report.runs.append(run)
+        self.run = run
+        self.net_stack = []
+        self.current_layer = None
+        self.expect_net_phase = None
+        self.in_test = False
+        self.last_iteration = None
+        self.last_lr = math.nan
+        self.training = False
+        self.start_seconds = None
+        self.year_offset = 0.0
+        self.last_seconds = 0.0
+        self.ended = False
+        return run
+
+    def _starts_new_run(self, event: Event, run: Run) -> bool:
+        """Whether this event is Caffe starting again rather than the current run going on."""
+        kind = event.kind
+        if kind == "header_created":
+            return run.glog_lines > 0 or bool(run.tail)
+        if kind == "solver_init" and run.solver_text is not None:
+            return True
+        if not event.tid or event.tid in run.tids or run.main_tid is None:
+            return False
+        # A thread id never seen in this run: a new process if the run is over, or if the line
+        # is one only a freshly started `caffe` prints.
+        return self.ended or kind in _START_KINDS or event.where.startswith(_START_FILES)
+
+    # ------------------------------------------------------------------ main entry
+
+    def feed(self, number: int, event: Event) -> None:
+        """Take the event of line ``number`` (1-based)."""
+        run = self.run
+        if run is None or self._starts_new_run(event, run):
+            run = self._new_run(number)
+        run.last_line = number
+        kind = event.kind
+        if kind in ("net_text", "solver_text"):
+            self._text_block(run, kind, event)
+            return
+        self.report.counts["lines"] += 1
+        if event.text:
+            run.tail.append(event.text)
+        if event.tid:
+            if self.weak_crash and run.end.crash_kind == "other":
+                # Shell noise before Caffe's first line (an IDE's command echo) was no crash.
+                run.end = type(run.end)()
+            self.weak_crash = False
+            run.glog_lines += 1
+            run.tids.add(event.tid)
+            if run.main_tid is None:
+                run.main_tid = event.tid
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, run, event)
+        elif kind == UNKNOWN:
+            self.report.counts["unknown"] += 1
+            if not event.tid and run.glog_lines == 0 and _FOREIGN_ERROR.search(event.text):
+                self._crash(run, "other", event.text.strip(), weak=True)
+                self.weak_crash = True
+        if event.severity == "F" and kind != "check_failed":
+            message = event.text[PREFIX_END(event.text):]
+            self._crash(run, self._fatal_kind(message), message.strip())
+
+    def finish(self) -> LogReport:
+        for run in self.report.runs:
+            run.end.last_lines = list(run.tail)
+        return self.report
+
+    # ------------------------------------------------------------------ crash and end
+
+    @staticmethod
+    def _fatal_kind(message: str) -> str:
+        if _CUDA_OOM.search(message):
+            return "cuda_out_of_memory"
+        if _HOST_OOM.search(message):
+            return "host_out_of_memory"
+        return "fatal_error"
+
+    def _crash(self, run: Run, kind: str, message: str, weak: bool = False) -> None:
+        """Record crash evidence; the first strongest evidence names the kind and the place."""
+        end = run.end
+        if end.status == "crashed" and end.crash_kind is not None:
+            if _STRENGTH[kind] <= _STRENGTH[end.crash_kind]:
+                return
+            end.crash_kind = kind
+            end.message = message
+            return
+        end.status = "crashed"
+        end.crash_kind = kind
+        end.message = message
+        end.stopped_early = False
+        self._place(run)
+        self.ended = not weak
+
+    def _place(self, run: Run) -> None:
+        """Where the run is now: set-up of a layer, a test pass, or a training iteration."""
+        end = run.end
+        end.iteration = self.last_iteration
+        net = self.net_stack[-1] if self.net_stack else None
+        if net is not None and not net.done:
+            end.phase = "setup"
+            end.layer = self.current_layer.name if self.current_layer else (
+                net.layers[-1].name if net.layers else None)
+            end.net_phase = net.phase
+        elif self.training:
+            end.phase = "test" if self.in_test else "train"
+        elif run.solver_text is not None or run.nets:
+            end.phase = "setup"
+        else:
+            end.phase = None
+
+    # ------------------------------------------------------------------ text blocks
+
+    def _text_block(self, run: Run, kind: str, event: Event) -> None:
+        text, truncated = event.values
+        if kind == "solver_text":
+            run.solver_text = text
+            run.solver_text_truncated = truncated
+            top_level = "\n".join(line for line in text.split("\n") if line and not line[0].isspace())
+            for name, value in _SOLVER_FIELD.findall(top_level):
+                run.solver.setdefault(name, value.strip().strip('"'))
+            return
+        net = self.net_stack[-1] if self.net_stack else None
+        if net is None:
+            return
+        net.text = text
+        net.text_truncated = truncated
+        found = _PHASE_IN_TEXT.search(text)
+        if found:
+            net.phase = found.group(1)
+            net.phase_source = "echoed"
+
+    # ------------------------------------------------------------------ net set-up
+
+    def _net(self, run: Run) -> Net:
+        """The net being set up, starting one if the log skipped `Initializing net`."""
+        if self.net_stack and not self.net_stack[-1].done:
+            return self.net_stack[-1]
+        return self._start_net(run)
+
+    def _start_net(self, run: Run) -> Net:
+        outer = self.net_stack[-1] if self.net_stack and not self.net_stack[-1].done else None
+        net = Net(nested_in=self.current_layer.name if outer is not None and self.current_layer else None)
+        if outer is None:
+            self.net_stack = []
+            if self.expect_net_phase is not None:
+                net.phase, net.phase_source = self.expect_net_phase, "inferred"
+            elif run.solver_text is not None:
+                top_nets = [n for n in run.nets if n.nested_in is None]
+                net.phase, net.phase_source = ("TRAIN" if not top_nets else "TEST"), "inferred"
+        self.net_stack.append(net)
+        run.nets.append(net)
+        self.current_layer = None
+        return net
+
+    def on_net_init(self, run: Run, event: Event) -> None:
+        self._start_net(run)
+
+    def on_creating_layer_net(self, run: Run, event: Event) -> None:
+        net = self._net(run)
+        layer = Layer(name=event.values[0])
+        net.layers.append(layer)
+        self.current_layer = layer
+        self.shape_index = 0
+
+    def on_creating_layer(self, run: Run, event: Event) -> None:
+        # The factory line comes before "Creating Layer"; only it is enough to open a net.
+        self._net(run)
+
+    def _layer(self, run: Run, name: str) -> Layer:
+        if self.current_layer is not None and self.current_layer.name == name:
+            return self.current_layer
+        net = self._net(run)
+        layer = net.layer(name)
+        if layer is None:
+            layer = Layer(name=name)
+            net.layers.append(layer)
+        self.current_layer = layer
+        return layer
+
+    def on_bottom(self, run: Run, event: Event) -> None:
+        self._layer(run, event.values[0]).bottoms.append(event.values[1])
+
+    def on_top(self, run: Run, event: Event) -> None:
+        self._layer(run, event.values[0]).tops.append(Top(name=event.values[1]))
+
+    def on_top_automatic(self, run: Run, event: Event) -> None:
+        self._layer(run, event.values[0]).tops.append(Top(name=None))
+
+    def on_setting_up(self, run: Run, event: Event) -> None:
+        layer = self._layer(run, event.values[0])
+        layer.set_up = True
+        self.shape_index = 0
+
+    def on_top_shape(self, run: Run, event: Event) -> None:
+        self.report.counts["top_shape"] += 1
+        layer = self.current_layer or self._layer(run, "?")
+        dims, count = event.values[0], event.values[1]
+        if self.shape_index < len(layer.tops):
+            top = layer.tops[self.shape_index]
+        else:
+            top = Top(name=None)
+            layer.tops.append(top)
+        top.shape, top.count = list(dims), count
+        self.shape_index += 1
+
+    def on_loss_weight(self, run: Run, event: Event) -> None:
+        layer = self.current_layer
+        if layer is not None and 0 < self.shape_index <= len(layer.tops):
+            layer.tops[self.shape_index - 1].loss_weight = event.values[0]
+
+    def on_memory_data(self, run: Run, event: Event) -> None:
+        self.report.counts["memory_required_for_data"] += 1
+        value = event.values[0]
+        # Caffe before rc3 prints it once, after "Network initialization done.", for the whole
+        # net: then it belongs to the net just finished rather than opening a new one.
+        if self.net_stack and self.net_stack[-1].done:
+            self.net_stack[-1].memory_required_for_data = value
+            return
+        self._net(run).memory_required_for_data = value
+        if self.current_layer is not None:
+            self.current_layer.memory_required_for_data = value
+
+    def _backward(self, run: Run, event: Event, needs: bool) -> None:
+        net = self._net(run)
+        layer = net.layer(event.values[0])
+        if layer is not None:
+            layer.needs_backward = needs
+
+    def on_needs_backward(self, run: Run, event: Event) -> None:
+        self._backward(run, event, True)
+
+    def on_no_backward(self, run: Run, event: Event) -> None:
+        self._backward(run, event, False)
+
+    def on_produces_output(self, run: Run, event: Event) -> None:
+        self._net(run).outputs.append(event.values[0])
+
+    def on_net_done(self, run: Run, event: Event) -> None:
+        if self.net_stack:
+            net = self.net_stack.pop()
+            net.done = True
+            if self.net_stack:  # back in the outer layer's SetUp
+                outer = self.net_stack[-1]
+                self.current_layer = outer.layers[-1] if outer.layers else None
+            else:
+                self.net_stack = [net]  # keep it as "the last net" for a 2014 memory line
+        self.current_layer = None if not self.net_stack or self.net_stack[-1].done else self.current_layer
+
+    # ------------------------------------------------------------------ solver
+
+    def on_solver_init(self, run: Run, event: Event) -> None:
+        run.solver_text = run.solver_text or ""
+
+    def on_creating_train_net(self, run: Run, event: Event) -> None:
+        self.expect_net_phase = "TRAIN"
+
+    def on_creating_test_net(self, run: Run, event: Event) -> None:
+        self.expect_net_phase = "TEST"
+
+    def on_solving(self, run: Run, event: Event) -> None:
+        run.solver_name = event.values[0] or None
+        self.training = True
+        self.start_seconds = self._stamp_seconds(event)
+
+    def on_lr_policy(self, run: Run, event: Event) -> None:
+        run.lr_policy = event.values[0] or None
+
+    def on_using_gpus(self, run: Run, event: Event) -> None:
+        run.gpus = event.values[0]
+
+    def _stamp_seconds(self, event: Event) -> float:
+        if not event.stamp:
+            return self.last_seconds
+        value = _seconds(event.stamp, self.day_cache) + self.year_offset
+        if value < self.last_seconds - 180 * 86400:  # classic glog: the year turned over
+            self.year_offset += 366 * 86400
+            value += 366 * 86400
+        self.last_seconds = value
+        return value
+
+    def _elapsed(self, event: Event) -> float:
+        now = self._stamp_seconds(event)
+        if self.start_seconds is None:
+            self.start_seconds = now
+        return now - self.start_seconds
+
+    def on_iteration_loss(self, run: Run, event: Event) -> None:
+        it, loss = event.values[0], event.values[1]
+        self.training = True
+        self.in_test = False
+        self.last_iteration = it
+        run.train.add_row(it, self._elapsed(event), math.nan, loss)
+
+    def on_iteration_lr(self, run: Run, event: Event) -> None:
+        it, lr = event.values
+        self.training = True
+        self.in_test = False
+        self.last_iteration = it
+        self.last_lr = lr
+        table = run.train
+        if len(table) and table.iteration.last() == it and math.isnan(table.lr.last()):
+            table.lr.set_last(lr)
+        else:
+            table.add_row(it, self._elapsed(event), lr)
+
+    def on_train_output(self, run: Run, event: Event) -> None:
+        if not len(run.train):
+            run.train.add_row(self.last_iteration or 0, self._elapsed(event), self.last_lr)
+        run.train.set_output(event.values[1], event.values[2])
+
+    def on_testing_net(self, run: Run, event: Event) -> None:
+        it, net = event.values
+        self.training = True
+        self.in_test = True
+        self.last_iteration = it
+        run.test.add_row(it, self._elapsed(event), self.last_lr, math.nan, net)
+
+    def on_test_output(self, run: Run, event: Event) -> None:
+        if not len(run.test):
+            run.test.add_row(self.last_iteration or 0, self._elapsed(event), self.last_lr)
+        run.test.set_output(event.values[1], event.values[2])
+
+    def on_test_score(self, run: Run, event: Event) -> None:
+        if not len(run.test):
+            run.test.add_row(self.last_iteration or 0, self._elapsed(event), self.last_lr)
+        run.test.set_output(f"score #{event.values[0]}", event.values[1])
+
+    def on_optimization_done(self, run: Run, event: Event) -> None:
+        if run.end.status != "crashed":
+            run.end.status = "finished"
+            run.end.iteration = self.last_iteration
+            run.end.phase = None
+        self.ended = True
+        self.training = False
+
+    def on_stopped_early(self, run: Run, event: Event) -> None:
+        run.end.stopped_early = True
+
+    # ------------------------------------------------------------------ crash lines
+
+    def on_check_failed(self, run: Run, event: Event) -> None:
+        message = "Check failed: " + event.values[0]
+        if event.severity == "F":
+            self._crash(run, self._fatal_kind(message), message)
+
+    def on_shell(self, run: Run, event: Event) -> None:
+        kind = _SHELL_CRASH[event.kind]
+        self._crash(run, kind, event.text.strip())
+
+    def on_signal(self, run: Run, event: Event) -> None:
+        signal = event.values[0]
+        self._crash(run, _SIGNAL_KIND.get(signal, "other"), event.text.strip())
+
+    def on_terminate(self, run: Run, event: Event) -> None:
+        text = event.text.strip()
+        self._crash(run, "host_out_of_memory" if _HOST_OOM.search(text) else "aborted", text)
+
+    def on_abort_banner(self, run: Run, event: Event) -> None:
+        self._crash(run, "aborted", event.text.strip())
+
+
+def PREFIX_END(line: str) -> int:  # noqa: N802 - reads like the constant it replaces
+    """Where the message starts in a glog line."""
+    end = line.find("] ")
+    return end + 2 if end >= 0 else 0
+
+
+_HANDLERS = {
+    "net_init": RunBuilder.on_net_init,
+    "creating_layer": RunBuilder.on_creating_layer,
+    "creating_layer_net": RunBuilder.on_creating_layer_net,
+    "bottom": RunBuilder.on_bottom,
+    "top": RunBuilder.on_top,
+    "top_automatic": RunBuilder.on_top_automatic,
+    "setting_up": RunBuilder.on_setting_up,
+    "top_shape": RunBuilder.on_top_shape,
+    "loss_weight": RunBuilder.on_loss_weight,
+    "memory_data": RunBuilder.on_memory_data,
+    "needs_backward": RunBuilder.on_needs_backward,
+    "no_backward": RunBuilder.on_no_backward,
+    "produces_output": RunBuilder.on_produces_output,
+    "net_done": RunBuilder.on_net_done,
+    "solver_init": RunBuilder.on_solver_init,
+    "creating_train_net": RunBuilder.on_creating_train_net,
+    "creating_test_net": RunBuilder.on_creating_test_net,
+    "solving": RunBuilder.on_solving,
+    "lr_policy": RunBuilder.on_lr_policy,
+    "using_gpus": RunBuilder.on_using_gpus,
+    "iteration_loss": RunBuilder.on_iteration_loss,
+    "iteration_lr": RunBuilder.on_iteration_lr,
+    "train_output": RunBuilder.on_train_output,
+    "testing_net": RunBuilder.on_testing_net,
+    "test_output": RunBuilder.on_test_output,
+    "test_score": RunBuilder.on_test_score,
+    "optimization_done": RunBuilder.on_optimization_done,
+    "stopped_early": RunBuilder.on_stopped_early,
+    "check_failed": RunBuilder.on_check_failed,
+    "shell_killed": RunBuilder.on_shell,
+    "shell_terminated": RunBuilder.on_shell,
+    "shell_segfault": RunBuilder.on_shell,
+    "shell_aborted": RunBuilder.on_shell,
+    "signal_received": RunBuilder.on_signal,
+    "terminate_called": RunBuilder.on_terminate,
+    "terminate_what": RunBuilder.on_terminate,
+    "bad_alloc": RunBuilder.on_terminate,
+    "abort_banner": RunBuilder.on_abort_banner,
+}
