@@ -42,6 +42,13 @@ def to_float(text: str) -> float:
         raise
 
 
+def _untag(items: list[Any]) -> list[Any]:
+    """Drop NVCaffe's leading "[0.0]" solver tag."""
+    if items and isinstance(items[0], Token) and items[0].type == "TAG":
+        return items[1:]
+    return items
+
+
 def _text(items: list[Any]) -> tuple[str]:
     """The free text of a message (REST), or '' when the message stops after its keyword."""
     return (str(items[-1]).strip() if items else "",)
@@ -175,22 +182,31 @@ class _ToEvent(Transformer):  # type: ignore[type-arg]
         return ("lr_policy", _text(items))
 
     def iteration_speed_loss(self, items: list[Any]) -> Any:
-        it, speed, secs, per, _iters, loss = items
+        it, speed, secs, per, _iters, loss = _untag(items)
         return ("iteration_loss", (int(it), to_float(loss), to_float(speed), to_float(secs), int(per)))
 
+    def iteration_time_loss(self, items: list[Any]) -> Any:
+        # NVCaffe: "Iteration 10 (0.12 s), loss = 2.3" — seconds for the last iteration.
+        it, secs, loss = _untag(items)
+        return ("iteration_loss", (int(it), to_float(loss), None, to_float(secs), 1))
+
     def iteration_loss(self, items: list[Any]) -> Any:
+        items = _untag(items)
         return ("iteration_loss", (int(items[0]), to_float(items[1]), None, None, None))
 
     def testing_net(self, items: list[Any]) -> Any:
+        items = _untag(items)
         return ("testing_net", (int(items[0]), int(items[1])))
 
     def iteration_lr(self, items: list[Any]) -> Any:
+        items = _untag(items)
         return ("iteration_lr", (int(items[0]), to_float(items[1])))
 
     def weighted(self, items: list[Any]) -> Any:
         return (to_float(items[0]), to_float(items[1]))
 
     def _output(self, kind: str, items: list[Any]) -> Any:
+        items = _untag(items)
         weight, weighted = items[3] if len(items) > 3 else (None, None)
         return (kind, (int(items[0]), str(items[1]).strip(), to_float(items[2]), weight, weighted))
 

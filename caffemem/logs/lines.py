@@ -32,6 +32,7 @@ ITERATION_RE = re.compile(
     rf"| \(({_NUM}) iter/s, ({_NUM})s/({_INT}) iters?\), loss = ({_NUM}))\s*$")
 OUTPUT_RE = re.compile(
     rf"\s*(Train|Test) net output #({_INT}): (.+?) = ({_NUM})(?: \(\* ({_NUM}) = ({_NUM}) loss\))?\s*$")
+# NVCaffe's tagged forms ("[0.0] Iteration ...") are rare enough to leave to lark.
 
 # First words of the messages glog.lark knows (other than the "<name> <-/->/needs" forms).
 _KNOWN_FIRST_WORDS = frozenset({
@@ -68,7 +69,9 @@ def classify_message(message: str) -> tuple[str, tuple[object, ...]] | None:
     """(kind, values) for a glog message, or None when it is not a kind caffemem knows."""
     stripped = message.lstrip()
     first = stripped.split(" ", 1)[0]
-    if first in ("Iteration", "Train", "Test"):
+    if first[:1] == "[":
+        pass  # an NVCaffe solver tag: let the grammar read it
+    elif first in ("Iteration", "Train", "Test"):
         found = fast_solver_line(message)
         if found is not None:
             return found

@@ -1,0 +1,61 @@
+"""`caffemem log --format csv`: the training curve as Caffe's tools/extra/parse_log.py writes it.
+
+Two tables per run, train and test, each with the columns NumIters, Seconds, LearningRate and then
+one column per net output in the order the log first shows them. Seconds count from the run's
+``Solving`` line. Missing values are empty cells. On one stream the tables follow each other,
+separated by a blank line, so that scripts already reading parse_log.py output can split them.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from typing import TextIO
+
+from caffemem.logs.columns import Table
+from caffemem.logs.model import Run
+
+HEAD = ["NumIters", "Seconds", "LearningRate"]
+
+
+def _cell(value: float) -> str:
+    return "" if math.isnan(value) else repr(value)
+
+
+def table_rows(table: Table) -> Iterator[list[str]]:
+    """Header row, then one row per table row."""
+    names = list(table.outputs)
+    yield HEAD + names
+    for iteration, seconds, lr, _loss, _net, *values in table.rows():
+        yield [str(iteration), f"{seconds:.6f}", _cell(lr), *(_cell(v) for v in values)]
+
+
+def write_table(table: Table, out: TextIO) -> None:
+    csv.writer(out, lineterminator="\n").writerows(table_rows(table))
+
+
+def write_log_csv(runs: list[Run], out: TextIO) -> None:
+    """All selected runs: train table, blank line, test table; runs separated by a blank line."""
+    for i, run in enumerate(runs):
+        if i:
+            out.write("\n")
+        write_table(run.train, out)
+        out.write("\n")
+        write_table(run.test, out)
+
+
+def write_log_csv_files(runs: list[Run], prefix: str) -> list[str]:
+    """parse_log.py's pair of files, PREFIX.train and PREFIX.test (PREFIX.runN.* for several runs).
+
+    Returns the paths written.
+    """
+    written = []
+    for run in runs:
+        stem = prefix if len(runs) == 1 else f"{prefix}.run{run.index}"
+        for suffix, table in ((".train", run.train), (".test", run.test)):
+            path = stem + suffix
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                write_table(table, handle)
+            written.append(path)
+    return written
