@@ -158,3 +158,89 @@ def upgrade_command(in_path: str, out_path: str | None, force: bool) -> None:
         except FileExistsError:
             raise CaffememError(f"{out_path} already exists; use --force to overwrite it") from None
     click.echo(f"caffemem: wrote {out_path}", err=True)
+
+
+# --------------------------------------------------------------------------- caffemem log
+
+
+class _LogProgress:
+    """A one-line progress bar on stderr for reading big logs (only when stderr is a terminal)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.last = -1
+        self.shown = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if not total:
+            return
+        percent = min(100, done * 100 // total)
+        if percent == self.last:
+            return
+        self.last = percent
+        self.shown = True
+        bar = "#" * (percent // 4)
+        click.echo(f"\rreading {self.label} [{bar:<25}] {percent:3d}% of {total / 2**20:,.0f} MiB",
+                   err=True, nl=False)
+
+    def close(self) -> None:
+        if self.shown:
+            click.echo("\r" + " " * 79 + "\r", err=True, nl=False)
+
+
+@main.command("log")
+@click.argument("log_file", metavar="LOG", type=click.Path(dir_okay=False, allow_dash=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="table for people; json for tools; csv as Caffe's parse_log.py.")
+@click.option("--run", "run_number", type=int, default=None, metavar="N",
+              help="Only run N (1 = first) of a log that holds several restarts.")
+@click.option("--csv-prefix", default=None, metavar="PREFIX",
+              help="With --format csv: write PREFIX.train and PREFIX.test instead of stdout.")
+@click.option("--layers", "verbose", is_flag=True,
+              help="Table format: list each net's layers and top shapes.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: when stderr is a terminal).")
+@friendly_errors
+def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str | None, verbose: bool,
+                progress: bool | None) -> None:
+    """Read a Caffe training LOG: nets, solver, training curve, and how each run ended."""
+    from caffemem.logs import read_log
+    from caffemem.report.log_csv import write_log_csv, write_log_csv_files
+    from caffemem.report.log_json import write_log_json
+    from caffemem.report.log_table import render_log
+
+    if csv_prefix is not None and fmt != "csv":
+        raise CaffememError("--csv-prefix goes with --format csv")
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _LogProgress(click.format_filename(log_file)) if show else None
+    try:
+        report = read_log(log_file, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    try:
+        runs = report.runs
+        if run_number is not None:
+            if not 1 <= run_number <= len(report.runs):
+                raise CaffememError(f"--run {run_number}: the log holds {len(report.runs)} run(s)")
+            runs = [report.runs[run_number - 1]]
+        out = click.get_text_stream("stdout")
+        if fmt == "json":
+            write_log_json(report, out, runs)
+        elif fmt == "csv":
+            if csv_prefix is not None:
+                for path in write_log_csv_files(runs, csv_prefix):
+                    click.echo(f"caffemem: wrote {path}", err=True)
+            else:
+                write_log_csv(runs, out)
+        else:
+            out.write(render_log(report, runs, verbose))
+        out.flush()
+    except BrokenPipeError:
+        # `caffemem log big.log | head`: the reader went away; that is not an error to report.
+        import os as _os
+
+        _os.dup2(_os.open(_os.devnull, _os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    finally:
+        report.close()
