@@ -68,28 +68,35 @@ def parse_input_option(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
 @click.option("--level", type=int, help="NetState level, as caffe's --level.")
 @click.option("--mode", type=click.Choice(["cpu", "gpu"], case_sensitive=False), default="cpu",
               show_default=True, help="Where Caffe runs: decides the memory model.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"], case_sensitive=False), default="table",
-              show_default=True)
+@click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True,
+              help="GPUs of a multi-GPU run: each holds a full replica at the full batch.")
+@click.option("--solver-type", default="SGD", show_default=True,
+              help="Solver when none is given (SGD, Nesterov, AdaGrad, RMSProp, AdaDelta, Adam).")
+@click.option("--mem", "mem", metavar="SIZE", help="Memory budget: 11GiB, 12G, 800M, or 'host'.")
+@click.option("--device", metavar="NAME", help="A GPU whose memory is the budget (e.g. 'GTX 1080 Ti').")
+@click.option("--weights", type=click.Path(dir_okay=False), help="A .caffemodel the run loads.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md", "html"], case_sensitive=False),
+              default="table", show_default=True)
 @friendly_errors
 def check(path: str, phase: str | None, batch: int | None, inputs: tuple[str, ...], stages: tuple[str, ...],
-          level: int | None, mode: str, fmt: str) -> None:
-    """Shapes, parameters and memory of the nets Caffe would build from PATH (a net or a solver)."""
-    from caffemem.layers.registry import BuildOptions
-    from caffemem.net.analyze import analyze_path
-    from caffemem.net.state import phase_from_name
+          level: int | None, mode: str, gpus: int, solver_type: str, mem: str | None, device: str | None,
+          weights: str | None, fmt: str) -> None:
+    """Shapes, parameters and memory of the nets Caffe would build from PATH (a net or a solver).
 
-    options = BuildOptions(batch=batch, inputs=parse_input_option(inputs), mode=mode.lower())
-    analysis = analyze_path(path, phase_from_name(phase) if phase else None, options, level, stages)
-    if fmt.lower() == "json":
-        from caffemem.report import json_report
+    Exit code 1 when a budget (--mem/--device) is given and the run will not fit.
+    """
+    from caffemem.check import run_check
 
-        click.echo(json_report.render(analysis))
-    else:
-        from caffemem.report import table
+    result = run_check(path, phase=phase, batch=batch, inputs=parse_input_option(inputs), stages=stages,
+                       level=level, mode=mode.lower(), gpus=gpus, solver_type=solver_type, mem=mem,
+                       device=device, weights=weights)
+    from caffemem.report import render
 
-        click.echo(table.render(analysis), nl=False)
-    for warning in analysis.warnings:
+    click.echo(render(result, fmt.lower()), nl=False)
+    for warning in result.warnings:
         click.echo(f"caffemem: warning: {warning}", err=True)
+    if result.fit is not None and not result.fit.fits:
+        sys.exit(1)
 
 
 @main.command("upgrade")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caffemem.layers.registry import Layer, Shape, canonical_axis, count, register
+from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, canonical_axis, count, register
 from caffemem.proto import caffe_pb2
 
 
@@ -122,6 +122,42 @@ class ConvolutionBase(Layer):
         return self.input_shape[g.axis] * k * count(self.output_spatial)
 
 
+    def uses_cudnn(self, run: RunInfo) -> bool:
+        """cuDNN builds pick cuDNN for DEFAULT-engine convolutions without dilation."""
+        engine = self.conv_param().engine
+        if not (run.gpu and run.cudnn) or engine == caffe_pb2.ConvolutionParameter.CAFFE:
+            return False
+        return all(d == 1 for d in self.geometry.dilation) or engine == caffe_pb2.ConvolutionParameter.CUDNN
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        out: list[Buffer] = []
+        if self.conv_param().bias_term:
+            out_spatial = count(tops[0][self.geometry.axis + 1:])
+            out.append(Buffer("bias_multiplier", out_spatial, "setup"))
+        col = self.col_buffer_count()
+        if self.uses_cudnn(run):
+            group = self.conv_param().group
+            # [estimate] cuDNN picks algorithms under an 8 MiB limit per call; three calls per group
+            # (fwd, bwd data, bwd filter). Implicit-GEMM style algorithms need about a column buffer.
+            per_call = min(8 * 1024 * 1024 // 4, max(1, col // group))
+            out.append(Buffer("cudnn_workspace", 3 * group * per_call, "setup", category="cudnn_workspace"))
+            return out
+        data_grad = run.backward and any(run.propagate_down)
+        if self.deconv or not self.geometry.is_1x1:
+            out.append(Buffer("col_buffer", col, "fwd"))
+        elif data_grad:  # the data gradient touches it even for 1x1 kernels
+            out.append(Buffer("col_buffer", col, "bwd"))
+        return out
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        if self.uses_cudnn(run):
+            return run.propagate_down[bottom_index]
+        if self.deconv:
+            return True
+        # Caffe's Backward takes mutable_cpu_diff() of the bottom whenever the weights learn.
+        return run.propagate_down[bottom_index] or bool(run.param_propagate[:1] and run.param_propagate[0])
+
+
 @register("Convolution")
 class ConvolutionLayer(ConvolutionBase):
     pass
@@ -144,3 +180,6 @@ class Im2colLayer(Layer):
         out = tuple((size + 2 * p - (d * (k - 1) + 1)) // s + 1 for size, k, s, p, d in
                     zip(b[g.axis + 1:], g.kernel, g.stride, g.pad, g.dilation, strict=True))
         return [(*b[:g.axis], channels * count(g.kernel), *out)]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return True

@@ -8,7 +8,7 @@ assumption that is reported as a warning. ``--batch N`` replaces every data laye
 
 from __future__ import annotations
 
-from caffemem.layers.registry import Layer, Shape, register
+from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, register
 
 # What common example datasets hold, recognised by the source path (an assumption, reported).
 _KNOWN_SOURCES = (("mnist", (1, 28, 28)), ("cifar", (3, 32, 32)))
@@ -66,8 +66,21 @@ class DataLayerBase(Layer):
         return tops
 
 
+class PrefetchingDataLayer(DataLayerBase):
+    """Data, ImageData, WindowData: a reader thread fills ``prefetch`` batches; tops alias them."""
+
+    tops_own_data = False
+
+    def prefetch_batches(self) -> int:
+        # Read through data_param even for ImageData/WindowData (base_data_layer.cpp).
+        return self.param.data_param.prefetch
+
+    def prefetch_elements(self, tops: list[Shape]) -> int:
+        return sum(count(t) for t in tops)
+
+
 @register("Data")
-class DataLayer(DataLayerBase):
+class DataLayer(PrefetchingDataLayer):
     min_tops = 1
     max_tops = 2
 
@@ -77,7 +90,7 @@ class DataLayer(DataLayerBase):
 
 
 @register("ImageData")
-class ImageDataLayer(DataLayerBase):
+class ImageDataLayer(PrefetchingDataLayer):
     exact_tops = 2
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
@@ -88,7 +101,7 @@ class ImageDataLayer(DataLayerBase):
 
 
 @register("WindowData")
-class WindowDataLayer(DataLayerBase):
+class WindowDataLayer(PrefetchingDataLayer):
     exact_tops = 2
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
@@ -108,6 +121,9 @@ class MemoryDataLayer(DataLayerBase):
         mp = self.param.memory_data_param
         sample = self.user_sample_shape() or (mp.channels, mp.height, mp.width)
         return self.two_tops(self.batch_size(mp.batch_size), sample)
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return [Buffer("added_data_and_label", sum(count(t) for t in tops), "setup")]
 
 
 @register("HDF5Data")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caffemem.layers.registry import Layer, Shape, canonical_axis, count, register
+from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, canonical_axis, count, register
 
 
 @register("InnerProduct")
@@ -22,6 +22,11 @@ class InnerProductLayer(Layer):
         self.outer = count(b[:axis])
         return [(*b[:axis], n)]
 
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        if not self.param.inner_product_param.bias_term:
+            return []
+        return [Buffer("bias_multiplier", self.outer, "setup")]
+
 
 @register("Embed")
 class EmbedLayer(Layer):
@@ -35,3 +40,6 @@ class EmbedLayer(Layer):
         ep = self.param.embed_param
         self.blobs = [(ep.input_dim, ep.num_output)] + ([(ep.num_output,)] if ep.bias_term else [])
         return [(*bottoms[0], ep.num_output)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return [Buffer("bias_multiplier", count(bottoms[0]), "setup")] if self.param.embed_param.bias_term else []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caffemem.layers.registry import Layer, Shape, canonical_axis, count, register
+from caffemem.layers.registry import INTERNAL, Buffer, Layer, RunInfo, Shape, canonical_axis, count, register
 
 
 @register("Softmax")
@@ -14,6 +14,20 @@ class SoftmaxLayer(Layer):
         b = bottoms[0]
         self.axis = canonical_axis(self.param.softmax_param.axis, len(b), self.name)
         return [b]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return softmax_buffers(bottoms[0], self.axis, run)
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return True if not (run.gpu and run.cudnn) else run.propagate_down[bottom_index]
+
+
+def softmax_buffers(pred: Shape, axis: int, run: RunInfo) -> list[Buffer]:
+    """Caffe-engine softmax scratch: ``scale_`` (one value per softmax row) and ``sum_multiplier_``."""
+    if run.gpu and run.cudnn:
+        return []
+    channels = pred[axis]
+    return [Buffer("scale", count(pred) // max(1, channels), "fwd"), Buffer("sum_multiplier", channels, "setup")]
 
 
 class LossLayer(Layer):
@@ -54,6 +68,20 @@ class SoftmaxWithLossLayer(LossLayer):
                             f"N*H*W, with integer values in {{0, 1, ..., C-1}} (prediction {pred}, label {label})")
         return [()] + ([pred] if self.n_tops > 1 else [])
 
+    def top_data_view(self, top_index: int) -> int | None:
+        return INTERNAL if top_index == 1 else None  # the prob top shares prob_
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        pred = bottoms[0]
+        n = count(pred)
+        # The internal softmax writes prob_; it inherits loss weight 1, so prob_'s diff is filled
+        # with it at setup.
+        out = [Buffer("prob", n, "fwd"), Buffer("prob", n, "setup", diff=True)]
+        out += softmax_buffers(pred, self.axis, run)
+        if run.gpu and not run.backward:
+            out.append(Buffer("bottom_diff_scratch", n, "fwd", diff=True, category="activation_gradients"))
+        return out
+
 
 @register("InfogainLoss")
 class InfogainLossLayer(SoftmaxWithLossLayer):
@@ -71,6 +99,9 @@ class EuclideanLossLayer(LossLayer):
             raise self.fail(f"inputs must have the same dimension ({a} vs {b})")
         return super().reshape(bottoms)
 
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return [Buffer("diff", count(bottoms[0]), "fwd")]
+
 
 @register("SigmoidCrossEntropyLoss")
 class SigmoidCrossEntropyLossLayer(LossLayer):
@@ -79,6 +110,13 @@ class SigmoidCrossEntropyLossLayer(LossLayer):
         if count(a) != count(b):
             raise self.fail(f"SIGMOID_CROSS_ENTROPY_LOSS layer inputs must have the same count ({a} vs {b})")
         return [()]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        n = count(bottoms[0])
+        out = [Buffer("sigmoid_output", n, "fwd")]
+        if run.gpu and not run.backward:
+            out.append(Buffer("bottom_diff_scratch", 2 * n, "fwd", diff=True, category="activation_gradients"))
+        return out
 
 
 @register("HingeLoss", "MultinomialLogisticLoss")
@@ -103,6 +141,11 @@ class ContrastiveLossLayer(LossLayer):
             raise self.fail(f"inputs must be (N,C,1,1), (N,C,1,1), (N,1,1,1); got {a}, {b}, {y}")
         return [()]
 
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        n, c = bottoms[0][0], bottoms[0][1]
+        return [Buffer("diff_and_square", 2 * n * c, "fwd"), Buffer("dist_sq", n, "fwd"),
+                Buffer("summer_vec", c, "setup")]
+
 
 @register("Accuracy")
 class AccuracyLayer(Layer):
@@ -121,3 +164,12 @@ class AccuracyLayer(Layer):
             raise self.fail(f"number of labels must match number of predictions (prediction {pred}, "
                             f"label {label})")
         return [()] + ([(pred[axis],)] if self.n_tops > 1 else [])
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        if not run.gpu:
+            return []
+        # Master's GPU forward uses the bottoms' diffs as scratch, in every phase.
+        pred, label = bottoms
+        extra = count(label) if self.n_tops == 1 else count(pred)
+        return [Buffer("bottom_diff_scratch", count(pred) + extra, "fwd", diff=True,
+                       category="activation_gradients")]

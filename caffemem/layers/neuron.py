@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from caffemem.layers.registry import Layer, Shape, register
+from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, register
+from caffemem.proto import caffe_pb2
 
 
-@register("ReLU", "Sigmoid", "TanH", "BNLL", "ELU", "Exp", "Log", "Power", "Threshold", "Clip", "Swish",
-          "Dropout")
+@register("ReLU", "Sigmoid", "TanH", "BNLL", "ELU", "Exp", "Log", "Power", "Threshold", "Clip")
 class NeuronLayer(Layer):
     exact_bottoms = 1
     exact_tops = 1
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         return [bottoms[0]]
+
+
+@register("Dropout")
+class DropoutLayer(NeuronLayer):
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        # The CPU forward takes the mask pointer in every phase; the GPU one only in TRAIN.
+        if run.gpu and run.phase != caffe_pb2.TRAIN:
+            return []
+        return [Buffer("rand_vec", count(bottoms[0]), "fwd")]
+
+
+@register("Swish")
+class SwishLayer(NeuronLayer):
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        n = count(bottoms[0])
+        return [Buffer("sigmoid_input", n, "fwd"), Buffer("sigmoid_output", n, "fwd")]
 
 
 @register("AbsVal")
@@ -28,3 +44,10 @@ class PReLULayer(NeuronLayer):
             raise self.fail("number of axes of bottom blob must be >= 2")
         self.blobs = [()] if self.param.prelu_param.channel_shared else [(b[1],)]
         return [b]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        inner = count(bottoms[0][1:])
+        out = [Buffer("multiplier", inner, "setup"), Buffer("backward_buff", inner, "bwd", diff=True)]
+        if run.inplace and run.inplace[0]:
+            out.append(Buffer("bottom_memory", count(bottoms[0]), "fwd"))
+        return out

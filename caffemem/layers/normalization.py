@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caffemem.layers.registry import Layer, Shape, canonical_axis, register
+from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, canonical_axis, count, register
 from caffemem.proto import caffe_pb2
 
 
@@ -30,6 +30,20 @@ class BatchNormLayer(Layer):
         self.param_specs = specs
         return [b]
 
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        b = bottoms[0]
+        n, c = b[0], (b[1] if len(b) > 1 else 1)
+        total = count(b)
+        out = [Buffer("temp", total, "fwd"), Buffer("x_norm", total, "fwd"), Buffer("mean_variance", 2 * c, "fwd"),
+               Buffer("num_by_chans", n * c, "fwd"), Buffer("batch_sum_multiplier", n, "setup"),
+               Buffer("spatial_sum_multiplier", total // max(1, n * c), "setup")]
+        if run.inplace and run.inplace[0]:
+            out.append(Buffer("x_norm", total, "bwd", diff=True))
+        return out
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return True
+
 
 @register("LRN")
 class LRNLayer(Layer):
@@ -44,6 +58,22 @@ class LRNLayer(Layer):
             raise self.fail("LRN only supports odd values for local_size")
         return [b]
 
+    def within_channel(self) -> bool:
+        return self.param.lrn_param.norm_region == caffe_pb2.LRNParameter.WITHIN_CHANNEL
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        n = count(bottoms[0])
+        if self.within_channel():
+            if run.gpu and run.cudnn:  # CuDNNLCN: two temp buffers of the bottom's size at setup
+                return [Buffer("lcn_temp", 2 * n, "setup")]
+            return [Buffer("square_pool_power", 3 * n, "fwd"), Buffer("internal_diffs", 5 * n, "bwd", diff=True)]
+        if run.gpu and run.cudnn and self.param.lrn_param.local_size <= 16:
+            return []
+        return [Buffer("scale", n, "fwd")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return True
+
 
 @register("MVN")
 class MVNLayer(Layer):
@@ -57,6 +87,16 @@ class MVNLayer(Layer):
         if len(b) > 4:
             raise self.fail("MVN needs at most 4 axes")
         return [legacy]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        n, c, h, w = tops[0]
+        across = self.param.mvn_param.across_channels
+        return [Buffer("mean_variance", 2 * n * (1 if across else c), "fwd"),
+                Buffer("temp", count(bottoms[0]), "fwd"),
+                Buffer("sum_multiplier", h * w * (c if across else 1), "setup")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return True
 
 
 def affine_param_shape(layer: Layer, bottoms: list[Shape], axis: int, num_axes: int) -> Shape:
@@ -89,7 +129,29 @@ class ScaleLayer(Layer):
         self.blobs = [] if len(bottoms) > 1 else [shape]
         if sp.bias_term:
             self.blobs.append(shape)
+        axis = canonical_axis(sp.axis, len(bottoms[0]), self.name) if bottoms[0] else 0
+        self.outer = count(bottoms[0][:axis])
+        self.scale_dim = count(shape)
+        self.inner = count(bottoms[0][axis + len(shape):])
         return [bottoms[0]]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        out = [Buffer("sum_multiplier", max(self.outer, self.inner), "setup")]
+        if self.param.scale_param.bias_term:
+            out.append(Buffer("bias_multiplier", self.inner, "setup"))
+        if run.inplace and run.inplace[0]:
+            out.append(Buffer("temp", count(bottoms[0]), "fwd"))
+        if run.backward and (self.inner > 1 or self.outer > 1):
+            out.append(Buffer("sum_result", self.outer * self.scale_dim, "bwd"))
+        return out
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        learnable = len(self.blobs) > 0 and bool(run.param_propagate[:1]) and run.param_propagate[0] \
+            and len(run.propagate_down) == 1
+        elementwise = self.inner == 1 and self.outer == 1
+        if learnable and not (run.inplace and run.inplace[0]) and not elementwise and bottom_index == 0:
+            return True  # Caffe uses the bottom diff as scratch for the scale gradient
+        return run.propagate_down[bottom_index]
 
 
 @register("Bias")
@@ -102,4 +164,9 @@ class BiasLayer(Layer):
         bp = self.param.bias_param
         shape = affine_param_shape(self, bottoms, bp.axis, bp.num_axes)
         self.blobs = [] if len(bottoms) > 1 else [shape]
+        axis = canonical_axis(bp.axis, len(bottoms[0]), self.name) if bottoms[0] else 0
+        self.inner = count(bottoms[0][axis + len(shape):])
         return [bottoms[0]]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return [Buffer("bias_multiplier", self.inner, "setup")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from caffemem.layers.registry import Layer, Shape, register
+from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, register
 from caffemem.proto import caffe_pb2
 
 P = caffe_pb2.PoolingParameter
@@ -69,6 +69,14 @@ class PoolingLayer(Layer):
         top = (n, c, oh, ow)
         return [top] * self.n_tops
 
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        pool = self.param.pooling_param.pool
+        if pool == P.MAX and self.n_tops == 1:
+            return [Buffer("max_idx", count(tops[0]), "fwd")]
+        if pool == P.STOCHASTIC and run.gpu and run.phase == caffe_pb2.TRAIN:
+            return [Buffer("rand_idx", count(tops[0]), "fwd")]
+        return []
+
 
 @register("SPP")
 class SPPLayer(Layer):
@@ -92,6 +100,17 @@ class SPPLayer(Layer):
                 raise self.fail(f"pyramid level {level}: pad must be smaller than the kernel")
             sizes.append((pooled_size(h, kh, ph, kh, True), pooled_size(w, kw, pw, kw, True)))
         self.level_sizes = sizes
+        self.batch_channels = n * c
         if levels == 1:
             return [(n, c, sizes[0][0], sizes[0][1])]
         return [(n, c * sum(a * b for a, b in sizes))]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """Per level a pooled output and its MAX mask; in training, the internal split's diffs."""
+        per_level = sum(self.batch_channels * h * w for h, w in self.level_sizes)
+        out = [Buffer("pooled_outputs", per_level, "fwd"), Buffer("max_idx", per_level, "fwd")]
+        if len(self.level_sizes) > 1:
+            out.append(Buffer("concat_inputs", per_level, "fwd"))
+            out.append(Buffer("split_diffs", len(self.level_sizes) * count(bottoms[0]), "bwd", diff=True))
+        return out
+

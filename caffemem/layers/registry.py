@@ -16,6 +16,8 @@ from caffemem.errors import NetError
 from caffemem.proto import caffe_pb2
 
 Shape = tuple[int, ...]
+#: ``Layer.top_data_view`` value for a top that aliases a layer-internal blob or a parameter.
+INTERNAL = -1
 
 
 def count(shape: Sequence[int]) -> int:
@@ -53,6 +55,39 @@ class SetupContext:
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """A layer-internal allocation (column buffer, pooling mask, BatchNorm temporaries, ...).
+
+    ``when`` is when Caffe first touches it: ``"setup"`` (every net), ``"fwd"`` (every net that runs
+    forward) or ``"bwd"`` (only nets that run this layer's backward). ``diff`` marks the gradient half
+    of an internal blob, which Caffe allocates separately from its data.
+    """
+
+    name: str
+    elements: int
+    when: str = "fwd"
+    diff: bool = False
+    category: str = "layer_buffers"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """How a layer runs in the net being costed: what decides which buffers Caffe touches."""
+
+    phase: int
+    mode: str  # "cpu" or "gpu"
+    backward: bool  # this layer's Backward runs (training net, layer needs backward)
+    propagate_down: tuple[bool, ...]
+    inplace: tuple[bool, ...]
+    param_propagate: tuple[bool, ...] = ()  # per param blob: its gradient is computed
+    cudnn: bool = True  # GPU builds: cuDNN engine where Caffe picks it by default
+
+    @property
+    def gpu(self) -> bool:
+        return self.mode == "gpu"
 
 
 class Layer:
@@ -95,6 +130,36 @@ class Layer:
 
     def allow_force_backward(self, bottom_index: int) -> bool:
         return True
+
+    # --- the memory contract (see caffemem.memory) ---------------------------------------------
+    #: Tops that own no data storage of their own: data-layer tops alias the prefetch batches.
+    tops_own_data: ClassVar[bool] = True
+
+    def top_data_view(self, top_index: int) -> int | None:
+        """Index of the bottom whose data storage this top shares (Split, Flatten, Reshape...).
+
+        ``INTERNAL`` means the top aliases storage counted elsewhere (a parameter, ``prob_``).
+        """
+        return None
+
+    def top_diff_view(self, top_index: int) -> int | None:
+        """Index of the bottom whose gradient storage this top shares (Flatten, Reshape...)."""
+        return None
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """Internal allocations Caffe makes for this layer in this run (none by default)."""
+        return []
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """Whether Backward writes (so allocates) this bottom's gradient. Default: propagate_down."""
+        return run.propagate_down[bottom_index]
+
+    def prefetch_elements(self, tops: list[Shape]) -> int:
+        """Elements held by one prefetch batch of a prefetching data layer (0 for other layers)."""
+        return 0
+
+    def prefetch_batches(self) -> int:
+        return 0
 
     def unknown_reason(self) -> str:
         """Why :meth:`reshape` left a top shape unknown (``None``): e.g. a Python layer."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caffemem.layers.registry import Layer, Shape, canonical_axis, count, register
+from caffemem.layers.registry import INTERNAL, Buffer, Layer, RunInfo, Shape, canonical_axis, count, register
 from caffemem.proto import caffe_pb2
 
 
@@ -15,14 +15,33 @@ class SplitLayer(Layer):
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         return [bottoms[0]] * self.n_tops
 
+    def top_data_view(self, top_index: int) -> int | None:
+        return 0  # Forward does ShareData(bottom); each top keeps its own gradient
+
+
+class ViewLayer(Layer):
+    """A top that is the bottom under another shape: shares both data and gradient storage."""
+
+    def top_data_view(self, top_index: int) -> int | None:
+        return 0
+
+    def top_diff_view(self, top_index: int) -> int | None:
+        return 0
+
 
 @register("Concat")
 class ConcatLayer(Layer):
+    def top_data_view(self, top_index: int) -> int | None:
+        return 0 if self.n_bottoms == 1 else None
+
+    top_diff_view = top_data_view
+
     min_bottoms = 1
     exact_tops = 1
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         cp = self.param.concat_param
+        self.n_bottoms = len(bottoms)
         first = bottoms[0]
         if cp.HasField("concat_dim") and cp.HasField("axis"):
             raise self.fail("either axis or concat_dim should be specified; not both")
@@ -43,6 +62,11 @@ class ConcatLayer(Layer):
 
 @register("Slice")
 class SliceLayer(Layer):
+    def top_data_view(self, top_index: int) -> int | None:
+        return 0 if self.n_tops == 1 else None
+
+    top_diff_view = top_data_view
+
     exact_bottoms = 1
     min_tops = 1
 
@@ -67,7 +91,7 @@ class SliceLayer(Layer):
 
 
 @register("Flatten")
-class FlattenLayer(Layer):
+class FlattenLayer(ViewLayer):
     exact_bottoms = 1
     exact_tops = 1
     forbid_inplace = True
@@ -81,7 +105,7 @@ class FlattenLayer(Layer):
 
 
 @register("Reshape")
-class ReshapeLayer(Layer):
+class ReshapeLayer(ViewLayer):
     exact_bottoms = 1
     exact_tops = 1
     forbid_inplace = True
@@ -144,6 +168,9 @@ class CropLayer(Layer):
             top[i] = ref[i]
         return [tuple(top)]
 
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return bottom_index == 0
+
 
 @register("Eltwise")
 class EltwiseLayer(Layer):
@@ -160,6 +187,11 @@ class EltwiseLayer(Layer):
             if count(b) != count(bottoms[0]):
                 raise self.fail(f"bottom {i} {b} does not match bottom 0 {bottoms[0]}")
         return [bottoms[0]]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        if self.param.eltwise_param.operation == caffe_pb2.EltwiseParameter.MAX:
+            return [Buffer("max_idx", count(tops[0]), "fwd")]
+        return []
 
 
 @register("Silence")
@@ -203,7 +235,14 @@ class ReductionLayer(Layer):
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         b = bottoms[0]
         axis = canonical_axis(self.param.reduction_param.axis, len(b), self.name) if b else 0
+        self.reduced = count(b[axis:])
         return [b[:axis]]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        op = self.param.reduction_param.operation
+        if op in (caffe_pb2.ReductionParameter.SUM, caffe_pb2.ReductionParameter.MEAN):
+            return [Buffer("sum_multiplier", self.reduced, "setup")]
+        return []
 
 
 @register("ArgMax")
@@ -272,3 +311,8 @@ class ParameterLayer(Layer):
         shape = tuple(self.param.parameter_param.shape.dim)
         self.blobs = [shape]
         return [shape]
+
+    def top_data_view(self, top_index: int) -> int | None:
+        return INTERNAL  # the top shares the parameter blob
+
+    top_diff_view = top_data_view

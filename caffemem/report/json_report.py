@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from caffemem import __version__
+from caffemem.check import CheckResult
+from caffemem.memory.model import NetFootprint, RunFootprint
 from caffemem.net.analyze import Analysis
 from caffemem.net.build import BuiltLayer, BuiltNet
 
@@ -51,8 +53,33 @@ def analysis_dict(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def render(analysis: Analysis, extra: dict[str, Any] | None = None) -> str:
-    data = analysis_dict(analysis)
-    if extra:
-        data.update(extra)
-    return json.dumps(data, indent=1)
+def footprint_dict(fp: NetFootprint | RunFootprint, mode: str) -> dict[str, Any]:
+    return {"mode": mode, "total_bytes": fp.total_bytes, "by_category": dict(fp.by_category)}
+
+
+def check_dict(result: CheckResult) -> dict[str, Any]:
+    """The whole contract: the analysis plus footprints, and the verdict when a budget was given."""
+    data = analysis_dict(result.analysis)
+    run = result.footprint
+    data["footprint"] = footprint_dict(run, run.mode)
+    data["footprint"]["solver_type"] = run.solver_type
+    data["footprint"]["gpus"] = run.gpus
+    data["footprint"]["runtime_bytes"] = run.runtime_bytes
+    for net_data, fp in zip(data["nets"], run.nets, strict=True):
+        net_data["footprint"] = footprint_dict(fp, run.mode)
+        net_data["footprint"]["role"] = fp.role
+        for layer in net_data["layers"]:
+            layer["bytes"] = dict(fp.by_layer.get(layer["name"], {}))
+    if result.fit is not None:
+        fit = result.fit
+        data["max_batch"] = fit.max_batch
+        data["budget"] = {"bytes": fit.budget_bytes, "name": fit.budget_name, "fits": fit.fits,
+                          "fixed_bytes": fit.fixed_bytes, "per_sample_bytes": fit.per_sample_bytes}
+    if result.weights is not None:
+        to_dict = getattr(result.weights, "to_dict", None)
+        data["weights"] = to_dict() if to_dict else None
+    return data
+
+
+def render_check(result: CheckResult) -> str:
+    return json.dumps(check_dict(result), indent=1) + "\n"

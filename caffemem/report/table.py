@@ -1,51 +1,65 @@
-"""The human table of ``caffemem check``: per layer tops, params and Caffe's running data total."""
+"""The human table of ``caffemem check``: per layer tops, params, Caffe's data total and real bytes."""
 
 from __future__ import annotations
 
-from caffemem.layers.registry import count
-from caffemem.net.analyze import Analysis
+from caffemem.check import CheckResult
+from caffemem.memory.model import NetFootprint
 from caffemem.net.build import BuiltNet
+from caffemem.report.footprint_rows import categories_used, headline, layer_rows
 from caffemem.report.units import human_bytes
 
+_SHORT = {"activations": "act", "activation_gradients": "act grad", "weights": "weights",
+          "weight_gradients": "w grad", "solver_history": "history", "layer_buffers": "buffers",
+          "cudnn_workspace": "cudnn ws", "prefetch": "prefetch", "weights_loading": "loading",
+          "runtime": "runtime"}
 
-def _shape(shape: tuple[int, ...] | None) -> str:
-    if shape is None:
-        return "?"
-    return "x".join(str(d) for d in shape) if shape else "scalar"
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.1f}" if n else ""
 
 
-def net_table(net: BuiltNet) -> list[str]:
-    rows = [("layer", "type", "top shapes", "params", "data bytes (Caffe)")]
-    for layer in net.layers:
-        tops = ", ".join(_shape(s) for s in layer.top_shapes) or "-"
-        nparams = sum(count(p.shape) for p in layer.params if not p.shared)
-        params = f"{nparams:,}" if nparams else ("shared" if layer.params else "")
-        mem = f"{layer.memory_required_for_data:,}" if layer.memory_required_for_data is not None else "?"
-        rows.append((layer.name, layer.type, tops, params, mem))
-    widths = [min(max(len(r[i]) for r in rows), 48) for i in range(5)]
+def net_table(net: BuiltNet, fp: NetFootprint, cats: list[str]) -> list[str]:
+    cats = [c for c in cats if c != "runtime" and fp.by_category.get(c)]
+    header = ["layer", "type", "top shapes", "params", "Caffe data B"] + [f"{_SHORT[c]} MiB" for c in cats]
+    rows = [header]
+    for r in layer_rows(net, fp):
+        rows.append([r.name, r.type, r.tops, f"{r.params:,}" if r.params else "",
+                     f"{r.data_bytes:,}" if r.data_bytes is not None else "?"] + [_mb(r.bytes.get(c, 0)) for c in cats])
+    widths = [min(max(len(row[i]) for row in rows), 40) for i in range(len(header))]
     lines = []
-    for k, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]), r[3].rjust(widths[3]),
-                 r[4].rjust(widths[4])]
+    for k, row in enumerate(rows):
+        cells = [row[i].ljust(widths[i]) if i < 3 else row[i].rjust(widths[i]) for i in range(len(row))]
         lines.append("  ".join(cells).rstrip())
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     total = net.memory_required_for_data
     lines.append("")
-    lines.append(f"{net.phase_name} net '{net.name}': {len(net.layers)} layers, {net.param_count:,} parameters "
-                 f"({human_bytes(net.param_count * 4)}), Memory required for data: "
-                 + (f"{total:,} ({human_bytes(total)})" if total is not None else "unknown"))
+    lines.append(f"{net.phase_name} net '{net.name}' ({fp.role}): {len(net.layers)} layers, "
+                 f"{net.param_count:,} parameters; Caffe logs Memory required for data: "
+                 + (f"{total:,} ({human_bytes(total)})" if total is not None else "unknown")
+                 + f"; this net holds {human_bytes(fp.total_bytes)}")
     for layer in net.unanalysed_layers:
         lines.append(f"  not analysed: {layer.name} ({layer.type}): {layer.unknown}")
     return lines
 
 
-def render(analysis: Analysis) -> str:
+def render_check(result: CheckResult) -> str:
+    analysis = result.analysis
     out: list[str] = [f"{analysis.source} ({analysis.kind})"]
     upgrades = sorted({u for n in analysis.loaded for u in n.upgrades})
     if upgrades:
         out.append("legacy format upgraded in memory as Caffe does: " + ", ".join(upgrades))
-    for net in analysis.nets:
+    cats = categories_used(result)
+    for net, fp in zip(analysis.nets, result.footprint.nets, strict=True):
         out.append("")
-        out.extend(net_table(net))
+        out.extend(net_table(net, fp, cats))
+    fpr = result.footprint
+    out.append("")
+    solver = f", solver {fpr.solver_type}" if fpr.solver_type else ""
+    out.append(f"Footprint ({fpr.mode} mode{solver}):")
+    for cat, n in fpr.by_category.items():
+        out.append(f"  {cat:<22} {human_bytes(n):>12}")
+    out.append(f"  {'total':<22} {human_bytes(fpr.total_bytes):>12}")
+    out.append("")
+    out.append(headline(result))
     return "\n".join(out) + "\n"

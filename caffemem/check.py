@@ -1,0 +1,103 @@
+"""``caffemem check`` as a library call: analyse a net or solver, cost the run, judge a budget.
+
+The CLI only parses options and prints; anything that wants the same answer (a notebook, a CI
+gate) calls :func:`run_check` and reads the :class:`CheckResult`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from caffemem.errors import CaffememError
+from caffemem.layers.registry import BuildOptions
+from caffemem.memory import categories as C
+from caffemem.memory.model import RunFootprint
+from caffemem.memory.plan import Fit, footprint, host_available_bytes, largest_batch
+from caffemem.net.analyze import Analysis, analyze_path
+from caffemem.net.state import phase_from_name
+
+
+@dataclass
+class CheckResult:
+    analysis: Analysis
+    footprint: RunFootprint
+    fit: Fit | None = None
+    weights: object | None = None  # caffemem.net.weights.WeightsMatch when --weights was given
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.analysis.warnings + self.notes
+
+
+def _budget(mem: str | None, device: str | None, mode: str) -> tuple[int, str] | None:
+    if mem and device:
+        raise CaffememError("give either --mem or --device, not both")
+    if device:
+        from caffemem.memory.devices import find_device
+
+        name, size = find_device(device)
+        return size, name
+    if mem:
+        if mem.strip().lower() == "host":
+            size = host_available_bytes()
+            return size, "this machine's available memory"
+        from caffemem.report.units import parse_size
+
+        return parse_size(mem), mem
+    return None
+
+
+def first_batch(analysis: Analysis) -> int:
+    """The batch of the first data layer of the first net: the run's batch as the user thinks of it."""
+    for net in analysis.nets:
+        for layer in net.layers:
+            if layer.impl is not None and layer.impl.is_data and layer.top_shapes and layer.top_shapes[0]:
+                return layer.top_shapes[0][0]
+    return 1
+
+
+def run_check(path: str, phase: str | None = None, batch: int | None = None,
+              inputs: dict[str, tuple[int, ...]] | None = None, stages: tuple[str, ...] = (),
+              level: int | None = None, mode: str = "cpu", gpus: int = 1, solver_type: str = "SGD",
+              mem: str | None = None, device: str | None = None, weights: str | None = None) -> CheckResult:
+    phase_id = phase_from_name(phase) if phase else None
+    inputs = inputs or {}
+
+    def analyse(b: int | None) -> Analysis:
+        options = BuildOptions(batch=b, inputs=inputs, mode=mode)
+        return analyze_path(path, phase_id, options, level, tuple(stages))
+
+    analysis = analyse(batch)
+    fp = footprint(analysis, mode, solver_type, gpus)
+    result = CheckResult(analysis, fp)
+    extra = 0
+    if weights:
+        from caffemem.memory.loading import weights_loading
+
+        match, loading = weights_loading(analysis, weights)
+        result.weights = match
+        if loading:
+            fp.extra[C.WEIGHTS_LOADING] = loading
+            extra = loading
+    budget = _budget(mem, device, mode)
+    if budget is not None:
+        size, name = budget
+        needed = fp.total_bytes
+        fit = Fit(size, name, needed, needed <= size, None)
+        unknown = any(net.unanalysed_layers for net in analysis.nets)
+        if not unknown:
+            probe = batch or first_batch(analysis)
+            cache = {probe: fp.total_bytes - extra} if batch else {}
+
+            def at(b: int) -> int:
+                if b not in cache:
+                    cache[b] = footprint(analyse(b), mode, solver_type, gpus).total_bytes
+                return cache[b] + extra
+
+            try:
+                fit.max_batch, fit.fixed_bytes, fit.per_sample_bytes = largest_batch(at, size, probe)
+            except CaffememError as err:
+                result.notes.append(f"largest batch not computed: {err}")
+        result.fit = fit
+    return result

@@ -1,0 +1,206 @@
+"""What a Caffe process really holds: Caffe's allocation rules applied to a built net.
+
+Caffe allocates a blob's data and its gradient separately and only when some code first touches
+them; it never reuses memory between layers or between the train and test nets. So the footprint
+is not "every blob twice": forward data exists for every top that owns storage (in-place layers,
+splits, flatten/reshape views share), gradients exist only where backward really reads or writes
+them, parameters cost data + gradient + the solver's history, and each layer adds its own internal
+buffers (see each layer class's ``buffers``). Facts are from ``shared/docs/caffe-memory-model.md``
+and Caffe's source; the CPU figures are checked against measured peaks of real Caffe runs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from caffemem.layers.registry import INTERNAL, RunInfo, count
+from caffemem.memory import categories as C
+from caffemem.memory.solvers import history_blobs
+from caffemem.net.build import DTYPE_BYTES, BuiltNet
+from caffemem.proto import caffe_pb2
+
+#: Peak RSS of the real ``caffe`` CPU process on a trivial net (oracle case ``baseline-trivial``):
+#: binary, shared libraries, protobuf/glog/OpenBLAS state. Everything else is added to it.
+CPU_RUNTIME_BYTES = 12_902_400
+#: [estimate] CUDA context, cuBLAS/cuRAND handles and cuDNN kernels on the device. Real values
+#: range from about 100 to 500 MiB by driver, CUDA version and GPU; 300 MiB is a middle value.
+GPU_RUNTIME_BYTES = 300 * 1024 * 1024
+
+
+@dataclass
+class NetFootprint:
+    """Bytes one net holds, by category, and by layer and category."""
+
+    name: str
+    phase: str
+    role: str  # "train", "test" or "inference"
+    by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_layer: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.by_category.values())
+
+    def add(self, layer: str, category: str, nbytes: int) -> None:
+        if nbytes <= 0:
+            return
+        self.by_category[category] += nbytes
+        per = self.by_layer.setdefault(layer, defaultdict(int))
+        per[category] += nbytes
+
+
+@dataclass
+class RunFootprint:
+    """The whole process: every net of the run plus the process itself."""
+
+    mode: str
+    nets: list[NetFootprint]
+    runtime_bytes: int
+    extra: dict[str, int] = field(default_factory=dict)  # e.g. weights_loading
+    solver_type: str | None = None
+    gpus: int = 1
+
+    @property
+    def by_category(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for net in self.nets:
+            for k, v in net.by_category.items():
+                out[k] += v
+        for k, v in self.extra.items():
+            out[k] += v
+        out[C.RUNTIME] += self.runtime_bytes
+        return {k: out[k] for k in C.ORDER if out.get(k)} | {k: v for k, v in out.items() if k not in C.ORDER}
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.by_category.values())
+
+
+@dataclass
+class _Storage:
+    elements: int
+    layer: str
+
+
+def _param_propagate(net: BuiltNet, layer_params: list) -> tuple[bool, ...]:
+    return tuple(net.force_backward or p.lr_mult != 0 for p in layer_params)
+
+
+def net_footprint(net: BuiltNet, role: str, mode: str = "cpu", solver_type: str = "SGD",
+                  train_layer_names: set[str] | None = None, l1: bool = False) -> NetFootprint:
+    """Bytes ``net`` holds in a run where it plays ``role`` (train, test or inference)."""
+    fp = NetFootprint(net.name, net.phase_name, role)
+    train = role == "train"
+    data: dict[int, _Storage] = {}
+    diff: dict[int, _Storage] = {}
+    blob_of: dict[str, tuple[int | None, int | None]] = {}  # blob name -> (data id, diff id)
+    next_id = 0
+    bottoms_of: list[list[tuple[int | None, int | None]]] = []
+    tops_of: list[list[tuple[int | None, int | None]]] = []
+    runs: list[RunInfo | None] = []
+
+    for layer in net.layers:
+        impl = layer.impl
+        bottoms = [blob_of.get(b, (None, None)) for b in layer.bottoms]
+        tops: list[tuple[int | None, int | None]] = []
+        for j, (name, shape) in enumerate(zip(layer.tops, layer.top_shapes, strict=True)):
+            if j < len(layer.inplace) and layer.inplace[j]:
+                tops.append(bottoms[j])
+                blob_of[name] = bottoms[j]
+                continue
+            elements = count(shape) if shape is not None else 0
+            data_id: int | None
+            diff_id: int | None
+            view = impl.top_data_view(j) if impl is not None else None
+            if impl is not None and not impl.tops_own_data:
+                data_id = None
+            elif view is None:
+                data_id, next_id = next_id, next_id + 1
+                data[data_id] = _Storage(elements, layer.name)
+                fp.add(layer.name, C.ACTIVATIONS, elements * DTYPE_BYTES)
+            elif view == INTERNAL:
+                data_id = None
+            else:
+                data_id = bottoms[view][0]
+            dview = impl.top_diff_view(j) if impl is not None else None
+            if dview is None:
+                diff_id, next_id = next_id, next_id + 1
+                diff[diff_id] = _Storage(elements, layer.name)
+            elif dview == INTERNAL:
+                diff_id = None
+            else:
+                diff_id = bottoms[dview][1]
+            tops.append((data_id, diff_id))
+            if name != "(automatic)":
+                blob_of[name] = (data_id, diff_id)
+        bottoms_of.append(bottoms)
+        tops_of.append(tops)
+
+        if impl is None or not layer.analysed or any(blob_of.get(b) is None for b in layer.bottoms):
+            runs.append(None)
+            continue
+        run = RunInfo(phase=net.phase, mode=mode, backward=train and layer.need_backward,
+                      propagate_down=tuple(layer.bottom_need_backward), inplace=tuple(layer.inplace),
+                      param_propagate=_param_propagate(net, layer.params))
+        runs.append(run)
+        bottom_shapes = [s for s in layer.bottom_shapes if s is not None]
+        top_shapes = [s for s in layer.top_shapes if s is not None]
+        for buf in impl.buffers(bottom_shapes, top_shapes, run):
+            if buf.when == "bwd" and not run.backward:
+                continue
+            fp.add(layer.name, buf.category, buf.elements * DTYPE_BYTES)
+        batches = impl.prefetch_batches()
+        if batches:
+            per = impl.prefetch_elements(top_shapes) * DTYPE_BYTES * batches
+            fp.add(layer.name, C.PREFETCH, per)  # GPU: the same again in pinned host memory
+
+    # Gradients: loss tops get theirs at set-up (filled with the loss weight) in every net.
+    touched: set[int] = set()
+    for layer, tops in zip(net.layers, tops_of, strict=True):
+        for w, (_, diff_id) in zip(layer.loss_weights, tops, strict=False):
+            if w and diff_id is not None:
+                touched.add(diff_id)
+    if train:
+        for layer, bottoms, tops, run in zip(reversed(net.layers), reversed(bottoms_of), reversed(tops_of),
+                                             reversed(runs), strict=True):
+            if run is None or not layer.need_backward or layer.impl is None:
+                continue
+            if any(run.propagate_down) or any(run.param_propagate):
+                touched.update(d for _, d in tops if d is not None)
+            for j, (_, diff_id) in enumerate(bottoms):
+                if diff_id is not None and layer.impl.writes_bottom_diff(j, run):
+                    touched.add(diff_id)
+    for diff_id in touched:
+        storage = diff[diff_id]
+        fp.add(storage.layer, C.ACTIVATION_GRADIENTS, storage.elements * DTYPE_BYTES)
+
+    # Parameters: owners only (shared ones are released by ShareWeights).
+    history = history_blobs(solver_type, mode, l1) if train else 0
+    for layer in net.layers:
+        own = sum(count(p.shape) for p in layer.params if not p.shared) * DTYPE_BYTES
+        if not own:
+            continue
+        if role == "test" and train_layer_names is not None and layer.name in train_layer_names:
+            continue  # ShareTrainedLayersWith frees the test net's copy and uses the train net's
+        fp.add(layer.name, C.WEIGHTS, own)
+        if train:
+            fp.add(layer.name, C.WEIGHT_GRADIENTS, own)
+            fp.add(layer.name, C.SOLVER_HISTORY, own * history)
+    return fp
+
+
+def run_footprint(nets: list[BuiltNet], roles: list[str], mode: str = "cpu", solver_type: str = "SGD",
+                  gpus: int = 1, l1: bool = False) -> RunFootprint:
+    """The footprint of a run made of ``nets`` (train first, then tests), or of a forward-only net."""
+    train_names = {layer.name for net, role in zip(nets, roles, strict=True) if role == "train"
+                   for layer in net.layers}
+    fps = [net_footprint(net, role, mode, solver_type, train_names if role == "test" else None, l1)
+           for net, role in zip(nets, roles, strict=True)]
+    runtime = CPU_RUNTIME_BYTES if mode == "cpu" else GPU_RUNTIME_BYTES
+    return RunFootprint(mode=mode, nets=fps, runtime_bytes=runtime,
+                        solver_type=solver_type if "train" in roles else None, gpus=gpus)
+
+
+def is_l1(solver: caffe_pb2.SolverParameter | None) -> bool:
+    return solver is not None and solver.regularization_type == "L1"

@@ -1,0 +1,72 @@
+"""Rows shared by the table, CSV, Markdown and HTML writers: one place decides what a row holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from caffemem.check import CheckResult
+from caffemem.layers.registry import count
+from caffemem.memory import categories as C
+from caffemem.memory.model import NetFootprint
+from caffemem.net.build import BuiltLayer, BuiltNet
+from caffemem.report.units import human_bytes
+
+
+def shape_text(shape: tuple[int, ...] | None) -> str:
+    if shape is None:
+        return "?"
+    return "x".join(str(d) for d in shape) if shape else "scalar"
+
+
+@dataclass
+class LayerRow:
+    name: str
+    type: str
+    tops: str
+    params: int
+    data_bytes: int | None  # Caffe's cumulative "Memory required for data"
+    bytes: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.bytes.values())
+
+
+def layer_rows(net: BuiltNet, fp: NetFootprint) -> list[LayerRow]:
+    rows = []
+    for layer in net.layers:
+        rows.append(LayerRow(layer.name, layer.type, ", ".join(shape_text(s) for s in layer.top_shapes) or "-",
+                             own_params(layer), layer.memory_required_for_data, dict(fp.by_layer.get(layer.name, {}))))
+    return rows
+
+
+def own_params(layer: BuiltLayer) -> int:
+    return sum(count(p.shape) for p in layer.params if not p.shared)
+
+
+def categories_used(result: CheckResult) -> list[str]:
+    used = result.footprint.by_category
+    return [c for c in C.ORDER if used.get(c)]
+
+
+def headline(result: CheckResult) -> str:
+    fp = result.footprint
+    where = "on the GPU" if fp.mode == "gpu" else "in host memory (CPU mode)"
+    per_gpu = " per GPU" if fp.mode == "gpu" and fp.gpus > 1 else ""
+    text = f"needs {human_bytes(fp.total_bytes)}{per_gpu} {where}"
+    fit = result.fit
+    if fit is None:
+        return text
+    text = f"needs {human_bytes(fp.total_bytes)}{per_gpu} on {fit.budget_name} ({human_bytes(fit.budget_bytes)})"
+    if fit.fits:
+        text += ": fits"
+        if fit.max_batch is not None:
+            text += f" (largest batch that fits: {fit.max_batch})"
+        return text
+    text += ": will not fit"
+    if fit.max_batch is not None and fit.max_batch >= 1:
+        text += f" — largest batch that fits: {fit.max_batch}"
+    elif fit.fixed_bytes is not None:
+        text += (f" — not even at batch 1: weights, gradients and solver state alone need "
+                 f"{human_bytes(fit.fixed_bytes)}; use a smaller net, a solver with less state, or more memory")
+    return text
