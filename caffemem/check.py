@@ -77,9 +77,15 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
 
         match, loading = weights_loading(analysis, weights)
         result.weights = match
-        if loading:
-            fp.extra[C.WEIGHTS_LOADING] = loading
-            extra = loading
+        # The parsed file is freed before the first forward; it raises the peak only by what it
+        # holds beyond what forward/backward allocate afterwards (activations, buffers, gradients).
+        cats = fp.by_category
+        after_load = fp.total_bytes - cats.get(C.WEIGHTS, 0) - cats.get(C.RUNTIME, 0) - cats.get(C.PREFETCH, 0)
+        extra = max(0, loading - after_load)
+        if extra:
+            fp.extra[C.WEIGHTS_LOADING] = extra
+        result.notes.append(f"loading {weights} holds about {loading:,} bytes while Caffe copies it into the "
+                            f"net; it adds {extra:,} bytes to the peak")
     budget = _budget(mem, device, mode)
     if budget is not None:
         size, name = budget
