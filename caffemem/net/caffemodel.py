@@ -343,12 +343,19 @@ class _CaffeModelReader:
         end = s.size
         while s.pos < end:
             number, wire, at = s.tag(end, "NetParameter")
-            if wire == _LEN and number == _NET_LAYER:
-                n = s.length(end, f"layer #{len(entries)}")
-                entries.append(self.layer_v2(at, s.pos + n, len(entries)))
-            elif wire == _LEN and number == _NET_LAYERS_V1:
-                n = s.length(end, f"layers #{len(entries)}")
-                entries.append(self.layer_v1(at, s.pos + n, len(entries)))
+            if wire == _LEN and number in (_NET_LAYER, _NET_LAYERS_V1):
+                parse = self.layer_v2 if number == _NET_LAYER else self.layer_v1
+                what = f"{'layer' if number == _NET_LAYER else 'layers'} #{len(entries)}"
+                n = s.varint(end, f"{what} length")
+                start = s.pos
+                if start + n <= end:
+                    entries.append(parse(at, start + n, len(entries)))
+                    continue
+                # Cut short: scan what is there so that the error names the layer (and the blob
+                # that runs off the end, if that is where it breaks).
+                partial = parse(at, end, len(entries))
+                raise s.fail(start, f"{what} '{partial.name}' needs {n} bytes, only {end - start} left in "
+                                    f"the file ({s.size} bytes)")
             elif wire == _LEN and number == _NET_NAME:
                 name = s.text(end, "net name", self.notes)
             else:
@@ -594,12 +601,13 @@ LayerSpec = tuple[str, str, Sequence[Sequence[int]]]  # (name, type, blob shapes
 
 
 def write_standin_caffemodel(path: str | os.PathLike[str], layers: Iterable[LayerSpec],
-                             chunk_bytes: int = 1 << 20) -> int:
+                             chunk_bytes: int = 1 << 20, sparse: bool = False) -> int:
     """Write a V2 caffemodel whose blobs are zero-filled, streaming the values; return its size.
 
     A caffemodel's size and layer list do not depend on the values, so this stands in for real
     weights in tests and benchmarks. Values are written ``chunk_bytes`` at a time, so writing a
-    multi-GB file needs only that much memory.
+    multi-GB file needs only that much memory. ``sparse=True`` seeks over the values instead (the
+    file system reads holes as zeros), which makes files of any size instant to create.
     """
     zeros = bytes(chunk_bytes)
     with open(path, "wb") as f:
@@ -619,8 +627,13 @@ def write_standin_caffemodel(path: str | os.PathLike[str], layers: Iterable[Laye
             f.write(_len_header(_NET_LAYER, body_len) + body_head)
             for head, n in blob_parts:
                 f.write(head)
+                if sparse:
+                    f.seek(n, os.SEEK_CUR)
+                    n = 0
                 while n > 0:
                     step = min(n, chunk_bytes)
                     f.write(zeros[:step] if step < chunk_bytes else zeros)
                     n -= step
-        return f.tell()
+        size = f.tell()
+        f.truncate(size)  # a sparse file may end in a hole
+        return size
