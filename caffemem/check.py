@@ -37,14 +37,14 @@ def _budget(mem: str | None, device: str | None, mode: str) -> tuple[int, str] |
         from caffemem.memory.devices import find_device
 
         name, size = find_device(device)
-        return size, name
+        return size, f"a {name}"
     if mem:
         if mem.strip().lower() == "host":
             size = host_available_bytes()
             return size, "this machine's available memory"
         from caffemem.report.units import parse_size
 
-        return parse_size(mem), mem
+        return parse_size(mem), "the budget"
     return None
 
 
