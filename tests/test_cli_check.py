@@ -1,0 +1,97 @@
+"""``caffemem check`` end to end: the JSON contract, the verdict and its exit codes, every format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from caffemem.cli import main
+from conftest import EXAMPLES, need_shared
+
+NET = str(EXAMPLES / "small_train_val.prototxt")
+SOLVER = str(EXAMPLES / "small_solver.prototxt")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_contract_keys() -> None:
+    code, out, _ = run("check", SOLVER, "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert {"caffemem", "source", "nets", "footprint"} <= set(data)
+    assert [n["phase"] for n in data["nets"]] == ["TRAIN", "TEST"]
+    for net in data["nets"]:
+        assert {"name", "phase", "memory_required_for_data", "params", "layers", "footprint"} <= set(net)
+        for layer in net["layers"]:
+            assert {"name", "type", "bottoms", "tops", "params", "bytes"} <= set(layer)
+            assert all({"name", "shape"} <= set(t) for t in layer["tops"])
+            assert all("shape" in p for p in layer["params"])
+    fp = data["footprint"]
+    assert fp["mode"] == "cpu" and fp["total_bytes"] == sum(fp["by_category"].values())
+    assert fp["solver_type"] == "Adam"  # the solver's own type wins over --solver-type
+    assert "max_batch" not in data
+
+
+def test_solver_type_changes_history() -> None:
+    sizes = {}
+    for stype in ("SGD", "Adam", "AdaDelta"):
+        _, out, _ = run("check", NET, "--solver-type", stype, "--format", "json")
+        sizes[stype] = json.loads(out)["footprint"]["by_category"]["solver_history"]
+    assert sizes["Adam"] == 3 * sizes["SGD"] and sizes["AdaDelta"] == 4 * sizes["SGD"]  # CPU paths
+
+
+def test_budget_verdict_exit_code_and_max_batch() -> None:
+    code, out, _ = run("check", NET, "--batch", "32", "--mem", "20MiB", "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and data["budget"]["fits"] is False
+    best = data["max_batch"]
+    assert best is not None and best >= 1
+    # the batch it names fits, and one more does not
+    code_ok, out_ok, _ = run("check", NET, "--batch", str(best), "--mem", "20MiB", "--format", "json")
+    assert code_ok == 0 and json.loads(out_ok)["footprint"]["total_bytes"] <= 20 * 2**20
+    code_no, _, _ = run("check", NET, "--batch", str(best + 1), "--mem", "20MiB")
+    assert code_no == 1
+
+
+def test_device_budget_headline() -> None:
+    code, out, _ = run("check", NET, "--mode", "gpu", "--device", "GTX 1080 Ti")
+    assert code == 0
+    assert "on a GeForce GTX 1080 Ti (11.0 GiB): fits" in out
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "md", "html"])
+def test_other_formats(fmt: str) -> None:
+    code, out, _ = run("check", NET, "--format", fmt)
+    assert code == 0
+    marker = {"table": "Memory required for data", "csv": "memory_required_for_data",
+              "md": "| category | bytes | size |", "html": "<!doctype html>"}[fmt]
+    assert marker in out and "conv2" in out
+    if fmt == "html":
+        assert "http" not in out  # self-contained
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.prototxt"
+    bad.write_text('layer {\n  name: "x"\n  type: "ReLU"\n  bottom: "y"\n  top: "y"\n')
+    code, out, err = run("check", str(bad))
+    assert code == 2 and out == ""
+    assert err.strip().count("\n") == 0 and f"{bad}:6:1" in err and "Traceback" not in err
+    code, _, err = run("check", str(tmp_path / "missing.prototxt"))
+    assert code == 2 and "no such file" in err
+    code, _, err = run("check", NET, "--input", "data=3,a")
+    assert code == 2 and "--input" in err
+
+
+def test_seed_net_does_not_fit_in_2gib_and_says_what_would() -> None:
+    shared = need_shared()
+    seed = str(shared / "seed_logs" / "imagedata-conv-fc.prototxt")
+    code, out, _ = run("check", seed, "--batch", "32", "--mem", "2GiB")
+    assert code == 1
+    assert "will not fit" in out and "not even at batch 1" in out
+    assert "191,103,040" in out  # the InnerProduct's weights are named in the table
