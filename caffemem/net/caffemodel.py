@@ -122,7 +122,7 @@ class WeightsLayer:
     details: list[BlobInfo] = field(default_factory=list)
     offset: int = 0  # byte offset of the entry's tag in the file
     nbytes: int = 0  # bytes of the entry including tag and length
-    field: str = "layer"  # "layer" (V2), "layers" (V1) or "layers/layer" (V0)
+    kind: str = "layer"  # "layer" (V2), "layers" (V1) or "layers/layer" (V0)
 
     @property
     def data_bytes(self) -> int:
@@ -320,7 +320,7 @@ def _int64(v: int) -> int:
 class _Entry:
     """A ``layer``/``layers`` entry as scanned, before the format of the whole file is known."""
 
-    field: str
+    kind: str
     offset: int
     nbytes: int
     name: str = ""
@@ -485,13 +485,13 @@ class _CaffeModelReader:
 
 def _resolve(entries: list[_Entry], notes: list[str]) -> tuple[str, list[_Entry], str | None]:
     """Apply what ``UpgradeNetAsNeeded`` does to the layer list: format, entries, fatal error."""
-    has_v2 = any(e.field == "layer" for e in entries)
-    v1 = [e for e in entries if e.field == "layers"]
+    has_v2 = any(e.kind == "layer" for e in entries)
+    v1 = [e for e in entries if e.kind == "layers"]
     error: str | None = None
     if any(e.v0 is not None for e in v1):
         fmt = "V0"
         out: list[_Entry] = []
-        dropped_v2 = sum(1 for e in entries if e.field == "layer")
+        dropped_v2 = sum(1 for e in entries if e.kind == "layer")
         if dropped_v2:
             # UpgradeV0Net rebuilds the net from name, layers, input, input_dim, force_backward only.
             notes.append(f"{dropped_v2} 'layer' entries dropped by Caffe's V0 upgrade")
@@ -559,7 +559,7 @@ def read_caffemodel(path: str | os.PathLike[str]) -> CaffeModelInfo:
                      f"{CAFFE_READ_LIMIT} bytes and cannot load it")
     layers = [WeightsLayer(name=e.name, type=e.type, blobs=[b.shape for b in e.blobs],
                            value_counts=[b.value_count for b in e.blobs], details=list(e.blobs),
-                           offset=e.offset, nbytes=e.nbytes, field=e.field) for e in resolved]
+                           offset=e.offset, nbytes=e.nbytes, kind=e.kind) for e in resolved]
     return CaffeModelInfo(path=source, file_bytes=size, format=fmt, name=name, layers=layers,
                           upgrade_error=error, notes=notes, metadata_bytes=size - reader.payload)
 
