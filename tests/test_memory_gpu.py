@@ -1,0 +1,68 @@
+"""GPU mode, checked against footprints computed by hand from Caffe's allocation rules.
+
+No GPU is available here, so these examples are the evidence: each figure below is derived in the
+comments from caffe-memory-model.md / Caffe's source, not from caffemem's output.
+"""
+
+from __future__ import annotations
+
+from caffemem.layers.registry import BuildOptions, SetupContext
+from caffemem.memory import categories as C
+from caffemem.memory.model import CPU_RUNTIME_BYTES, GPU_RUNTIME_BYTES, run_footprint
+from caffemem.memory.solvers import history_blobs
+from caffemem.net.build import build_net
+from caffemem.net.prototxt import parse_text
+from caffemem.net.state import TRAIN, compose_state
+from caffemem.proto import caffe_pb2
+
+TINY = """
+name: "tiny"
+layer { name: "d" type: "DummyData" top: "data" top: "label"
+        dummy_data_param { shape { dim: 2 dim: 3 dim: 8 dim: 8 } shape { dim: 2 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 4 kernel_size: 3 } }
+layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }
+layer { name: "ip" type: "InnerProduct" bottom: "conv" top: "ip" inner_product_param { num_output: 10 } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+"""
+
+
+def tiny(mode: str, solver: str = "SGD"):
+    param = caffe_pb2.NetParameter()
+    parse_text(TINY, param, "tiny")
+    net = build_net(param, compose_state(TRAIN), SetupContext(TRAIN, BuildOptions(mode=mode), "tiny"))
+    return run_footprint([net], ["train"], mode, solver)
+
+
+def test_gpu_training_footprint_by_hand() -> None:
+    fp = tiny("gpu").by_category
+    # activations: data 2*3*8*8=384, label 2, conv 2*4*6*6=288 (relu in place: no more), ip 20, loss 1
+    assert fp[C.ACTIVATIONS] == (384 + 2 + 288 + 20 + 1) * 4
+    # gradients: loss top 1, ip 20, conv/relu shared 288; cuDNN conv does not write the data gradient
+    assert fp[C.ACTIVATION_GRADIENTS] == (1 + 20 + 288) * 4
+    params = (4 * 3 * 3 * 3 + 4) + (10 * 4 * 6 * 6 + 10)
+    assert fp[C.WEIGHTS] == fp[C.WEIGHT_GRADIENTS] == params * 4
+    assert fp[C.SOLVER_HISTORY] == params * 4  # SGD: one history blob on the GPU
+    # cuDNN conv: no column buffer; workspace estimate 3 calls x group 1 x column size (3*9*36)
+    assert fp[C.CUDNN_WORKSPACE] == 3 * (3 * 9 * 36) * 4
+    # bias multipliers: conv 36 (output pixels), ip 2 (batch); SoftmaxWithLoss prob_ data 20 and
+    # its diff 20 (loss weight 1 inherited by the internal softmax); cuDNN softmax has no scale_
+    assert fp[C.LAYER_BUFFERS] == (36 + 2 + 20 + 20) * 4
+    assert fp[C.RUNTIME] == GPU_RUNTIME_BYTES
+
+
+def test_cpu_mode_uses_column_buffers_and_writes_the_data_gradient() -> None:
+    fp = tiny("cpu").by_category
+    # Caffe-engine conv: col buffer 3*9*36 per image; its Backward takes the data diff (384) too
+    assert fp[C.ACTIVATION_GRADIENTS] == (1 + 20 + 288 + 384) * 4
+    # col 972 + bias mult 36 + ip bias mult 2 + prob 20 + prob diff 20 + softmax scale 2 + sum_mult 10
+    assert fp[C.LAYER_BUFFERS] == (972 + 36 + 2 + 20 + 20 + 2 + 10) * 4
+    assert fp[C.RUNTIME] == CPU_RUNTIME_BYTES
+
+
+def test_solver_history_blobs_per_mode() -> None:
+    assert [history_blobs(s, "gpu") for s in ("SGD", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam")] == \
+        [1, 1, 1, 1, 2, 2]
+    assert [history_blobs(s, "cpu") for s in ("SGD", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam")] == \
+        [1, 2, 2, 2, 4, 3]
+    params = tiny("gpu", "Adam").by_category[C.WEIGHTS]
+    assert tiny("gpu", "Adam").by_category[C.SOLVER_HISTORY] == 2 * params
