@@ -231,7 +231,7 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
             if not 1 <= run_number <= len(report.runs):
                 raise CaffememError(f"--run {run_number}: the log holds {len(report.runs)} run(s)")
             runs = [report.runs[run_number - 1]]
-        out = click.get_text_stream("stdout")
+        out = sys.stdout
         if fmt == "json":
             write_log_json(report, out, runs)
         elif fmt == "csv":

@@ -27,8 +27,10 @@ ProgressCallback = Callable[[int, int | None], None]
 
 READ_CHARS = 1 << 20
 
-# A line of protobuf text format as DebugString writes it: `field: value`, `field {`, `}`.
-_PROTO_LINE = re.compile(r"\s*(?:[A-Za-z_][\w.]*\s*(?::|\{)|\}|$)")
+# A line of protobuf text format as DebugString writes it: `field: value`, `field {`, `}`, or a
+# lone lower-case word (the start of such a line where the file was cut). Shell and runtime
+# lines ("Killed", "terminate called ...", "*** ...") never look like this.
+_PROTO_LINE = re.compile(r"\s*(?:[A-Za-z_][\w.]*\s*(?::|\{)|[a-z_][\w.]*\s*$|\}|$)")
 _BLOCK_START = {"net_init": "net_text", "solver_init": "solver_text"}
 
 

@@ -34,8 +34,11 @@ _FOREIGN_ERROR = re.compile(r"error|cannot|not found|No such file|Floating point
                             r"|Illegal instruction|core dumped", re.I)
 
 
-def _seconds(stamp: str, cache: dict[str, int]) -> float:
-    """Seconds since an arbitrary epoch for a glog stamp 'mmdd hh:mm:ss.us' or 'yyyymmdd ...'."""
+def _stamp(stamp: str, cache: dict[str, int]) -> tuple[int, float]:
+    """(day number, seconds into the day) for a glog stamp 'mmdd hh:mm:ss.us' or 'yyyymmdd ...'.
+
+    Kept apart so that differences stay exact to the microsecond (a float of days*86400 is not).
+    """
     date, _, clock = stamp.partition(" ")
     day = cache.get(date)
     if day is None:
@@ -47,7 +50,7 @@ def _seconds(stamp: str, cache: dict[str, int]) -> float:
         except ValueError:
             day = 0
         cache[date] = day
-    return day * 86400.0 + int(clock[0:2]) * 3600 + int(clock[3:5]) * 60 + float(clock[6:])
+    return day, int(clock[0:2]) * 3600 + int(clock[3:5]) * 60 + float(clock[6:])
 
 
 class RunBuilder:
@@ -69,6 +72,8 @@ class RunBuilder:
         self.start_seconds: float | None = None
         self.year_offset = 0.0
         self.last_seconds = 0.0
+        self.first_day: int | None = None
+        self.first_clock = 0.0
         self.ended = False
         self.weak_crash = False
 
@@ -88,6 +93,8 @@ class RunBuilder:
         self.start_seconds = None
         self.year_offset = 0.0
         self.last_seconds = 0.0
+        self.first_day = None
+        self.first_clock = 0.0
         self.ended = False
         return run
 
@@ -349,9 +356,13 @@ class RunBuilder:
         run.gpus = event.values[0]
 
     def _stamp_seconds(self, event: Event) -> float:
+        """Seconds of this line since the first stamped line of the run."""
         if not event.stamp:
             return self.last_seconds
-        value = _seconds(event.stamp, self.day_cache) + self.year_offset
+        day, clock = _stamp(event.stamp, self.day_cache)
+        if self.first_day is None:
+            self.first_day, self.first_clock = day, clock
+        value = (day - self.first_day) * 86400 + (clock - self.first_clock) + self.year_offset
         if value < self.last_seconds - 180 * 86400:  # classic glog: the year turned over
             self.year_offset += 366 * 86400
             value += 366 * 86400
@@ -359,6 +370,7 @@ class RunBuilder:
         return value
 
     def _elapsed(self, event: Event) -> float:
+        """Seconds since the run's `Solving` line, as parse_log.py counts them."""
         now = self._stamp_seconds(event)
         if self.start_seconds is None:
             self.start_seconds = now

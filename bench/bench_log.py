@@ -1,0 +1,105 @@
+"""Benchmark `caffemem log --format json` on a big log against a bare `for line in file` loop.
+
+    python bench/bench_log.py [--size-mb 1024] [--keep]
+
+Builds a log of the requested size in a temporary directory from the shipped sample log
+(sample_logs/imagedata-conv-fc-killed.log): its set-up lines once, then its training lines
+(test pass, loss, train output, lr) repeated with the iteration number increasing. Then it times,
+each in a fresh process, a bare Python loop over the file's lines and `caffemem log --format json`
+writing to /dev/null, and prints both times, their ratio and each process's peak RSS.
+Targets from the issue: at most 4x the bare loop's time, under 100 MB peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_logs" / "imagedata-conv-fc-killed.log"
+BARE_LOOP = ("import sys\nn = 0\n"
+             "for line in open(sys.argv[1], encoding='utf-8', errors='replace'):\n    n += 1\n")
+TEST_EVERY = 500  # iterations between test passes in the generated log
+
+
+def build_log(path: Path, size: int) -> int:
+    """Write the big log; returns the number of lines."""
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    setup = [line for line in lines if "Iteration" not in line and "net output" not in line
+             and line.strip() != "Killed"]
+    training = [line for line in lines if "Iteration" in line or "net output" in line]
+    test_lines = [line for line in training if "Testing net" in line or "Test net output" in line]
+    train_lines = [line for line in training if line not in test_lines]
+    number = re.compile(r"Iteration \d+")
+    count = 0
+    with open(path, "w", encoding="utf-8") as out:
+        block = "\n".join(setup) + "\n"
+        out.write(block)
+        written = len(block)
+        count += len(setup)
+        iteration = 0
+        while written < size:
+            parts = []
+            for _ in range(1000):
+                if iteration % TEST_EVERY == 0:
+                    parts.extend(number.sub(f"Iteration {iteration}", line) for line in test_lines)
+                parts.extend(number.sub(f"Iteration {iteration}", line) for line in train_lines)
+                iteration += 1
+            block = "\n".join(parts) + "\n"
+            out.write(block)
+            written += len(block)
+            count += len(parts)
+    return count
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one child process, its output to /dev/null."""
+    start = time.perf_counter()
+    with open(os.devnull, "w") as devnull:
+        proc = subprocess.Popen(cmd, stdout=devnull, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{err}")
+    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is KiB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mb", type=int, default=1024, help="size of the generated log (default 1024)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated log and print its path")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="caffemem-bench-"))
+    try:
+        log = tmp / "big.log"
+        t0 = time.perf_counter()
+        lines = build_log(log, args.size_mb * 2**20)
+        size = log.stat().st_size
+        print(f"built {log} ({size / 2**20:,.0f} MiB, {lines:,} lines) in {time.perf_counter() - t0:.1f} s")
+        py = sys.executable
+        bare_t, bare_rss = timed([py, "-c", BARE_LOOP, str(log)])
+        ours_t, ours_rss = timed([py, "-m", "caffemem", "log", "--format", "json", "--no-progress", str(log)])
+        print(f"{'':32}{'seconds':>10}{'peak RSS MB':>14}")
+        print(f"{'bare for-line loop':32}{bare_t:>10.2f}{bare_rss:>14.1f}")
+        print(f"{'caffemem log --format json':32}{ours_t:>10.2f}{ours_rss:>14.1f}")
+        ratio = ours_t / bare_t if bare_t else float("inf")
+        print(f"ratio {ratio:.2f}x (target <= 4x); peak RSS {ours_rss:.0f} MB (target < 100 MB)")
+        if args.keep:
+            print(f"kept {log}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

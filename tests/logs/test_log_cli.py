@@ -1,0 +1,92 @@
+"""`caffemem log`: the JSON contract, parse_log-style CSV, the table, and errors without tracebacks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from caffemem.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED = Path(__file__).resolve().parents[2] / "sample_logs" / "imagedata-conv-fc-killed.log"
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["log", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_contract_seed() -> None:
+    code, out, _ = _run(str(SEED), "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert set(doc) >= {"runs", "counts"}
+    assert doc["counts"]["top_shape"] == 5 and doc["counts"]["memory_required_for_data"] == 4
+    run = doc["runs"][0]
+    net = run["nets"][0]
+    assert net["phase"] is None and net["memory_required_for_data"] == 401481860
+    assert net["layers"][0]["name"] == "Layer1" and net["layers"][0]["tops"][0]["shape"] == [32, 3, 224, 224]
+    assert net["layers"][3]["tops"][0]["shape"] == []
+    assert run["iterations"] == [{**run["iterations"][0], "iteration": 0, "loss": 87.3365, "lr": 0.0001}]
+    end = run["end"]
+    assert {k: end[k] for k in ("status", "crash_kind", "iteration", "phase", "layer")} == {
+        "status": "crashed", "crash_kind": "killed", "iteration": 0, "phase": "train", "layer": None}
+    assert end["message"] == "Killed"
+
+
+def test_json_two_runs_nan_is_null() -> None:
+    code, out, _ = _run(str(FIXTURES / "two_runs.log"), "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert [r["end"]["status"] for r in doc["runs"]] == ["crashed", "finished"]
+    assert doc["runs"][0]["end"]["crash_kind"] == "cuda_out_of_memory"
+    assert doc["runs"][0]["nets"][0]["phase"] == "TRAIN"
+    its = doc["runs"][1]["iterations"]
+    assert [i["iteration"] for i in its] == [0, 1, 2]
+    assert its[1]["loss"] is None and its[2]["lr"] is None
+    assert doc["runs"][0]["iterations"][0]["outputs"] == {"ip": 2.5}
+
+
+def test_json_single_run() -> None:
+    code, out, _ = _run(str(FIXTURES / "two_runs.log"), "--format", "json", "--run", "2")
+    assert code == 0 and len(json.loads(out)["runs"]) == 1
+
+
+def test_csv_like_parse_log() -> None:
+    code, out, _ = _run(str(FIXTURES / "two_runs.log"), "--format", "csv", "--run", "1")
+    assert code == 0
+    train_text, test_text = out.split("\n\n")
+    train = list(csv.reader(io.StringIO(train_text)))
+    assert train[0] == ["NumIters", "Seconds", "LearningRate", "ip"]
+    assert train[1] == ["0", "1.000100", "0.01", "2.5"]
+    test = list(csv.reader(io.StringIO(test_text)))
+    assert test[0][:3] == ["NumIters", "Seconds", "LearningRate"] and test[1][0] == "2"
+
+
+def test_csv_prefix_files(tmp_path: Path) -> None:
+    prefix = str(tmp_path / "seed")
+    code, _, err = _run(str(SEED), "--format", "csv", "--csv-prefix", prefix)
+    assert code == 0
+    assert (tmp_path / "seed.train").read_text().startswith("NumIters,Seconds,LearningRate,loss\n0,")
+    assert (tmp_path / "seed.test").exists() and "wrote" in err
+
+
+def test_table_names_crash_and_place() -> None:
+    code, out, _ = _run(str(FIXTURES / "two_runs.log"), "--layers")
+    assert code == 0
+    assert "2 run(s)" in out
+    assert "CRASHED (cuda_out_of_memory) during a test pass at iteration 2" in out
+    assert "ended: finished" in out and "Memory required for data: 56 bytes" in out
+
+
+def test_errors_are_one_line() -> None:
+    code, _, err = _run("/nonexistent/caffe.log")
+    assert code == 2 and "Traceback" not in err
+    code, _, err = _run(str(SEED), "--run", "3")
+    assert code == 2 and err.startswith("caffemem: error:") and "Traceback" not in err
+    code, _, err = _run(str(SEED), "--csv-prefix", "x")
+    assert code == 2 and "--csv-prefix" in err

@@ -1,0 +1,163 @@
+"""Every shared log reads; captured line counts equal grep's; crashed logs get the right crash kind.
+
+Needs ../shared (the development material beside the repository); skipped without it.
+The expected ends were decided by reading each log's tail (see the comments).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from caffemem.logs import grammar, read_log
+from caffemem.logs.lines import PREFIX_RE, fast_solver_line
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+CORPUS = SHARED / "corpus" / "logs"
+
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared corpus not present")
+
+
+def _all_logs() -> list[Path]:
+    if not CORPUS.is_dir():
+        return []
+    found = sorted(p for p in CORPUS.rglob("*") if p.is_file())
+    found += sorted((SHARED / "oracle").glob("*/caffe.log"))
+    return found
+
+
+def _grep_count(path: Path, pattern: bytes) -> int:
+    """What `grep -c` prints: lines (split on \\n, bytes as they are) that contain the pattern."""
+    regex = re.compile(pattern)
+    return sum(1 for line in path.read_bytes().split(b"\n") if regex.search(line))
+
+
+LOGS = _all_logs()
+
+
+@pytest.mark.parametrize("path", LOGS, ids=[str(p.relative_to(SHARED)) for p in LOGS])
+def test_counts_equal_grep(path: Path) -> None:
+    report = read_log(path)
+    try:
+        assert report.counts["top_shape"] == _grep_count(path, rb"Top shape")
+        assert report.counts["memory_required_for_data"] == _grep_count(path, rb"Memory required for [dD]ata")
+    finally:
+        report.close()
+
+
+# (relative path, [(status, crash_kind, phase, iteration, layer) per run]); None = not checked.
+CRASHED = [
+    # dies at the first backward of iteration 0 (PoolingLayer Backward_gpu OOM), then a full rerun
+    ("caffenet_benchmark/SqueezeNet128_new_solver.log",
+     [("crashed", "cuda_out_of_memory", "train", None, None), ("finished", None, None, 170000, None)]),
+    # five restarts; the third dies in Solver::Test at iteration 40000 (CuDNNConvolution OOM)
+    ("caffenet_benchmark/caffenet_299.log",
+     [("finished", None, None, 27520, None), ("finished", None, None, 39620, None),
+      ("crashed", "cuda_out_of_memory", "test", 40000, None), ("finished", None, None, 91180, None),
+      ("finished", None, None, 103820, None)]),
+    # "*** SIGTERM ... received" after iteration 1620
+    ("caffenet_benchmark/LAB.log", [("crashed", "terminated", "train", 1620, None)]),
+    # the binary never started: "error while loading shared libraries"
+    ("caffenet_benchmark/caffenet128_lsuv_adaadam_sharedlib_error.log",
+     [("crashed", "other", None, None, None)]),
+    # F-line: mean file not found while setting up the data layer
+    ("yindaz_caffe_2014/caffe.INFO.20141025-153657.31294",
+     [("crashed", "fatal_error", "setup", None, "data")]),
+    ("yindaz_caffe_2014/caffe.FATAL.20141025-153657.31294", [("crashed", "fatal_error", None, None, None)]),
+    # F-line: NetParameter file does not parse
+    ("lstm_cf_deeplab/caffe.bin.INFO.20160303-152018.15941", [("crashed", "fatal_error", None, None, None)]),
+    ("lstm_cf_deeplab/caffe.bin.FATAL.20160303-152018.15941", [("crashed", "fatal_error", None, None, None)]),
+    # LOG(FATAL) "Cannot write to snapshot prefix" in Solver::Init, before any net
+    ("lifeng14_caffe/lenet_train_crash_snapshot_prefix.log",
+     [("crashed", "fatal_error", "setup", None, None)]),
+    # data-reader thread (other thread id): lmdb open fails while the data layer is set up
+    ("ssd_tolotrasamuel/VGG_VOC0712_SSD_300x300.log", [("crashed", "fatal_error", "setup", None, "data")]),
+    # Check failed: label < num_classes in the first forward after Solving
+    ("ssd_lizh0019/VGG_WIDERFACE_2016_SSD_300x300.log", [("crashed", "fatal_error", "train", None, None)]),
+    # cv::Exception in the data thread: terminate called / SIGABRT while the main thread sets up layers
+    ("ssd_dakeli/VGG_SSD_300x300.log", [("crashed", "aborted", "setup", None, "conv3_2")]),
+    # data_reader.cpp Check failed from another thread, during data layer set-up
+    ("ssd_shangzw12/VGG_tbs_HSIL_SSD_300x300_data_reader_crash.log",
+     [("crashed", "fatal_error", "setup", None, "data")]),
+    # resumed, then OOM in BatchNormLayer Backward_gpu at the first step
+    ("ssd_rocksat_resnet/ResNet_VOC0712_SSD_300x300.log",
+     [("crashed", "cuda_out_of_memory", "train", None, None)]),
+    # OOM in ConvolutionLayer Forward_gpu inside Solver::TestDetection at iteration 0
+    ("ssd_jazzseow/VGG_VOC0712_SSD_300x300_test120000_gt750m_oom.log",
+     [("crashed", "cuda_out_of_memory", "test", 0, None)]),
+    # test-net set-up: DetectionEvaluate cannot open its name size file
+    ("ssd_rocksat_mobilenet/caffe.asggpgpu2.asgdemo.log.INFO.20170907-134036.23688",
+     [("crashed", "fatal_error", "setup", None, "detection_eval")]),
+    # Check failed in SGDSolver::RestoreSolverStateFromBinaryProto (history size), before Solving
+    ("ssd_honorpeter/VGG_MELON_SSD_300x300.log", [("crashed", "fatal_error", "setup", None, None)]),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), CRASHED, ids=[c[0] for c in CRASHED])
+def test_crashed_logs(name: str, expected: list[tuple[object, ...]]) -> None:
+    report = read_log(CORPUS / name)
+    got = [(r.end.status, r.end.crash_kind, r.end.phase, r.end.iteration, r.end.layer) for r in report.runs]
+    assert got == expected
+
+
+def test_rocksat_mobilenet_crash_is_in_the_test_net() -> None:
+    end = read_log(CORPUS / CRASHED[15][0]).runs[0].end
+    assert end.net_phase == "TEST"
+
+
+FINISHED = ["lifeng14_caffe/lenet_train_complete.log", "caffenet_benchmark/caffenet128_lsuv_bs1024.log",
+            "caffenet_benchmark/SqueezeNet224_2gpu_new_solver.log", "digits_healthcare/caffe_output.log",
+            "digits_robotic_inference/caffe_output.log", "joint_hashing/cifar10_log.txt",
+            "nvcaffe/alexnet_mfp16.log", "nvcaffe/mnist_train.log", "nvcaffe/train_with_nccl.log",
+            "yindaz_caffe_2014/caffe.INFO.20141025-144645.21849", "caffe_regression_qiexing/caffe.log"]
+CUT_OFF = ["caffenet_benchmark/caffenet128_bn_after_tanh_again_05_TRUNCATED16K.log",
+           "bvlc_caffe_pr_fork/train_lenet_cpu_truncated.log", "ssd_qiangxie/VGG_VOC0712_SSD_300x300.log",
+           "lstm_cf_deeplab/caffe.bin.INFO.20160303-145731.28889",
+           "amd_opencl_caffe/caffe.AMD-RESEARCH.yugao.log.INFO.20150906-135805.16515",
+           "jirenjin_training_experiments/caffe.jin-PC.jin.log.INFO.20150704-174847.25106"]
+
+
+@pytest.mark.parametrize("name", FINISHED)
+def test_finished_logs(name: str) -> None:
+    assert [r.end.status for r in read_log(CORPUS / name).runs] == ["finished"]
+
+
+@pytest.mark.parametrize("name", CUT_OFF)
+def test_cut_off_logs(name: str) -> None:
+    assert [r.end.status for r in read_log(CORPUS / name).runs] == ["cut_off"]
+
+
+def test_oracle_logs_finish_with_train_and_test_nets() -> None:
+    for path in sorted((SHARED / "oracle").glob("*/caffe.log")):
+        runs = read_log(path).runs
+        assert len(runs) == 1 and runs[0].end.status == "finished", path
+        assert runs[0].nets[0].phase == "TRAIN" and runs[0].nets[0].phase_source == "echoed"
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def test_fast_solver_path_agrees_with_grammar_on_corpus() -> None:
+    """Every line the regex fast path takes gets exactly what the lark grammar would give."""
+    checked = 0
+    for path in LOGS:
+        for raw in path.read_bytes().split(b"\n"):
+            line = raw.decode("utf-8", "replace").rstrip("\r")
+            m = PREFIX_RE.match(line)
+            if m is None:
+                continue
+            message = line[m.end():]
+            fast = fast_solver_line(message)
+            if fast is None:
+                continue
+            assert _same(fast, grammar.parse_message(message)), line
+            checked += 1
+    assert checked > 10000
