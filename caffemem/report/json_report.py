@@ -76,8 +76,10 @@ def check_dict(result: CheckResult) -> dict[str, Any]:
         data["budget"] = {"bytes": fit.budget_bytes, "name": fit.budget_name, "fits": fit.fits,
                           "fixed_bytes": fit.fixed_bytes, "per_sample_bytes": fit.per_sample_bytes}
     if result.weights is not None:
-        to_dict = getattr(result.weights, "to_dict", None)
-        data["weights"] = to_dict() if to_dict else None
+        match = result.weights
+        data["weights"] = {key: getattr(match, key, None) for key in (
+            "source", "ignored_source_layers", "unfilled_layers", "unchecked_layers", "weights_values_bytes",
+            "copied_values_bytes", "file_bytes")}
     return data
 
 
