@@ -3,10 +3,12 @@
 from caffemem.layers import (  # noqa: F401
     conv,
     data,
+    forks,
     inner_product,
     loss,
     neuron,
     normalization,
     pooling,
+    recurrent,
     shape_ops,
 )
