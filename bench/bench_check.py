@@ -53,7 +53,8 @@ def resnet152_text(batch: int = 2) -> str:
             x = name
     out.append(f'layer {{ name: "pool5" type: "Pooling" bottom: "{x}" top: "pool5" '
                'pooling_param { pool: AVE global_pooling: true } }')
-    out.append('layer { name: "fc" type: "InnerProduct" bottom: "pool5" top: "fc" inner_product_param { num_output: 1000 } }')
+    out.append('layer { name: "fc" type: "InnerProduct" bottom: "pool5" top: "fc" '
+               'inner_product_param { num_output: 1000 } }')
     out.append('layer { name: "loss" type: "SoftmaxWithLoss" bottom: "fc" bottom: "label" top: "loss" }')
     return "\n".join(out) + "\n"
 

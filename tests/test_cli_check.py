@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLES, need_shared
 
 from caffemem.cli import main
-from conftest import EXAMPLES, need_shared
 
 NET = str(EXAMPLES / "small_train_val.prototxt")
 SOLVER = str(EXAMPLES / "small_solver.prototxt")

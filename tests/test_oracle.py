@@ -9,9 +9,9 @@ import statistics
 from pathlib import Path
 
 import pytest
+from conftest import SHARED, need_shared
 
 from caffemem.check import run_check
-from conftest import SHARED, need_shared
 
 CASES = sorted(glob.glob(str(SHARED / "oracle" / "*" / "case.json")))
 INFERENCE = sorted(glob.glob(str(SHARED / "oracle-inference" / "*" / "case.json")))

@@ -218,7 +218,8 @@ class _Builder:
                 self.blob_need_backward[blob] = True
 
         return BuiltLayer(index=index, name=lp.name, type=lp.type, bottoms=list(lp.bottom), tops=top_names,
-                          top_shapes=top_shapes, bottom_shapes=bottom_shapes, params=params, loss_weights=loss_weights, inplace=inplace,
+                          top_shapes=top_shapes, bottom_shapes=bottom_shapes, params=params,
+                          loss_weights=loss_weights, inplace=inplace,
                           param=lp, impl=impl, is_split=lp.type == "Split" and lp.name.endswith("_split"),
                           auto_tops=auto, need_backward=need_backward, bottom_need_backward=bottom_need,
                           memory_required_for_data=None if self.memory is None else self.memory * DTYPE_BYTES,

@@ -28,5 +28,6 @@ def render_check(result: CheckResult) -> str:
                 "|---|---|---|---:|---:|"]
         rows = sorted(layer_rows(net, nfp), key=lambda r: -r.total)[:TOP_LAYERS]
         for r in rows:
-            out.append(f"| {_cell(r.name)} | {_cell(r.type)} | {_cell(r.tops)} | {r.params:,} | {human_bytes(r.total)} |")
+            cells = [_cell(r.name), _cell(r.type), _cell(r.tops), f"{r.params:,}", human_bytes(r.total)]
+            out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
