@@ -84,6 +84,16 @@ class DataLayer(PrefetchingDataLayer):
     min_tops = 1
     max_tops = 2
 
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """[estimate] Database pages the reader maps while filling the queue.
+
+        LMDB memory-maps its file; the pages of the records read so far count in the process's RSS.
+        The reader runs ahead by the prefetch queue, so about (prefetch + 1) batches of stored
+        records (uint8 pixels: a quarter of the float top's bytes) are resident.
+        """
+        batches = self.prefetch_batches() + 1
+        return [Buffer("db_pages", batches * count(tops[0]) // 4, "setup", category="prefetch")]
+
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         dp = self.param.data_param
         return self.two_tops(self.batch_size(dp.batch_size), self.image_shape(None, 0, 0, dp.source))
