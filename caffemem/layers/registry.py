@@ -119,6 +119,7 @@ class Layer:
         self.type = param.type
         self.blobs: list[Shape] = []  # learnable parameter shapes, in Caffe's order
         self.n_tops = len(param.top)
+        self.n_bottoms = len(param.bottom)
 
     # --- the contract -------------------------------------------------------------------------
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:

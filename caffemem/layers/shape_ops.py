@@ -41,8 +41,13 @@ class ConcatLayer(Layer):
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         cp = self.param.concat_param
-        self.n_bottoms = len(bottoms)
         first = bottoms[0]
+        if "per_fla_fuse" in cp.DESCRIPTOR.fields_by_name and cp.per_fla_fuse:
+            # Intel Caffe fuses SSD's Permute + Flatten into the Concat: every bottom becomes
+            # [N, C*H*W] (in NHWC order) before joining on axis 1.
+            if any(b[0] != first[0] for b in bottoms):
+                raise self.fail("fused permute/flatten concat needs the same batch on every bottom")
+            return [(first[0], sum(count(b[1:]) for b in bottoms))]
         if cp.HasField("concat_dim") and cp.HasField("axis"):
             raise self.fail("either axis or concat_dim should be specified; not both")
         axis = cp.concat_dim if cp.HasField("concat_dim") else canonical_axis(cp.axis, len(first), self.name)

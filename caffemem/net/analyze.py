@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from caffemem.errors import CaffememError
+from caffemem.errors import CaffememError, NetError
 from caffemem.layers.registry import BuildOptions, SetupContext
 from caffemem.net.build import BuiltNet, build_net
 from caffemem.net.load import (
@@ -23,7 +23,7 @@ from caffemem.net.load import (
     solver_from_text,
 )
 from caffemem.net.prototxt import Diagnostic
-from caffemem.net.state import TEST, TRAIN, compose_state, has_phase_rules
+from caffemem.net.state import PHASE_NAMES, TEST, TRAIN, compose_state, has_phase_rules
 from caffemem.proto import caffe_pb2
 
 
@@ -61,12 +61,34 @@ class Analysis:
         return list(out)
 
 
+def _rule_stages(param: caffe_pb2.NetParameter) -> list[str]:
+    found: dict[str, None] = {}
+    for layer in param.layer:
+        for rule in (*layer.include, *layer.exclude):
+            for s in (*rule.stage, *rule.not_stage):
+                found[s] = None
+    return list(found)
+
+
 def _build(loaded: LoadedNet, phase: int, solver_state: caffe_pb2.NetState | None, options: BuildOptions,
            level: int | None, stages: tuple[str, ...]) -> BuiltNet:
     state = compose_state(phase, loaded.param.state if loaded.param.HasField("state") else None,
                           solver_state, level, stages)
     ctx = SetupContext(phase=phase, options=options, source=loaded.source)
-    return build_net(loaded.param, state, ctx)
+    try:
+        return build_net(loaded.param, state, ctx)
+    except NetError as err:
+        hints = []
+        rule_stages = _rule_stages(loaded.param)
+        if rule_stages and not state.stage:
+            hints.append(f"this net picks layers by stage ({', '.join(rule_stages)}): give --stage")
+        assumed = [w for w in ctx.warnings if "assuming" in w or "taken from the dataset" in w]
+        if assumed:
+            hints.append("a data shape was assumed (see warnings): give the real one with --input TOP=C,H,W")
+        if hints:
+            err.message += " [" + "; ".join(hints) + "]"
+            err.args = (err.location_prefix() + err.message,)
+        raise
 
 
 def analyze_net(loaded: LoadedNet, phase: int | None = None, options: BuildOptions | None = None,
@@ -78,7 +100,19 @@ def analyze_net(loaded: LoadedNet, phase: int | None = None, options: BuildOptio
         phases = [loaded.param.state.phase]
     else:
         phases = [TRAIN, TEST] if has_phase_rules(loaded.param) else [TRAIN]
-    nets = [_build(loaded, p, None, options, level, stages) for p in phases]
+    nets: list[BuiltNet] = []
+    failures: list[tuple[int, NetError]] = []
+    for p in phases:
+        try:
+            nets.append(_build(loaded, p, None, options, level, stages))
+        except NetError as err:
+            if len(phases) == 1:
+                raise
+            failures.append((p, err))
+    if not nets:
+        raise failures[0][1]
+    for p, err in failures:  # e.g. a train-only file: its TEST phase has no data layer
+        nets[0].warnings.append(f"no {PHASE_NAMES[p]} net: Caffe could not build one from this file ({err})")
     return Analysis(loaded.source, "net", nets, loaded=[loaded])
 
 
@@ -102,9 +136,12 @@ def analyze_solver(solver: LoadedSolver, phase: int | None = None, options: Buil
         return loaded
 
     given = [f for f in ("train_net_param", "train_net", "net_param", "net") if sp.HasField(f)]
+    if not given:
+        raise CaffememError("this solver names no net (train_net, net, ...); solvers of 2013 took their nets on "
+                            "the command line: check the net file itself", solver.source)
     if len(given) != 1:
         raise CaffememError("a solver must name exactly one of train_net_param, train_net, net_param, net "
-                            f"(found {', '.join(given) or 'none'})", solver.source)
+                            f"(found {', '.join(given)})", solver.source)
     which = given[0]
     train = inline(getattr(sp, which), which) if which.endswith("_param") else from_file(getattr(sp, which))
 

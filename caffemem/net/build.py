@@ -210,7 +210,7 @@ class _Builder:
             else:
                 self.memory += sum(count(s) for s in top_shapes if s is not None)
 
-        params = self.make_params(index, lp, impl)
+        params = self.make_params(index, lp, impl) if unknown is None else self.unknown_params(lp)
         for p in params:
             need_backward |= p.net_lr_mult != 0
         if need_backward:
@@ -258,6 +258,12 @@ class _Builder:
                     blob.owner = owner
             out.append(blob)
         return out
+
+    @staticmethod
+    def unknown_params(lp: caffe_pb2.LayerParameter) -> list[ParamBlob]:
+        """A layer that could not be set up: its param specs are known, their shapes are not."""
+        del lp
+        return []
 
     def backward_pass(self) -> None:
         """Caffe's reverse pass: which layers contribute to a loss and which bottoms get gradients."""

@@ -107,7 +107,9 @@ def load_solver(path: str) -> LoadedSolver:
 def resolve_solver_path(solver_path: str, name: str) -> str:
     """Paths inside a solver: relative to the solver's folder first, then the working folder."""
     if os.path.isabs(name):
-        return name
+        if os.path.exists(name):
+            return name
+        raise CaffememError(f"net file '{name}' named in the solver does not exist", solver_path)
     beside = os.path.join(os.path.dirname(os.path.abspath(solver_path)), name)
     if os.path.exists(beside):
         return beside
