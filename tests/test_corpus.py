@@ -58,8 +58,6 @@ EXPECTED_ERRORS: dict[str, str] = {
     "corpus/legacy/bvlc_caffe_2013-10/imagenet_solver_2013.prototxt": "must name exactly one of|names no net",
     # 'layer {' MemoryData mixed with V1 'layers {': Caffe's UpgradeV1Net refuses it (LOG(FATAL)
     # "Refusing to upgrade inconsistent NetParameter input", upgrade_proto.cpp).
-    "corpus/legacy/vgg16_logoretrieval/VGG_ILSVRC_16_layers_deploy_MIXED.prototxt":
-        "inconsistent|both 'layer' and 'layers'|layer' and 'layers",
 }
 
 #: Data layers only for one phase or stage: a net built for the other phase/stage has no input, and
@@ -90,26 +88,7 @@ ASSUMED: set[str] = {
 }
 
 #: file -> why it fails today although Caffe (or the fork it was written for) would build it.
-KNOWN_BUGS: dict[str, str] = {
-    **{name: "build.py: 'Too many params' checked against blobs of a layer never set up "
-             "(bottom shape unknown behind a Python/HDF5 data layer)" for name in (
-        "corpus/nets/bvlc_caffe/examples_hdf5_classification_nonlinear_train_val.prototxt",
-        "corpus/nets/fcn/nyud-fcn32s-color-hha_trainval.prototxt",
-        "corpus/nets/fcn/voc-fcn-alexnet_train.prototxt",
-        "corpus/nets/fcn/voc-fcn8s_train.prototxt",
-        "corpus/nets/py_faster_rcnn/pascal_voc_VGG16_faster_rcnn_end2end_test.prototxt",
-        "corpus/nets/py_faster_rcnn/pascal_voc_VGG16_faster_rcnn_end2end_train.prototxt",
-        "corpus/nets/py_faster_rcnn/pascal_voc_ZF_faster_rcnn_alt_opt_stage1_rpn_train.pt",
-        "corpus/nets/soeaver_caffe_model/faster_voc_inception-v3-merge-aligned.prototxt",
-        "corpus/legacy/bvlc_caffe_2015-02/v1_hdf5_classification_train_val2.prototxt",
-    )},
-    "corpus/legacy/vgg16_logoretrieval/VGG_ILSVRC_16_layers_deploy_MIXED.prototxt":
-        "net loading/upgrade accepts a net with both 'layer' and 'layers' (Caffe's UpgradeV1Net refuses it); "
-        "the V1 part is dropped and only the TEST phase is built",
-    "corpus/nets/intel_caffe/ssd_vgg16_int8.prototxt":
-        "shape_ops.py Concat ignores Intel's concat_param.per_fla_fuse (MKLDNN Concat flattens each "
-        "bottom from axis 1: top [N, sum count(1:), 1, 1])",
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 #: file -> (phase, per-sample inputs) that make it analysable: the phase its data layers exist in,
 #: or the input size its data layer reads from the data (which caffemem does not read).

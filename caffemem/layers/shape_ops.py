@@ -43,11 +43,11 @@ class ConcatLayer(Layer):
         cp = self.param.concat_param
         first = bottoms[0]
         if "per_fla_fuse" in cp.DESCRIPTOR.fields_by_name and cp.per_fla_fuse:
-            # Intel Caffe fuses SSD's Permute + Flatten into the Concat: every bottom becomes
-            # [N, C*H*W] (in NHWC order) before joining on axis 1.
+            # Intel Caffe fuses SSD's Permute + Flatten into the Concat: every bottom is flattened
+            # from axis 1 (in NHWC order) and the top is [N, sum of counts, 1, 1].
             if any(b[0] != first[0] for b in bottoms):
                 raise self.fail("fused permute/flatten concat needs the same batch on every bottom")
-            return [(first[0], sum(count(b[1:]) for b in bottoms))]
+            return [(first[0], sum(count(b[1:]) for b in bottoms), 1, 1)]
         if cp.HasField("concat_dim") and cp.HasField("axis"):
             raise self.fail("either axis or concat_dim should be specified; not both")
         axis = cp.concat_dim if cp.HasField("concat_dim") else canonical_axis(cp.axis, len(first), self.name)
