@@ -1,0 +1,57 @@
+"""``caffemem audit``'s driver: find the files, audit each on its own, match weights, total up.
+
+One file's failure never stops the others: an audit is run over folders of models collected from
+many places, and the broken ones are part of what it has to report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from caffemem.audit.discover import discover, is_binary_name, pair_weights
+from caffemem.audit.model import AuditResult, FileAudit
+from caffemem.audit.netfile import audit_text_file, set_layer_types
+from caffemem.audit.summary import summarize
+from caffemem.audit.weightsfile import audit_binary_file, match_net
+from caffemem.net.caffemodel import CaffeModelInfo
+
+_BINARY_HINT = "looks like a binary file"
+
+
+def _guarded(path: str, binary: bool) -> tuple[FileAudit, CaffeModelInfo | None]:
+    """Audit one file; an unexpected failure becomes that file's error rather than the run's end."""
+    try:
+        if binary:
+            audit, info = audit_binary_file(path)
+            set_layer_types(audit)
+            return audit, info
+        return audit_text_file(path), None
+    except (RecursionError, MemoryError) as err:
+        return FileAudit(path=path, error=f"too large or too deeply nested to analyse ({type(err).__name__})"), None
+    except Exception as err:  # noqa: BLE001 - one file's bug must not hide the other files' results
+        return FileAudit(path=path, error=f"caffemem could not analyse this file ({type(err).__name__}: {err})"), None
+
+
+def run_audit(paths: Sequence[str]) -> AuditResult:
+    """Audit every file under ``paths``. Raises :class:`CaffememError` only for a missing path."""
+    candidates = discover(paths)
+    pairs = pair_weights(candidates)
+    infos: dict[str, tuple[CaffeModelInfo | None, str | None]] = {}
+    files: list[FileAudit] = []
+    for c in candidates:
+        audit, info = _guarded(c.path, is_binary_name(c.path))
+        if c.explicit and not is_binary_name(c.path) and audit.error and _BINARY_HINT in audit.error:
+            audit, info = _guarded(c.path, True)  # a binary file with an unusual name, named by the user
+        if audit.kind == "weights":
+            infos[os.path.realpath(c.path)] = (info, audit.error)
+        files.append(audit)
+    for audit in files:
+        for weights_path in pairs.get(audit.path, []):
+            key = os.path.realpath(weights_path)
+            if key not in infos:
+                scanned, info = _guarded(weights_path, True)
+                infos[key] = (info, scanned.error)
+            info, error = infos[key]
+            audit.weights.append(match_net(audit.built, weights_path, info, error))
+    return AuditResult(files, summarize(files))

@@ -1,0 +1,64 @@
+"""Totals across an audit: how many files of each version, which layer types, which gaps block.
+
+Why care about double counting: a solver and the train_val net it names are often audited together
+(a model folder), and counting that net's layers twice would inflate the type totals. A solver's
+layers from a net file that is audited on its own are therefore left to that file's entry.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+
+from caffemem.audit.model import AuditSummary, FileAudit, TypeTotal
+from caffemem.audit.origins import origin_of
+from caffemem.audit.targets import TARGETS, gaps
+
+
+def counted_types(audit: FileAudit, audited: set[str]) -> Counter[str]:
+    """The file's layer types, minus those that came from another audited file."""
+    out: Counter[str] = Counter()
+    for source, counts in audit.type_sources:
+        if source is None or source not in audited:
+            out.update(counts)
+    return out
+
+
+def summarize(files: Sequence[FileAudit]) -> AuditSummary:
+    audited = {os.path.realpath(f.path) for f in files}
+    by_kind: Counter[str] = Counter(f.kind for f in files)
+    by_format: Counter[str] = Counter(f.format for f in files if f.format is not None)
+    layers: Counter[str] = Counter()
+    type_files: Counter[str] = Counter()
+    blocking: dict[str, Counter[str]] = {t: Counter() for t in TARGETS}
+    upgrades: Counter[str] = Counter()
+    deprecated: Counter[str] = Counter()
+    weights: Counter[str] = Counter()
+    modules: set[str] = set()
+    for f in files:
+        counts = counted_types(f, audited)
+        layers.update(counts)
+        type_files.update(counts.keys())
+        for target, buckets in gaps(counts).items():
+            blocking[target].update(buckets["unsupported"])
+        upgrades.update({step.split(" (")[0] for step in f.upgrades})
+        deprecated.update({d.field for d in f.deprecated_fields})
+        modules.update(f"{p.module}.{p.layer}" for p in f.python_layers)
+        for w in f.weights:
+            weights["checked"] += 1
+            weights["loads" if w.loads else "fails"] += 1
+            weights["complete"] += 1 if w.complete else 0
+    totals: dict[str, TypeTotal] = {}
+    for name in sorted(layers, key=lambda n: (-layers[n], n)):
+        origin, fork = origin_of(name)
+        totals[name] = TypeTotal(layers[name], type_files[name], origin, fork)
+    by_origin = Counter(t.origin for t in totals.values())
+    return AuditSummary(
+        files=len(files), by_kind=dict(sorted(by_kind.items())), errors=sum(1 for f in files if f.error),
+        by_format=dict(sorted(by_format.items())), by_origin=dict(sorted(by_origin.items())),
+        layer_types=totals,
+        blocking={t: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for t, c in blocking.items()},
+        upgrades=dict(sorted(upgrades.items())), deprecated_fields=dict(sorted(deprecated.items())),
+        weights={k: weights[k] for k in ("checked", "loads", "complete", "fails")},
+        python_modules=sorted(modules))
