@@ -251,3 +251,40 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
         sys.exit(1)
     finally:
         report.close()
+
+
+# --------------------------------------------------------------------------- caffemem audit
+
+
+@main.command("audit")
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"], case_sensitive=False),
+              default="table", show_default=True,
+              help="table for people; json (a stable contract) for tools; csv one row per file; md for reports.")
+@friendly_errors
+def audit_command(paths: tuple[str, ...], fmt: str) -> None:
+    """Migration audit of Caffe nets, solvers and weights under PATH... (files or folders).
+
+    Folders are searched recursively for .prototxt, .pt, .solver, .caffemodel and .binaryproto;
+    files named explicitly are audited whatever their name. For each net: format version (V0, V1,
+    current, mixed), deprecated fields and the upgrades Caffe would apply, layer types by origin
+    (BVLC, fork, custom, Python), parameters and memory at the net's own batch, phases and stages,
+    whether a .caffemodel beside it (same stem) or named after it fits, and which layer types have no
+    equivalent in ONNX, PyTorch or OpenCV dnn.
+
+    Exit code 0 even when some files cannot be read or built: each such file is reported with its
+    error and the audit goes on. Exit code 2 only for bad usage (a PATH that does not exist).
+    """
+    from caffemem.audit.run import run_audit
+
+    result = run_audit(paths)
+    fmt = fmt.lower()
+    if fmt == "json":
+        from caffemem.report.audit_json import render_audit
+    elif fmt == "csv":
+        from caffemem.report.audit_csv import render_audit
+    elif fmt == "md":
+        from caffemem.report.audit_md import render_audit
+    else:
+        from caffemem.report.audit_table import render_audit
+    click.echo(render_audit(result), nl=False)
