@@ -30,7 +30,8 @@ class CheckResult:
         return self.analysis.warnings + self.notes
 
 
-def _budget(mem: str | None, device: str | None, mode: str) -> tuple[int, str] | None:
+def budget_from_options(mem: str | None, device: str | None) -> tuple[int, str] | None:
+    """(bytes, name) of the budget ``--mem``/``--device`` give, or None."""
     if mem and device:
         raise CaffememError("give either --mem or --device, not both")
     if device:
@@ -86,7 +87,7 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
             fp.extra[C.WEIGHTS_LOADING] = extra
         result.notes.append(f"loading {weights} holds about {loading:,} bytes while Caffe copies it into the "
                             f"net; it adds {extra:,} bytes to the peak")
-    budget = _budget(mem, device, mode)
+    budget = budget_from_options(mem, device)
     if budget is not None:
         size, name = budget
         needed = fp.total_bytes

@@ -253,6 +253,52 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
         report.close()
 
 
+@main.command("postmortem")
+@click.argument("log_file", type=click.Path(dir_okay=False))
+@click.option("--net", "net_path", type=click.Path(dir_okay=False),
+              help="The net or solver that ran (exact figures); default: the net echoed in the log, "
+                   "else one rebuilt from the logged shapes.")
+@click.option("--mem", "mem", metavar="SIZE", help="Memory of the machine it ran on (11GiB, 12G, host).")
+@click.option("--device", metavar="NAME", help="The GPU it ran on (e.g. 'GTX 1080 Ti').")
+@click.option("--run", "run_number", type=click.IntRange(min=1), help="Which run of the file (default: the "
+              "last one that crashed, else the last one).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text",
+              show_default=True)
+@friendly_errors
+def postmortem_command(log_file: str, net_path: str | None, mem: str | None, device: str | None,
+                       run_number: int | None, fmt: str) -> None:
+    """Why a Caffe run died: how it ended, what it needed, the biggest consumers, what would fit."""
+    from caffemem.check import budget_from_options
+    from caffemem.logs.postmortem import postmortem
+    from caffemem.report import postmortem_text
+
+    pm = postmortem(log_file, net_path, budget_from_options(mem, device), run_number)
+    click.echo(postmortem_text.render_json(pm) if fmt == "json" else postmortem_text.render_text(pm), nl=False)
+
+
+@main.command("reconcile")
+@click.argument("net_path", type=click.Path(dir_okay=False))
+@click.argument("log_file", type=click.Path(dir_okay=False))
+@click.option("--run", "run_number", type=click.IntRange(min=1), help="Which run of the log (default: the last "
+              "one that crashed, else the last one).")
+@click.option("--batch", type=click.IntRange(min=1), help="Batch size for every data layer of NET.")
+@click.option("--input", "inputs", multiple=True, metavar="TOP=C,H,W", help="Per-sample shape of a data top.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text",
+              show_default=True)
+@friendly_errors
+def reconcile_command(net_path: str, log_file: str, run_number: int | None, batch: int | None,
+                      inputs: tuple[str, ...], fmt: str) -> None:
+    """caffemem's shapes and data totals beside Caffe's log, per layer; exit 1 on any mismatch."""
+    from caffemem.layers.registry import BuildOptions
+    from caffemem.logs.reconcile import reconcile
+    from caffemem.report import reconcile_text
+
+    rec = reconcile(net_path, log_file, run_number, BuildOptions(batch=batch, inputs=parse_input_option(inputs)))
+    click.echo(reconcile_text.render_json(rec) if fmt == "json" else reconcile_text.render_text(rec), nl=False)
+    if rec.mismatches:
+        sys.exit(1)
+
+
 # --------------------------------------------------------------------------- caffemem audit
 
 

@@ -1,0 +1,214 @@
+"""Why a Caffe run died: the log's ending, the run's real footprint, its biggest consumers, a fix.
+
+The footprint comes from the best net available: the one the user names (exact), the net text
+Caffe echoed into the log (exact), or a net rebuilt from the logged shapes (an estimate whose
+guesses are listed). The verdict reuses the same memory model as ``caffemem check``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from caffemem.errors import CaffememError
+from caffemem.layers.registry import BuildOptions, SetupContext, count
+from caffemem.logs import read_log
+from caffemem.logs.model import LogReport, Net, Run
+from caffemem.logs.reconstruct import reconstruct
+from caffemem.memory import categories as C
+from caffemem.memory.model import RunFootprint, run_footprint
+from caffemem.memory.plan import Fit, largest_batch
+from caffemem.memory.solvers import SOLVER_TYPES, canonical_solver_type
+from caffemem.net.analyze import analyze_path
+from caffemem.net.build import BuiltNet, build_net
+from caffemem.net.prototxt import parse_text
+from caffemem.net.state import TEST, TRAIN, compose_state
+from caffemem.proto import caffe_pb2
+
+_SOLVER_ENUM = {"0": "SGD", "1": "Nesterov", "2": "AdaGrad", "3": "RMSProp", "4": "AdaDelta", "5": "Adam"}
+
+
+@dataclass
+class Consumer:
+    """One of the layers that hold the most memory."""
+
+    layer: str
+    type: str
+    params: int
+    bytes: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.bytes.values())
+
+
+@dataclass
+class PostMortem:
+    source: str
+    run: Run
+    run_count: int
+    net_origin: str  # "given", "echoed in the log", "rebuilt from the log's shapes"
+    nets: list[BuiltNet]
+    footprint: RunFootprint | None
+    solver_type: str
+    batch: int | None
+    guesses: list[str] = field(default_factory=list)
+    consumers: list[Consumer] = field(default_factory=list)
+    fit: Fit | None = None
+    at_batch_one: int | None = None  # the footprint at batch 1, when no budget was given
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def logged_memory(self) -> list[tuple[str | None, int | None]]:
+        return [(n.phase, n.memory_required_for_data) for n in self.run.nets if n.nested_in is None]
+
+
+def pick_run(report: LogReport, index: int | None) -> Run:
+    if not report.runs:
+        raise CaffememError("no Caffe run found in this log", report.source)
+    if index is not None:
+        if not 1 <= index <= len(report.runs):
+            raise CaffememError(f"the log has {len(report.runs)} run(s); --run {index} does not exist", report.source)
+        return report.runs[index - 1]
+    crashed = [r for r in report.runs if r.end.status == "crashed"]
+    return crashed[-1] if crashed else report.runs[-1]
+
+
+def solver_type_of(run: Run, default: str = "SGD") -> str:
+    value = run.solver.get("type") or _SOLVER_ENUM.get(run.solver.get("solver_type", ""), "")
+    if not value:
+        name = run.solver.get("solver_type", "")
+        value = next((t for t in SOLVER_TYPES if t.upper() == name.upper()), "")
+    try:
+        return canonical_solver_type(value) if value else default
+    except CaffememError:
+        return default
+
+
+def mode_of(run: Run) -> str:
+    return "gpu" if run.gpus or run.end.crash_kind == "cuda_out_of_memory" else "cpu"
+
+
+def _log_nets(run: Run) -> list[Net]:
+    return [n for n in run.nets if n.nested_in is None and n.layers]
+
+
+def _phase_of(net: Net, position: int) -> int:
+    if net.phase in ("TRAIN", "TEST"):
+        return TRAIN if net.phase == "TRAIN" else TEST
+    return TRAIN if position == 0 else TEST
+
+
+def _logged_batch(run: Run) -> int | None:
+    for net in _log_nets(run):
+        for layer in net.layers:
+            if not layer.bottoms and layer.tops and layer.tops[0].shape:
+                return layer.tops[0].shape[0]
+    return None
+
+
+def _builder(run: Run, net_path: str | None, source: str) -> tuple[str, Callable[[int | None], list[BuiltNet]],
+                                                                   list[str]]:
+    """How to build this run's nets at a given batch, and where they come from."""
+    if net_path:
+        def from_file(batch: int | None) -> list[BuiltNet]:
+            return analyze_path(net_path, options=BuildOptions(batch=batch)).nets
+        return "given", from_file, []
+    logged = _log_nets(run)
+    texts = [n.text for n in logged]
+    if logged and all(t and not n.text_truncated for t, n in zip(texts, logged, strict=True)):
+        params = []
+        for i, text in enumerate(texts):
+            param = caffe_pb2.NetParameter()
+            parse_text(text or "", param, f"{source} (net #{i + 1} echoed in the log)")
+            params.append(param)
+
+        def from_text(batch: int | None) -> list[BuiltNet]:
+            nets = []
+            for i, param in enumerate(params):
+                phase = param.state.phase if param.HasField("state") else _phase_of(logged[i], i)
+                ctx = SetupContext(phase, BuildOptions(batch=batch), f"{source} (net #{i + 1})")
+                nets.append(build_net(param, compose_state(phase, param.state), ctx))
+            return nets
+        return "echoed in the log", from_text, []
+    if not logged:
+        raise CaffememError("the log shows no net set-up (no 'Top shape' lines) and no --net was given", source)
+    recs = [reconstruct(n) for n in logged]
+    guesses = [g for r in recs for g in r.guesses] + [f"{u}: not recognised; its tops taken as given"
+                                                       for r in recs for u in r.unknown]
+
+    def from_shapes(batch: int | None) -> list[BuiltNet]:
+        nets = []
+        for i, (rec, net) in enumerate(zip(recs, logged, strict=True)):
+            phase = _phase_of(net, i)
+            ctx = SetupContext(phase, BuildOptions(batch=batch), f"{source} (net #{i + 1} rebuilt)")
+            nets.append(build_net(rec.param, compose_state(phase), ctx))
+        return nets
+    return "rebuilt from the log's shapes", from_shapes, guesses
+
+
+def _roles(nets: list[BuiltNet]) -> list[str]:
+    if not any(n.phase == TRAIN for n in nets):
+        return ["inference"] * len(nets)
+    return ["train" if n.phase == TRAIN else "test" for n in nets]
+
+
+def _consumers(nets: list[BuiltNet], fp: RunFootprint, top: int = 3) -> list[Consumer]:
+    out = []
+    for net, nfp in zip(nets, fp.nets, strict=True):
+        for layer in net.layers:
+            bytes_ = dict(nfp.by_layer.get(layer.name, {}))
+            if bytes_:
+                params = sum(count(p.shape) for p in layer.params if not p.shared)
+                out.append(Consumer(f"{layer.name}", layer.type, params, bytes_))
+    merged: dict[tuple[str, str], Consumer] = {}
+    for c in out:  # the same layer in the train and test nets: one consumer
+        key = (c.layer, c.type)
+        if key in merged:
+            for k, v in c.bytes.items():
+                merged[key].bytes[k] = merged[key].bytes.get(k, 0) + v
+        else:
+            merged[key] = c
+    return sorted(merged.values(), key=lambda c: -c.total)[:top]
+
+
+def postmortem(log_path: str, net_path: str | None = None, budget: tuple[int, str] | None = None,
+               run_index: int | None = None) -> PostMortem:
+    """Read ``log_path`` and explain how its run ended and what it needed."""
+    report = read_log(log_path)
+    try:
+        run = pick_run(report, run_index)
+        origin, build, guesses = _builder(run, net_path, log_path)
+        batch = _logged_batch(run)
+        mode = mode_of(run)
+        stype = solver_type_of(run)
+        notes: list[str] = []
+        nets = build(None)  # each net at the batch it ran with
+        fp = run_footprint(nets, _roles(nets), mode, stype) if nets else None
+        pm = PostMortem(log_path, run, len(report.runs), origin, nets, fp, stype, batch, guesses, notes=notes)
+        if fp is not None:
+            pm.consumers = _consumers(nets, fp)
+            if budget is not None:
+                size, name = budget
+                fit = Fit(size, name, fp.total_bytes, fp.total_bytes <= size, None)
+
+                def at(b: int) -> int:
+                    built = build(b)
+                    return run_footprint(built, _roles(built), mode, stype).total_bytes
+
+                if not any(n.unanalysed_layers for n in nets):
+                    fit.max_batch, fit.fixed_bytes, fit.per_sample_bytes = largest_batch(at, size, 1)
+                pm.fit = fit
+            elif batch and batch > 1:
+                built = build(1)
+                pm.at_batch_one = run_footprint(built, _roles(built), mode, stype).total_bytes
+        return pm
+    finally:
+        report.close()
+
+
+def category_words(category: str) -> str:
+    return {C.WEIGHTS: "weights", C.WEIGHT_GRADIENTS: "their gradient", C.SOLVER_HISTORY: "solver history",
+            C.ACTIVATIONS: "activations", C.ACTIVATION_GRADIENTS: "activation gradients",
+            C.LAYER_BUFFERS: "layer buffers", C.PREFETCH: "prefetch", C.CUDNN_WORKSPACE: "cuDNN workspace"
+            }.get(category, category)

@@ -1,0 +1,134 @@
+"""The post-mortem in plain words: what happened, what the run needed, who used it, what would fit."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from caffemem.logs.postmortem import PostMortem, category_words
+from caffemem.memory import categories as C
+from caffemem.report.units import human_bytes
+
+_KIND_WORDS = {
+    "killed": ("the process was killed by the system (SIGKILL): Caffe wrote no error line and the shell "
+               "printed 'Killed'. On Linux this is almost always the kernel's out-of-memory killer: the run "
+               "asked for more host memory than the machine had free"),
+    "terminated": "the process was stopped by a signal (SIGTERM/SIGINT): someone or something ended it",
+    "cuda_out_of_memory": "CUDA ran out of GPU memory (cudaMalloc failed: 'out of memory')",
+    "host_out_of_memory": "an allocation of host memory failed (std::bad_alloc)",
+    "fatal_error": "Caffe stopped on a fatal error (a failed CHECK or LOG(FATAL))",
+    "segfault": "the process crashed with a segmentation fault",
+    "aborted": "the process aborted (SIGABRT)",
+    "other": "the run crashed",
+}
+_MEMORY_KINDS = {"killed", "cuda_out_of_memory", "host_out_of_memory"}
+
+
+def _ending(pm: PostMortem) -> str:
+    end = pm.run.end
+    where = end.where()
+    run = f"Run {pm.run.index + 1} of {pm.run_count}" if pm.run_count > 1 else "The run"
+    if end.status == "finished":
+        return f"{run} finished normally."
+    if end.status == "cut_off":
+        return f"{run} has no ending in the log: it was still running, or the log was cut off ({where})."
+    text = f"{run} crashed {where}: {_KIND_WORDS.get(end.crash_kind or 'other', 'it crashed')}."
+    if end.message and end.crash_kind not in ("killed",):
+        text += f"\n  Caffe said: {end.message}"
+    return text
+
+
+def _share(part: int, total: int) -> str:
+    return f"{100 * part / total:.0f}%" if total else "-"
+
+
+def render_text(pm: PostMortem) -> str:
+    out = [f"caffemem post-mortem of {pm.source}", "", _ending(pm)]
+    fp = pm.footprint
+    if fp is None:
+        return "\n".join(out) + "\n"
+    where = "GPU memory" if fp.mode == "gpu" else "host memory (CPU mode)"
+    batches = []
+    for net in pm.nets:
+        data = next((layer for layer in net.layers if layer.impl is not None and layer.impl.is_data
+                     and layer.top_shapes and layer.top_shapes[0]), None)
+        if data is not None:
+            batches.append(f"{data.top_shapes[0][0]} ({net.phase_name})")  # type: ignore[index]
+    batch = f" at batch {', '.join(batches)}" if batches else ""
+    out += ["", f"What this run needed{batch}: {human_bytes(fp.total_bytes)} of {where} "
+                f"(net {pm.net_origin}; solver {pm.solver_type}):"]
+    for cat, n in fp.by_category.items():
+        out.append(f"  {cat:<22} {human_bytes(n):>11}  {_share(n, fp.total_bytes):>4}")
+    logged = [m for _, m in pm.logged_memory if m]
+    if logged:
+        out.append(f"  (Caffe's own 'Memory required for data' was {', '.join(f'{m:,}' for m in logged)} bytes: "
+                   "forward activations only, which is why it looked small.)")
+    if pm.guesses:
+        out.append("  The log names no layer types, so they were read from the shapes:")
+        out += [f"    - {g}" for g in pm.guesses]
+    if pm.consumers:
+        out += ["", "Biggest consumers:"]
+        for c in pm.consumers:
+            parts = [f"{category_words(k)} {human_bytes(v)}" for k, v in
+                     sorted(c.bytes.items(), key=lambda kv: -kv[1]) if v >= c.total * 0.05]
+            params = f", {c.params:,} weights" if c.params else ""
+            out.append(f"  {c.layer} ({c.type}{params}): {human_bytes(c.total)} = " + " + ".join(parts))
+    out += ["", *_advice(pm)]
+    return "\n".join(out) + "\n"
+
+
+def _advice(pm: PostMortem) -> list[str]:
+    fp = pm.footprint
+    assert fp is not None
+    lines = ["What would fit:"]
+    fixed = fp.by_category.get(C.WEIGHTS, 0) + fp.by_category.get(C.WEIGHT_GRADIENTS, 0) + \
+        fp.by_category.get(C.SOLVER_HISTORY, 0) + fp.by_category.get(C.RUNTIME, 0)
+    fit = pm.fit
+    if fit is not None:
+        verdict = "fits" if fit.fits else "does not fit"
+        lines.append(f"  on {fit.budget_name} ({human_bytes(fit.budget_bytes)}) this run {verdict}.")
+        if fit.max_batch is not None and fit.max_batch >= 1:
+            lines.append(f"  the largest batch that fits is {fit.max_batch}, with every data layer (train and test "
+                         "nets) at that batch.")
+        elif fit.fixed_bytes is not None:
+            at_one = fit.fixed_bytes + (fit.per_sample_bytes or 0)
+            lines.append(f"  no batch fits: even at batch 1 it needs {human_bytes(at_one)}"
+                         " — shrink the largest layers or use a machine with more memory.")
+    elif pm.at_batch_one is not None:
+        lines.append(f"  at batch 1 the same run needs {human_bytes(pm.at_batch_one)}; every sample adds about "
+                     f"{human_bytes((fp.total_bytes - pm.at_batch_one) / max(1, (pm.batch or 2) - 1))}. "
+                     "Give --mem SIZE or --device NAME for the largest batch that fits.")
+    if fixed > fp.total_bytes * 0.5 and pm.consumers and pm.consumers[0].params:
+        big = pm.consumers[0]
+        lines.append(f"  most of it does not depend on the batch: weights, their gradients and the solver's history "
+                     f"({human_bytes(fixed)}), dominated by {big.layer} ({big.params:,} weights). Reducing the "
+                     f"batch alone cannot save much; make {big.layer} smaller (for example pool or stride before "
+                     "it, or fewer outputs), or use a solver with less state.")
+    if pm.run.end.crash_kind not in _MEMORY_KINDS and pm.run.end.status == "crashed":
+        lines.append("  (this crash does not look like a memory failure; the figures above are for reference)")
+    return lines
+
+
+def render_json(pm: PostMortem) -> str:
+    end = pm.run.end
+    fp = pm.footprint
+    data: dict[str, Any] = {
+        "source": pm.source,
+        "run": pm.run.index + 1,
+        "runs": pm.run_count,
+        "end": {"status": end.status, "crash_kind": end.crash_kind, "iteration": end.iteration,
+                "phase": end.phase, "layer": end.layer, "message": end.message, "where": end.where()},
+        "net_origin": pm.net_origin,
+        "guesses": pm.guesses,
+        "batch": pm.batch,
+        "solver_type": pm.solver_type,
+        "footprint": None if fp is None else {"mode": fp.mode, "total_bytes": fp.total_bytes,
+                                              "by_category": dict(fp.by_category)},
+        "logged_memory_required_for_data": [m for _, m in pm.logged_memory],
+        "consumers": [{"layer": c.layer, "type": c.type, "params": c.params, "bytes": c.bytes,
+                       "total_bytes": c.total} for c in pm.consumers],
+        "max_batch": pm.fit.max_batch if pm.fit is not None else None,
+        "fits": pm.fit.fits if pm.fit is not None else None,
+        "bytes_at_batch_1": pm.at_batch_one,
+    }
+    return json.dumps(data, indent=1) + "\n"

@@ -1,0 +1,43 @@
+"""The reconcile table: caffemem's shapes and data totals beside Caffe's, mismatches marked."""
+
+from __future__ import annotations
+
+import json
+
+from caffemem.logs.reconcile import Reconciliation
+
+
+def _tops(tops: list[list[int] | None] | None) -> str:
+    if tops is None:
+        return "-"
+    return ", ".join("?" if t is None else ("x".join(map(str, t)) or "scalar") for t in tops)
+
+
+def render_text(rec: Reconciliation) -> str:
+    out = [f"caffemem reconcile: {rec.net_source} against run {rec.run} of {rec.log_source}"]
+    for net in rec.nets:
+        out += ["", f"{net.phase} net:", f"  {'':2}{'layer':<28} {'Caffe logged':<28} {'caffemem':<28} "
+                f"{'data bytes (log / caffemem)'}"]
+        for c in net.layers:
+            mark = "  " if c.status == "match" else "!!"
+            mem = f"{c.logged_memory if c.logged_memory is not None else '-'} / " \
+                  f"{c.predicted_memory if c.predicted_memory is not None else '-'}"
+            note = "" if c.status == "match" else f"  <- {c.status}"
+            out.append(f"  {mark}{c.name[:28]:<28} {_tops(c.logged_tops)[:28]:<28} "
+                       f"{_tops(c.predicted_tops)[:28]:<28} {mem}{note}")
+        out.append(f"  total Memory required for data: log {net.logged_total}, caffemem {net.predicted_total}")
+    out += [f"  {u}" for u in rec.unmatched]
+    out += ["", f"{rec.mismatches} mismatch(es)" if rec.mismatches else "no mismatches: caffemem agrees with Caffe"]
+    return "\n".join(out) + "\n"
+
+
+def render_json(rec: Reconciliation) -> str:
+    return json.dumps({
+        "net": rec.net_source, "log": rec.log_source, "run": rec.run, "mismatches": rec.mismatches,
+        "unmatched": rec.unmatched,
+        "nets": [{"phase": n.phase, "logged_memory_required_for_data": n.logged_total,
+                  "memory_required_for_data": n.predicted_total,
+                  "layers": [{"name": c.name, "status": c.status, "logged_tops": c.logged_tops,
+                              "tops": c.predicted_tops, "logged_memory": c.logged_memory,
+                              "memory": c.predicted_memory} for c in n.layers]} for n in rec.nets],
+    }, indent=1) + "\n"
