@@ -43,6 +43,24 @@ def net_table(net: BuiltNet, fp: NetFootprint, cats: list[str]) -> list[str]:
     return lines
 
 
+def weights_lines(match: object) -> list[str]:
+    """What loading the .caffemodel does to this net: layers copied, ignored, left unfilled."""
+    source = getattr(match, "source", "")
+    ignored = list(getattr(match, "ignored_source_layers", []) or [])
+    unfilled = list(getattr(match, "unfilled_layers", []) or [])
+    copied = getattr(match, "copied", None)
+    n_copied = len(copied) if isinstance(copied, list | tuple | dict) else copied
+    lines = [f"Weights {source}: {n_copied} layer(s) copied"
+             + (f", {human_bytes(getattr(match, 'file_bytes', 0))} file" if getattr(match, "file_bytes", 0) else "")]
+    if ignored:
+        lines.append(f"  in the file but not used by the net ({len(ignored)}): {', '.join(ignored[:12])}"
+                     + (" ..." if len(ignored) > 12 else ""))
+    if unfilled:
+        lines.append(f"  net layers the file does not fill (they keep their fillers' values) ({len(unfilled)}): "
+                     f"{', '.join(unfilled[:12])}" + (" ..." if len(unfilled) > 12 else ""))
+    return lines
+
+
 def render_check(result: CheckResult) -> str:
     analysis = result.analysis
     out: list[str] = [f"{analysis.source} ({analysis.kind})"]
@@ -54,6 +72,8 @@ def render_check(result: CheckResult) -> str:
         out.append("")
         out.extend(net_table(net, fp, cats))
     fpr = result.footprint
+    if result.weights is not None:
+        out += [""] + weights_lines(result.weights)
     out.append("")
     solver = f", solver {fpr.solver_type}" if fpr.solver_type else ""
     out.append(f"Footprint ({fpr.mode} mode{solver}):")
