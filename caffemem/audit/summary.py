@@ -14,6 +14,11 @@ from collections.abc import Sequence
 from caffemem.audit.model import AuditSummary, FileAudit, TypeTotal
 from caffemem.audit.origins import origin_of
 from caffemem.audit.targets import TARGETS, gaps
+from caffemem.net import upgrade as steps
+
+#: Caffe's order of upgrade steps, for listing them the way Caffe runs them.
+_STEP_ORDER = [steps.V0_TO_V1, steps.V0_PADDING, steps.DATA_TRANSFORMATION, steps.V1_TO_V2, steps.INPUT_FIELDS,
+               steps.BATCHNORM, steps.SOLVER_TYPE]
 
 
 def counted_types(audit: FileAudit, audited: set[str]) -> Counter[str]:
@@ -23,6 +28,10 @@ def counted_types(audit: FileAudit, audited: set[str]) -> Counter[str]:
         if source is None or source not in audited:
             out.update(counts)
     return out
+
+
+def _step_rank(step: str) -> tuple[int, str]:
+    return (_STEP_ORDER.index(step) if step in _STEP_ORDER else len(_STEP_ORDER), step)
 
 
 def summarize(files: Sequence[FileAudit]) -> AuditSummary:
@@ -59,6 +68,7 @@ def summarize(files: Sequence[FileAudit]) -> AuditSummary:
         by_format=dict(sorted(by_format.items())), by_origin=dict(sorted(by_origin.items())),
         layer_types=totals,
         blocking={t: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for t, c in blocking.items()},
-        upgrades=dict(sorted(upgrades.items())), deprecated_fields=dict(sorted(deprecated.items())),
+        upgrades={k: upgrades[k] for k in sorted(upgrades, key=_step_rank)},
+        deprecated_fields=dict(sorted(deprecated.items())),
         weights={k: weights[k] for k in ("checked", "loads", "complete", "fails")},
         python_modules=sorted(modules))
