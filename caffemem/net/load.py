@@ -14,10 +14,8 @@ from caffemem.errors import CaffememError, ParseError
 from caffemem.net.prototxt import Diagnostic, parse_text, top_level_fields
 from caffemem.proto import caffe_pb2
 
-NET_FIELDS = {"layer", "layers", "input", "input_dim", "input_shape", "force_backward", "state"}
-SOLVER_FIELDS = {"net", "net_param", "train_net", "train_net_param", "test_net", "test_net_param", "base_lr",
-                 "max_iter", "lr_policy", "solver_type", "solver_mode", "test_iter", "test_interval",
-                 "snapshot", "snapshot_prefix", "momentum", "weight_decay", "display", "iter_size"}
+#: Fields that mark a net when the schema alone cannot tell (a file with fields of both kinds).
+NET_FIELDS = {"layer", "layers", "input", "input_dim", "input_shape"}
 
 
 @dataclass
@@ -57,14 +55,13 @@ def read_text(path: str) -> str:
 
 def file_kind(text: str, source: str) -> str:
     """``"net"`` or ``"solver"``, from the fields at the top level of the text."""
-    names = set(top_level_fields(text, source))
-    if names & NET_FIELDS:
-        return "net"
-    if names & SOLVER_FIELDS:
-        return "solver"
-    if "name" in names or not names:
-        return "net"
-    return "solver"
+    from caffemem.net.upgrade import classify_fields
+
+    names = top_level_fields(text, source)
+    kind = classify_fields(names)
+    if kind is not None:
+        return kind
+    return "net" if set(names) & NET_FIELDS or not names else "solver"
 
 
 def upgrade_net_param(param: caffe_pb2.NetParameter, source: str) -> tuple[list[str], list[str]]:
