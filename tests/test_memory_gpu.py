@@ -66,3 +66,10 @@ def test_solver_history_blobs_per_mode() -> None:
         [1, 2, 2, 2, 4, 3]
     params = tiny("gpu", "Adam").by_category[C.WEIGHTS]
     assert tiny("gpu", "Adam").by_category[C.SOLVER_HISTORY] == 2 * params
+
+
+def test_gpu_host_memory_holds_pinned_parameter_copies() -> None:
+    fp = tiny("gpu")
+    params = fp.by_category[C.WEIGHTS]
+    assert fp.host_bytes == params + CPU_RUNTIME_BYTES  # no prefetching data layer in this net
+    assert tiny("cpu").host_bytes == tiny("cpu").total_bytes

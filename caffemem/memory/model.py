@@ -76,6 +76,18 @@ class RunFootprint:
     def total_bytes(self) -> int:
         return sum(self.by_category.values())
 
+    @property
+    def host_bytes(self) -> int:
+        """Host memory of the process. In CPU mode everything; in GPU mode the pinned copies.
+
+        GPU mode [estimate]: fillers write every parameter on the host, and those pinned copies stay;
+        prefetch batches exist on both sides; plus the CPU process baseline.
+        """
+        if self.mode == "cpu":
+            return self.total_bytes
+        cats = self.by_category
+        return cats.get(C.WEIGHTS, 0) + cats.get(C.PREFETCH, 0) + cats.get(C.WEIGHTS_LOADING, 0) + CPU_RUNTIME_BYTES
+
 
 @dataclass
 class _Storage:

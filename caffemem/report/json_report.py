@@ -65,6 +65,7 @@ def check_dict(result: CheckResult) -> dict[str, Any]:
     data["footprint"]["solver_type"] = run.solver_type
     data["footprint"]["gpus"] = run.gpus
     data["footprint"]["runtime_bytes"] = run.runtime_bytes
+    data["footprint"]["host_bytes"] = run.host_bytes  # GPU mode: pinned host copies; CPU mode: the total
     for net_data, fp in zip(data["nets"], run.nets, strict=True):
         net_data["footprint"] = footprint_dict(fp, run.mode)
         net_data["footprint"]["role"] = fp.role

@@ -80,6 +80,9 @@ def render_check(result: CheckResult) -> str:
     for cat, n in fpr.by_category.items():
         out.append(f"  {cat:<22} {human_bytes(n):>12}")
     out.append(f"  {'total':<22} {human_bytes(fpr.total_bytes):>12}")
+    if fpr.mode == "gpu":
+        out.append(f"  (GPU memory{' per GPU' if fpr.gpus > 1 else ''}; the process also holds about "
+                   f"{human_bytes(fpr.host_bytes)} of host memory, pinned parameter and prefetch copies included)")
     out.append("")
     out.append(headline(result))
     return "\n".join(out) + "\n"
