@@ -51,7 +51,8 @@ def summarize(files: Sequence[FileAudit]) -> AuditSummary:
         type_files.update(counts.keys())
         for target, buckets in gaps(counts).items():
             blocking[target].update(buckets["unsupported"])
-        upgrades.update({step.split(" (")[0] for step in f.upgrades})
+        # "V1->V2 (train.prototxt)" on a solver belongs to that net file, which is counted on its own.
+        upgrades.update({step for step in f.upgrades if " (" not in step})
         deprecated.update({d.field for d in f.deprecated_fields})
         modules.update(f"{p.module}.{p.layer}" for p in f.python_layers)
         for w in f.weights:

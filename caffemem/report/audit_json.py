@@ -41,7 +41,7 @@ def file_dict(f: FileAudit) -> dict[str, Any]:
                         for name, u in f.layer_types.items()},
         "python_layers": [{"name": p.name, "module": p.module, "layer": p.layer} for p in f.python_layers],
         "params": f.params,
-        "params_exact": all(not n.unanalysed_layers for n in f.nets),
+        "params_exact": None if f.params is None else all(not n.unanalysed_layers for n in f.nets),
         "memory_required_for_data": f.memory_required_for_data,
         "nets": [{"phase": n.phase, "name": n.name, "source": n.source, "params": n.params,
                   "memory_required_for_data": n.memory_required_for_data,
