@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import os
 
+from caffemem.logs.lines import classify
 from caffemem.logs.model import Layer, LogReport, Net, Run, RunEnd, Top
-from caffemem.logs.reader import ProgressCallback, iter_events, open_log
+from caffemem.logs.reader import ProgressCallback, iter_events, open_log, split_lines
 from caffemem.logs.runs import RunBuilder
 
 
-def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = None) -> LogReport:
+def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = None,
+             bulk: bool = True) -> LogReport:
     """Read one log file. ``progress(bytes_done, total)`` is called now and then if given.
+
+    ``bulk=False`` reads every line through the line classifier (slower, same result; the tests
+    use it to check the bulk path).
 
     Call ``close()`` on the result (or let it be collected) to drop the temporary files that
     hold long training curves.
@@ -22,7 +27,13 @@ def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = N
     stream, size = open_log(path)
     builder = RunBuilder(os.fspath(path))
     with stream:
-        for number, event in iter_events(stream, progress, size):
+        for number, event in iter_events(stream, progress, size, bulk):
+            if event.kind == "train_batch":
+                batch, text = event.values
+                if not builder.take_batch(number, batch):
+                    for offset, line in enumerate(split_lines(text)):
+                        builder.feed(number + offset, classify(line))
+                continue
             builder.feed(number, event)
     report = builder.finish()
     report.bytes = size or 0

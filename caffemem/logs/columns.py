@@ -33,6 +33,12 @@ class Column:
         if len(self.buf) > CHUNK:
             self._flush()
 
+    def extend(self, values: array) -> None:  # type: ignore[type-arg]
+        """Append many values at once (same typecode)."""
+        self.buf.extend(values)
+        self.length += len(values)
+        self._flush()
+
     def set_last(self, value: float | int) -> None:
         """Overwrite the most recent value (it is always still in memory)."""
         self.buf[-1] = value
@@ -114,6 +120,27 @@ class Table:
         self.net.append(net)
         for column in self.outputs.values():
             column.append(math.nan)
+
+    def extend_rows(self, iterations: array, seconds: array, lrs: array, losses: array,  # type: ignore[type-arg]
+                    outputs: dict[str, array]) -> None:  # type: ignore[type-arg]
+        """Append many train rows at once; the same as add_row + set_output row by row."""
+        n = len(iterations)
+        before = len(self)
+        self.iteration.extend(iterations)
+        self.seconds.extend(seconds)
+        self.lr.extend(lrs)
+        self.loss.extend(losses)
+        self.net.extend(array("q", [0]) * n)
+        for name, column in self.outputs.items():
+            if name not in outputs:
+                column.fill(math.nan, n)
+        for name, values in outputs.items():
+            column = self.outputs.get(name)
+            if column is None:
+                column = Column("d")
+                column.fill(math.nan, before)
+                self.outputs[name] = column
+            column.extend(values)
 
     def set_output(self, name: str, value: float) -> None:
         """Set output ``name`` on the last row (creating the column, back-filled, on first use)."""

@@ -25,8 +25,8 @@ from caffemem.logs.grammar import to_float
 # Same language as PREFIX in glog.lark, with groups.
 PREFIX_RE = re.compile(r"([IWEF])(\d{4}(?:\d{4})?) (\d\d:\d\d:\d\d\.\d+) +(\d+) ([^\s\]]+:\d+)\] ?")
 
-_INT = r"[-+]?\d+"
-_NUM = r"(?i:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf|-nan)(?:\(0x[0-9a-f]+\))?)"
+INT_PATTERN = _INT = r"[-+]?\d+"
+NUM_PATTERN = _NUM = r"(?i:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf|-nan)(?:\(0x[0-9a-f]+\))?)"
 ITERATION_RE = re.compile(
     rf"\s*Iteration ({_INT})(?:, (?:loss = ({_NUM})|lr = ({_NUM})|Testing net \(#({_INT})\))"
     rf"| \(({_NUM}) iter/s, ({_NUM})s/({_INT}) iters?\), loss = ({_NUM}))\s*$")

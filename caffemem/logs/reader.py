@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from caffemem.logs.bulk import split_piece
 from caffemem.logs.events import Event
 from caffemem.logs.lines import PREFIX_RE, classify
 from caffemem.logs.model import MAX_TEXT_CHARS
@@ -34,8 +35,8 @@ _PROTO_LINE = re.compile(r"\s*(?:[A-Za-z_][\w.]*\s*(?::|\{)|[a-z_][\w.]*\s*$|\}|
 _BLOCK_START = {"net_init": "net_text", "solver_init": "solver_text"}
 
 
-def _lines(stream: BinaryIO, progress: ProgressCallback | None, total: int | None) -> Iterator[str]:
-    """Decoded lines without their line endings."""
+def _chunks(stream: BinaryIO, progress: ProgressCallback | None, total: int | None) -> Iterator[str]:
+    """Decoded text in pieces of whole lines (each ends with a newline, except a cut-off last line)."""
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
     raw = getattr(stream, "raw", None)
     pending = ""
@@ -50,48 +51,81 @@ def _lines(stream: BinaryIO, progress: ProgressCallback | None, total: int | Non
                 done = 0
             progress(done, total)
         chunk = pending + chunk
-        cut = chunk.rfind("\n")
-        if cut < 0:
-            pending = chunk
-            continue
-        pending = chunk[cut + 1:]
-        yield from chunk[:cut].split("\n")
+        cut = chunk.rfind("\n") + 1
+        pending = chunk[cut:]
+        if cut:
+            yield chunk[:cut]
     if pending:
         yield pending
     text.detach()
 
 
-def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
-                total: int | None = None) -> Iterator[tuple[int, Event]]:
-    """(1-based line number, Event) for every line; text blocks come as one event each.
+def split_lines(text: str) -> list[str]:
+    """Lines of a piece from _chunks, without their newlines."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
-    A block event carries the line number of its first text line.
+
+class _Events:
+    """Line-by-line classification, with the net/solver text blocks gathered into one event."""
+
+    def __init__(self) -> None:
+        self.number = 0
+        self.block_kind: str | None = None
+        self.block: list[str] = []
+        self.block_size = 0
+        self.block_line = 0
+        self.truncated = False
+
+    def close_block(self) -> Iterator[tuple[int, Event]]:
+        if self.block_kind is not None:
+            yield self.block_line, Event(self.block_kind, ("\n".join(self.block), self.truncated))
+            self.block_kind = None
+            self.block = []
+
+    def lines(self, lines: list[str]) -> Iterator[tuple[int, Event]]:
+        for line in lines:
+            self.number += 1
+            if self.block_kind is not None:
+                if not PREFIX_RE.match(line) and _PROTO_LINE.match(line):
+                    if self.block_size < MAX_TEXT_CHARS:
+                        self.block.append(line)
+                        self.block_size += len(line) + 1
+                    else:
+                        self.truncated = True
+                    continue
+                yield from self.close_block()
+            event = classify(line)
+            yield self.number, event
+            kind = _BLOCK_START.get(event.kind)
+            if kind is not None:
+                self.block_kind, self.block, self.block_size = kind, [], 0
+                self.block_line, self.truncated = self.number + 1, False
+
+
+def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
+                total: int | None = None, bulk: bool = True) -> Iterator[tuple[int, Event]]:
+    """(1-based line number, Event) for every line, in file order.
+
+    Text blocks come as one ``net_text``/``solver_text`` event (numbered by their first line).
+    With ``bulk``, stretches of plain training lines come as one ``train_batch`` event whose
+    values are (TrainBatch, the stretch's text); the consumer may take it whole or, if it does
+    not fit its state, classify the text's lines itself (see ``read_log``).
     """
-    block_kind: str | None = None
-    block: list[str] = []
-    block_size = 0
-    block_line = 0
-    truncated = False
-    number = 0
-    for line in _lines(stream, progress, total):
-        number += 1
-        if block_kind is not None:
-            if not PREFIX_RE.match(line) and _PROTO_LINE.match(line):
-                if block_size < MAX_TEXT_CHARS:
-                    block.append(line)
-                    block_size += len(line) + 1
-                else:
-                    truncated = True
-                continue
-            yield block_line, Event(block_kind, ("\n".join(block), truncated))
-            block_kind = None
-        event = classify(line)
-        yield number, event
-        kind = _BLOCK_START.get(event.kind)
-        if kind is not None:
-            block_kind, block, block_size, block_line, truncated = kind, [], 0, number + 1, False
-    if block_kind is not None:
-        yield block_line, Event(block_kind, ("\n".join(block), truncated))
+    events = _Events()
+    for piece in _chunks(stream, progress, total):
+        if not bulk:
+            yield from events.lines(split_lines(piece))
+            continue
+        for lines, batch, text in split_piece(piece):
+            yield from events.lines(lines)
+            if batch is not None:
+                yield from events.close_block()
+                yield events.number + 1, Event("train_batch", (batch, text))
+                events.number += batch.lines
+    yield from events.close_block()
 
 
 def open_log(path: str | os.PathLike[str]) -> tuple[BinaryIO, int | None]:

@@ -161,3 +161,20 @@ def test_fast_solver_path_agrees_with_grammar_on_corpus() -> None:
             assert _same(fast, grammar.parse_message(message)), line
             checked += 1
     assert checked > 10000
+
+
+def _summary(path: Path, bulk: bool) -> list[object]:
+    report = read_log(path, bulk=bulk)
+    out: list[object] = [report.counts]
+    for run in report.runs:
+        rows = [tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in row)
+                for row in run.train.rows()]
+        out.append((run.first_line, run.last_line, list(run.train.outputs), rows, list(run.tail),
+                    run.end, len(run.nets), len(run.test)))
+    report.close()
+    return out
+
+
+@pytest.mark.parametrize("path", LOGS, ids=[str(p.relative_to(SHARED)) for p in LOGS])
+def test_bulk_reading_equals_line_by_line(path: Path) -> None:
+    assert _summary(path, bulk=True) == _summary(path, bulk=False)

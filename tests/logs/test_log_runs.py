@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from caffemem.logs import read_log
+from caffemem.logs.reader import iter_events
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,3 +135,37 @@ def test_phase_from_creating_test_net(tmp_path: Path) -> None:
             + SETUP)
     nets = read_log(_log(tmp_path, text)).runs[0].nets
     assert [(n.phase, n.phase_source) for n in nets] == [("TRAIN", "inferred"), ("TEST", "inferred")]
+
+
+def test_bulk_and_line_paths_agree_around_stretches(tmp_path: Path) -> None:
+    """A long stretch of training blocks between a test pass and a crash reads the same both ways."""
+    lines = [SETUP.rstrip("\n"),
+             "I0101 00:00:00.000010  100 net.cpp:283] Network initialization done.",
+             "I0101 00:00:01.000000  100 solver.cpp:279] Solving Tiny"]
+    for it in range(40):
+        if it == 20:
+            lines.append(f"I0101 00:00:02.000000  100 solver.cpp:337] Iteration {it}, Testing net (#0)")
+            lines.append("I0101 00:00:02.100000  100 solver.cpp:404]     Test net output #0: acc = 0.5")
+        lines.append(f"I0101 00:00:{10 + it:02d}.250000  100 solver.cpp:228] Iteration {it}, loss = {it / 7:.6g}")
+        lines.append(f"I0101 00:00:{10 + it:02d}.250001  100 solver.cpp:244]     Train net output #0: "
+                     f"loss = {it / 9:.6g} (* 1 = {it / 9:.6g} loss)")
+        lines.append(f"I0101 00:00:{10 + it:02d}.250002  100 solver.cpp:244]     Train net output #1: acc = 0.25")
+        lines.append(f"I0101 00:00:{10 + it:02d}.250003  100 sgd_solver.cpp:106] Iteration {it}, lr = 0.01")
+    lines.append("I0101 00:01:00.000000  100 solver.cpp:337] Iteration 40, Testing net (#0)")
+    lines.append("Killed")
+    path = _log(tmp_path, "\n".join(lines) + "\n")
+    fast, slow = read_log(path), read_log(path, bulk=False)
+    with open(path, "rb") as stream:
+        kinds = [event.kind for _, event in iter_events(stream)]
+    assert kinds.count("train_batch") == 2  # the stretches before and after the test pass
+
+    def rows(table: object) -> list[tuple[object, ...]]:
+        return [tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in row)
+                for row in table.rows()]  # type: ignore[attr-defined]
+
+    for a, b in ((fast.runs[0], slow.runs[0]),):
+        assert rows(a.train) == rows(b.train) and len(a.train) == 40
+        assert rows(a.test) == rows(b.test) and len(a.test) == 2
+        assert list(a.tail) == list(b.tail) and a.last_line == b.last_line
+        assert a.end == b.end and a.end.phase == "test" and a.end.iteration == 40
+    assert fast.counts == slow.counts
