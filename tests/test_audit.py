@@ -122,7 +122,8 @@ def test_v0_net_with_padding_layer() -> None:
 
 def test_python_layer_fork_and_custom_types() -> None:
     f = by_name(audit_json(str(AUDIT / "current_python_ssd.prototxt")))["current_python_ssd.prototxt"]
-    assert f["python_layers"] == [{"name": "rescore", "module": "my_layers.scoring", "layer": "RescoreLayer"}]
+    assert f["python_layers"] == [{"name": "rescore", "module": "my_layers.scoring", "layer": "RescoreLayer",
+                                   "role": "compute"}]
     types = f["layer_types"]
     assert types["Python"]["origin"] == "python"
     assert types["PriorBox"]["origin"] == "fork" and "SSD" in types["PriorBox"]["fork"]
@@ -137,6 +138,29 @@ def test_python_layer_fork_and_custom_types() -> None:
         assert {"Python", "HouseBlur"} <= set(target["unsupported"])
         assert all(target["notes"][t] for t in target["unsupported"])
     assert f["params_exact"] is False  # the Python layer's outputs are unknown, so figures are lower bounds
+
+
+def test_python_data_layer_is_training_only(tmp_path: Path) -> None:
+    net = tmp_path / "train.prototxt"
+    net.write_text('layer { name: "input" type: "Python" top: "data" top: "label"\n'
+                   '  python_param { module: "loaders" layer: "VOCLoader" } }\n'
+                   'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"\n'
+                   '  convolution_param { num_output: 2 kernel_size: 1 } }\n')
+    f = by_name(audit_json(str(net)))["train.prototxt"]
+    assert f["python_layers"][0]["role"] == "data"
+    for target in f["targets"].values():
+        assert "Python" in target["training_only"] and "Python" not in target["unsupported"]
+
+
+def test_mixed_format_is_reported_with_caffes_refusal(tmp_path: Path) -> None:
+    net = tmp_path / "mixed.prototxt"
+    net.write_text('layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 2 } } }\n'
+                   'layers { name: "ip" type: INNER_PRODUCT bottom: "data" top: "ip"\n'
+                   '  inner_product_param { num_output: 2 } }\n')
+    f = by_name(audit_json(str(net)))["mixed.prototxt"]
+    assert f["format"] == "mixed"
+    assert "Refusing to upgrade inconsistent NetParameter" in f["error"]
+    assert set(f["layer_types"]) == {"Input", "InnerProduct"}  # still listed from the parse
 
 
 def test_solver_counts_its_net_once() -> None:

@@ -37,6 +37,13 @@ class PythonLayer:
     name: str
     module: str
     layer: str
+    bottoms: int = 0
+
+    @property
+    def is_data(self) -> bool:
+        """A Python layer without bottoms feeds data (py-faster-rcnn's RoIDataLayer, FCN's VOC
+        loaders): a deployed model replaces it by an input, so it does not block a migration."""
+        return self.bottoms == 0
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,14 @@ class FileAudit:
     # The summary uses it to count a solver's external nets only once.
     type_sources: list[tuple[str | None, Counter[str]]] = field(default_factory=list, repr=False)
     built: list[BuiltNet] = field(default_factory=list, repr=False)
+
+    def training_only_here(self) -> frozenset[str]:
+        """Types that are training-only in this file although not in general: ``Python`` when every
+        Python layer only feeds data."""
+        use = self.layer_types.get("Python")
+        if use and len(self.python_layers) >= use.count and all(p.is_data for p in self.python_layers):
+            return frozenset({"Python"})
+        return frozenset()
 
 
 @dataclass

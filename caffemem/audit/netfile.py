@@ -67,7 +67,7 @@ def _describe(audit: FileAudit, param: caffe_pb2.NetParameter) -> None:
     for layer in param.layer:
         if layer.type == "Python":
             audit.python_layers.append(PythonLayer(layer.name, layer.python_param.module,
-                                                   layer.python_param.layer))
+                                                   layer.python_param.layer, len(layer.bottom)))
         for rule in [*layer.include, *layer.exclude]:
             if rule.HasField("phase"):
                 phases.add(PHASE_NAMES.get(rule.phase, str(rule.phase)))

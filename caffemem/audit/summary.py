@@ -49,7 +49,7 @@ def summarize(files: Sequence[FileAudit]) -> AuditSummary:
         counts = counted_types(f, audited)
         layers.update(counts)
         type_files.update(counts.keys())
-        for target, buckets in gaps(counts).items():
+        for target, buckets in gaps(counts, f.training_only_here()).items():
             blocking[target].update(buckets["unsupported"])
         # "V1->V2 (train.prototxt)" on a solver belongs to that net file, which is counted on its own.
         upgrades.update({step for step in f.upgrades if " (" not in step})

@@ -182,15 +182,17 @@ def is_training_only(layer_type: str) -> bool:
     return layer_type in TRAINING_ONLY_TYPES
 
 
-def gaps(layer_types: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+def gaps(layer_types: Iterable[str],
+         training_only: frozenset[str] = frozenset()) -> dict[str, dict[str, list[str]]]:
     """Per target, the types it cannot convert ("unsupported": these block), converts only in part
-    ("partial"), or that a deployed model leaves out anyway ("training_only")."""
+    ("partial"), or that a deployed model leaves out anyway ("training_only"). ``training_only``
+    adds types known to be training-only in this particular net (Python layers that only feed data)."""
     types = sorted(set(layer_types))
     out: dict[str, dict[str, list[str]]] = {}
     for target in TARGETS:
         buckets: dict[str, list[str]] = {"unsupported": [], "partial": [], "training_only": []}
         for layer_type in types:
-            status = support(layer_type, target).status
+            status = TRAINING_ONLY if layer_type in training_only else support(layer_type, target).status
             if status == NO:
                 buckets["unsupported"].append(layer_type)
             elif status == PARTIAL:

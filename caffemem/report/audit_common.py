@@ -43,7 +43,7 @@ def non_bvlc(f: FileAudit) -> list[str]:
 
 def blocking(f: FileAudit) -> dict[str, list[str]]:
     """Target -> layer types it has no equivalent for (training-only types excluded)."""
-    return {target: b["unsupported"] for target, b in gaps(f.layer_types).items()}
+    return {target: b["unsupported"] for target, b in gaps(f.layer_types, f.training_only_here()).items()}
 
 
 def weights_text(w: WeightsCheck) -> str:

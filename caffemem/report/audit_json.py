@@ -25,7 +25,7 @@ def _weights(w: WeightsCheck) -> dict[str, Any]:
 def file_dict(f: FileAudit) -> dict[str, Any]:
     """One file's entry; ``targets`` also carries per-type notes so a reader sees what is missing."""
     targets: dict[str, Any] = {}
-    for target, buckets in gaps(f.layer_types).items():
+    for target, buckets in gaps(f.layer_types, f.training_only_here()).items():
         notes = {t: support(t, target).note for t in buckets["unsupported"] + buckets["partial"]}
         targets[target] = {**buckets, "notes": notes}
     return {
@@ -39,7 +39,8 @@ def file_dict(f: FileAudit) -> dict[str, Any]:
         "unknown_fields": f.unknown_fields,
         "layer_types": {name: {"count": u.count, "origin": u.origin, "fork": u.fork}
                         for name, u in f.layer_types.items()},
-        "python_layers": [{"name": p.name, "module": p.module, "layer": p.layer} for p in f.python_layers],
+        "python_layers": [{"name": p.name, "module": p.module, "layer": p.layer,
+                           "role": "data" if p.is_data else "compute"} for p in f.python_layers],
         "params": f.params,
         "params_exact": None if f.params is None else all(not n.unanalysed_layers for n in f.nets),
         "memory_required_for_data": f.memory_required_for_data,
