@@ -121,6 +121,7 @@ class _Builder:
         self.layers: list[BuiltLayer] = []
         self.param_owner_by_name: dict[str, tuple[int, int]] = {}
         self.memory: int | None = 0
+        self.unknown_from: dict[str, str] = {}  # blob of unknown shape -> the layer that caused it
 
     def run(self, name: str) -> BuiltNet:
         for i, lp in enumerate(self.param.layer):
@@ -191,7 +192,9 @@ class _Builder:
         else:
             top_shapes = [None] * len(top_names)
             if unknown is None:
-                unknown = "a bottom's shape is unknown"
+                roots = sorted({self.unknown_from.get(b, "?") for b, s in zip(lp.bottom, bottom_shapes, strict=True)
+                                if s is None})
+                unknown = f"a bottom's shape is unknown (because of layer {', '.join(roots)})"
         if impl is not None and unknown is None and any(s is None for s in top_shapes):
             unknown = impl.unknown_reason()
 
@@ -200,6 +203,9 @@ class _Builder:
 
         for blob, shape, is_inplace in zip(lp.top, top_shapes, inplace, strict=False):
             self.shapes[blob] = shape
+            if shape is None:
+                self.unknown_from[blob] = self.unknown_from.get(lp.bottom[0], lp.name) \
+                    if unknown and unknown.startswith("a bottom") and lp.bottom else lp.name
             if not is_inplace:
                 self.blob_need_backward[blob] = False
             self.available.add(blob)
@@ -210,7 +216,7 @@ class _Builder:
             else:
                 self.memory += sum(count(s) for s in top_shapes if s is not None)
 
-        params = self.make_params(index, lp, impl) if unknown is None else self.unknown_params(lp)
+        params = self.make_params(index, lp, impl) if unknown is None else []
         for p in params:
             need_backward |= p.net_lr_mult != 0
         if need_backward:
@@ -258,12 +264,6 @@ class _Builder:
                     blob.owner = owner
             out.append(blob)
         return out
-
-    @staticmethod
-    def unknown_params(lp: caffe_pb2.LayerParameter) -> list[ParamBlob]:
-        """A layer that could not be set up: its param specs are known, their shapes are not."""
-        del lp
-        return []
 
     def backward_pass(self) -> None:
         """Caffe's reverse pass: which layers contribute to a loss and which bottoms get gradients."""
