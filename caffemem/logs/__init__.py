@@ -26,8 +26,12 @@ def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = N
     """
     stream, size = open_log(path)
     builder = RunBuilder(os.fspath(path))
+    lines = 0
     with stream:
         for number, event in iter_events(stream, progress, size, bulk):
+            if event.kind == "end_of_file":
+                lines = event.values[0]
+                continue
             if event.kind == "train_batch":
                 batch, text = event.values
                 if not builder.take_batch(number, batch):
@@ -37,7 +41,7 @@ def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = N
             builder.feed(number, event)
     report = builder.finish()
     report.bytes = size or 0
-    report.lines = report.counts.get("lines", 0)
+    report.lines = lines
     return report
 
 

@@ -110,6 +110,7 @@ def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
     """(1-based line number, Event) for every line, in file order.
 
     Text blocks come as one ``net_text``/``solver_text`` event (numbered by their first line).
+    The last event is ``end_of_file`` with the number of lines read.
     With ``bulk``, stretches of plain training lines come as one ``train_batch`` event whose
     values are (TrainBatch, the stretch's text); the consumer may take it whole or, if it does
     not fit its state, classify the text's lines itself (see ``read_log``).
@@ -126,6 +127,7 @@ def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
                 yield events.number + 1, Event("train_batch", (batch, text))
                 events.number += batch.lines
     yield from events.close_block()
+    yield events.number, Event("end_of_file", (events.number,))
 
 
 def open_log(path: str | os.PathLike[str]) -> tuple[BinaryIO, int | None]:

@@ -91,13 +91,15 @@ def _write_iterations(table: Table, out: TextIO) -> None:
             first = False
 
 
-def _test_passes(table: Table) -> list[dict[str, Any]]:
+def _write_test_passes(table: Table, out: TextIO) -> None:
+    """One object per test pass, written as they are read (a run may test every iteration)."""
     names = list(table.outputs)
-    passes = []
-    for iteration, seconds, lr, _loss, net, *values in table.rows():
-        passes.append({"iteration": iteration, "net": net, "seconds": _num(seconds), "lr": _num(lr),
-                       "outputs": {n: _num(v) for n, v in zip(names, values, strict=False)}})
-    return passes
+    out.write("[")
+    for index, (iteration, seconds, lr, _loss, net, *values) in enumerate(table.rows()):
+        row = {"iteration": iteration, "net": net, "seconds": _num(seconds), "lr": _num(lr),
+               "outputs": {n: _num(v) for n, v in zip(names, values, strict=False)}}
+        out.write(("" if index == 0 else ",\n") + json.dumps(row))
+    out.write("]")
 
 
 def _run_head(run: Run) -> dict[str, Any]:
@@ -124,7 +126,8 @@ def write_log_json(report: LogReport, out: TextIO, runs: list[Run] | None = None
         head = json.dumps(_run_head(run), indent=None)
         out.write(("" if i == 0 else ", ") + "\n" + head[:-1] + ', "iterations": [\n')
         _write_iterations(run.train, out)
-        out.write('], "test_passes": ' + json.dumps(_test_passes(run.test)))
+        out.write('], "test_passes": ')
+        _write_test_passes(run.test, out)
         out.write(', "end": ' + json.dumps(end_json(run.end)) + "}")
     counts = {"top_shape": report.counts.get("top_shape", 0),
               "memory_required_for_data": report.counts.get("memory_required_for_data", 0),

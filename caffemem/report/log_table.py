@@ -42,19 +42,27 @@ def net_lines(net: Net, verbose: bool) -> list[str]:
 
 
 def curve_lines(table: Table, label: str) -> list[str]:
-    if not len(table):
+    """A summary and about CURVE_ROWS evenly spaced rows; streams the table (it may be huge)."""
+    total = len(table)
+    if not total:
         return []
     names = list(table.outputs)
-    rows = list(table.rows())
-    first, last = rows[0], rows[-1]
-    lines = [f"  {label}: {len(rows)} rows, iterations {first[0]} to {last[0]}"]
+    step = max(1, total // CURVE_ROWS)
+    shown: list[tuple[float | int, ...]] = []
+    first = last = None
+    for index, row in enumerate(table.rows()):
+        if first is None:
+            first = row
+        if index % step == 0 and len(shown) < CURVE_ROWS:
+            shown.append(row)
+        last = row
+    assert first is not None and last is not None
+    if shown[-1] is not last:
+        shown.append(last)
+    lines = [f"  {label}: {total} rows, iterations {first[0]} to {last[0]}"]
     span = last[0] - first[0]
     if span > 0 and last[1] > first[1]:
         lines.append(f"    {(last[1] - first[1]) / span:.4g} s per iteration on average")
-    step = max(1, len(rows) // CURVE_ROWS)
-    shown = rows[::step][:CURVE_ROWS]
-    if shown[-1] is not last:
-        shown.append(last)
     head = ["iteration", "seconds", "lr", *names]
     table_rows = [head] + [[str(r[0]), f"{r[1]:.1f}", _num(r[2]), *(_num(v) for v in r[5:])] for r in shown]
     widths = [max(len(row[i]) for row in table_rows) for i in range(len(head))]
