@@ -333,4 +333,11 @@ def audit_command(paths: tuple[str, ...], fmt: str) -> None:
         from caffemem.report.audit_md import render_audit
     else:
         from caffemem.report.audit_table import render_audit
-    click.echo(render_audit(result), nl=False)
+    try:
+        click.echo(render_audit(result), nl=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `caffemem audit models/ | head`: the reader went away, which is not an error.
+        import os as _os
+
+        _os.dup2(_os.open(_os.devnull, _os.O_WRONLY), sys.stdout.fileno())

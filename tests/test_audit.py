@@ -247,6 +247,13 @@ def test_v1_caffemodel_and_mean_file(tmp_path: Path) -> None:
     assert files["mean.binaryproto"]["error"] is None
 
 
+def test_caffemodel_saved_under_a_text_name(tmp_path: Path) -> None:
+    write_caffemodel(tmp_path / "weights.prototxt")  # starts with a newline byte: the name field's tag
+    f = by_name(audit_json(str(tmp_path)))["weights.prototxt"]
+    assert f["kind"] == "weights" and f["error"] is None
+    assert f["params"] == 4 * 27 + 4 + 3 * 256 + 3
+
+
 def test_corrupt_caffemodel_is_reported(tmp_path: Path) -> None:
     (tmp_path / "bad.caffemodel").write_bytes(b"\x0a\xff\xff\xff\x0f garbage")
     files = by_name(audit_json(str(tmp_path)))

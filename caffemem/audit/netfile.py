@@ -110,6 +110,8 @@ def _audit_net(text: str, audit: FileAudit) -> None:
     audit.upgrades = list(result.applied)
     audit.upgrade_warnings = list(result.warnings)
     audit.type_sources = [(None, _types_of(upgraded))]
+    if not upgraded.layer:
+        audit.detail = "a net without layers"
     _describe(audit, upgraded)
     loaded = LoadedNet(upgraded, audit.path, raw.diagnostics, list(result.applied), list(result.warnings))
     _figures(audit, analyze_net(loaded))

@@ -16,7 +16,29 @@ from caffemem.audit.summary import summarize
 from caffemem.audit.weightsfile import audit_binary_file, match_net
 from caffemem.net.caffemodel import CaffeModelInfo
 
-_BINARY_HINT = "looks like a binary file"
+_SNIFF_BYTES = 4096
+
+
+def looks_binary(path: str) -> bool:
+    """Whether a file named like a prototxt holds protobuf binary (a caffemodel saved as ``.prototxt``
+    or ``.pt``, which happens): NUL bytes, or bytes that are not UTF-8, near the start.
+
+    A serialized NetParameter may begin with a newline byte (the tag of its ``name`` field), so
+    the text reader's own check can let one through to the text parser.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError:
+        return False
+    if b"\0" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        # A multi-byte character cut by the read size is not evidence of binary.
+        return err.start < len(head) - 4
+    return False
 
 
 def _guarded(path: str, binary: bool) -> tuple[FileAudit, CaffeModelInfo | None]:
@@ -41,8 +63,11 @@ def run_audit(paths: Sequence[str]) -> AuditResult:
     files: list[FileAudit] = []
     for c in candidates:
         audit, info = _guarded(c.path, is_binary_name(c.path))
-        if c.explicit and not is_binary_name(c.path) and audit.error and _BINARY_HINT in audit.error:
-            audit, info = _guarded(c.path, True)  # a binary file with an unusual name, named by the user
+        if audit.error and not is_binary_name(c.path) and looks_binary(c.path):
+            # A caffemodel under a text name: keep the binary reading if it makes sense of the file.
+            alt, alt_info = _guarded(c.path, True)
+            if alt.error is None:
+                audit, info = alt, alt_info
         if audit.kind == "weights":
             infos[os.path.realpath(c.path)] = (info, audit.error)
         files.append(audit)

@@ -27,7 +27,9 @@ def _file_lines(f: FileAudit) -> list[str]:
         lines.append(f"  upgrades Caffe applies: {', '.join(f.upgrades)}")
     if f.deprecated_fields:
         lines.append("  deprecated: " + "; ".join(f"{d.field} x{d.count} ({d.caffe})" for d in f.deprecated_fields))
-    if f.params is not None or f.nets:
+    if f.kind == "weights" and f.params is not None:
+        lines.append(f"  {f.params:,} values stored in {sum(u.count for u in f.layer_types.values())} layers")
+    elif f.params is not None or f.nets:
         figures = f"  params {params_text(f)}, memory for data {memory_text(f)}"
         if f.nets:
             figures += f" ({', '.join(n.phase for n in f.nets)})"
