@@ -57,3 +57,9 @@ def test_out_of_range_integer_is_an_error() -> None:
 
 def test_top_level_fields_ignore_nested_names() -> None:
     assert top_level_fields('net: "a" net_param { layer { name: "b" } } base_lr: 1') == ["net", "net_param", "base_lr"]
+
+
+def test_unexpected_character_is_placed() -> None:
+    with pytest.raises(ParseError) as err:
+        parse_text('layer {\n  name: "a" @\n}\n', caffe_pb2.NetParameter(), "f.prototxt")
+    assert str(err.value).startswith("f.prototxt:2:13: unexpected character '@'")

@@ -61,6 +61,9 @@ class _Tokens:
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
+        self._line_starts: list[int] | None = None
+        self.offsets: list[int] = []
+        self.i = 0
         kinds: list[str] = []
         values: list[str] = []
         offsets: list[int] = []
@@ -80,8 +83,6 @@ class _Tokens:
         self.kinds = kinds
         self.values = values
         self.offsets = offsets
-        self.i = 0
-        self._line_starts: list[int] | None = None
 
     def place(self, offset: int) -> tuple[int, int]:
         if self._line_starts is None:
