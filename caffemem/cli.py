@@ -6,6 +6,7 @@ Errors in the user's input become one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -31,6 +32,14 @@ def friendly_errors(func: F) -> F:
             sys.exit(2)
         except (OSError, UnicodeDecodeError) as err:
             click.echo(f"caffemem: error: {err}", err=True)
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:  # a bug of ours met by some input: still one line, never a traceback
+            if os.environ.get("CAFFEMEM_DEBUG"):
+                raise
+            click.echo(f"caffemem: error: internal error ({type(err).__name__}: {err}); "
+                       "set CAFFEMEM_DEBUG=1 for details and please report it", err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
