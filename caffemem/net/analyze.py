@@ -16,6 +16,8 @@ from caffemem.net.load import (
     LoadedNet,
     LoadedSolver,
     file_kind,
+    is_binary_net_file,
+    load_binary_net,
     load_net,
     net_from_text,
     read_text,
@@ -168,7 +170,9 @@ def analyze_solver(solver: LoadedSolver, phase: int | None = None, options: Buil
 
 def analyze_path(path: str, phase: int | None = None, options: BuildOptions | None = None,
                  level: int | None = None, stages: tuple[str, ...] = ()) -> Analysis:
-    """Analyse a net or solver file (detected from its fields)."""
+    """Analyse a net or solver file (detected from its fields), or a binary caffemodel as a net."""
+    if is_binary_net_file(path):  # solvers are text only; a caffemodel holds the whole net definition
+        return analyze_net(load_binary_net(path), phase, options, level, stages)
     text = read_text(path)
     if file_kind(text, path) == "solver":
         return analyze_solver(solver_from_text(text, path), phase, options, level, stages)

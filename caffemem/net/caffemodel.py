@@ -29,6 +29,7 @@ from typing import BinaryIO
 from caffemem.errors import CaffememError
 from caffemem.net.upgrade import V1_TYPE_TO_V2
 from caffemem.net.upgrade_v0 import V0_TYPE_TO_V1
+from caffemem.proto import caffe_pb2
 
 #: Size of the one read buffer; the scanner never holds more of the file than this at a time.
 CHUNK_BYTES = 1 << 16
@@ -637,3 +638,125 @@ def write_standin_caffemodel(path: str | os.PathLike[str], layers: Iterable[Laye
         size = f.tell()
         f.truncate(size)  # a sparse file may end in a hole
         return size
+
+
+# --- the net definition without its weights ------------------------------------------------------
+
+#: Cap on what a skeleton keeps (every byte of the file that is not a blob). The definition of a real
+#: net is a few KB (VGG-16 deploy: about 2 KB); a corrupt file whose non-blob fields claim more is refused
+#: rather than read into memory.
+MAX_SKELETON_BYTES = 64 << 20
+
+_Rules = dict[int, "_Rules | None"]
+
+#: What :func:`read_net_skeleton` leaves out: for a length-delimited field, ``None`` drops it and a
+#: dict rewrites the embedded message with its own rules. Only blobs go: every other field (phase
+#: rules, layer parameters, unknown fields of forks) is kept byte for byte.
+_SKELETON_RULES: _Rules = {
+    _NET_LAYER: {_L2_BLOBS: None},
+    _NET_LAYERS_V1: {_L1_BLOBS: None, _L1_V0: {_L0_BLOBS: None}},
+}
+
+#: Wire types protobuf uses for NetParameter's own fields. A file whose top level has another (a
+#: BlobProto's ``num`` varint in field 1, its packed ``data`` in field 5, ...) is not a net, although
+#: protobuf would silently keep such fields as unknown and give an empty net.
+_NET_WIRE_TYPES = {1: {_LEN}, 2: {_LEN}, 3: {_LEN}, 4: {_VARINT, _LEN}, 5: {_VARINT}, 6: {_LEN},
+                   7: {_VARINT}, 8: {_LEN}, 100: {_LEN}}
+_NET_FIELD_NAMES = {1: "name", 2: "layers", 3: "input", 4: "input_dim", 5: "force_backward", 6: "state",
+                    7: "debug_info", 8: "input_shape", 100: "layer"}
+
+
+@dataclass
+class NetSkeleton:
+    """A caffemodel's net definition with the blobs left out, and what was left out."""
+
+    param: caffe_pb2.NetParameter
+    file_bytes: int
+    kept_bytes: int  # size of the serialized skeleton
+    dropped_blobs: int
+    dropped_bytes: int  # bytes of the blob entries left out (values plus their headers)
+
+
+class _SkeletonCopier:
+    """Re-serializes a message from the file, copying fields as raw wire bytes except the dropped ones.
+
+    Why raw bytes: the skeleton must parse to exactly what protobuf would make of the whole file minus
+    the blobs, including fields this schema version does not know, so nothing is decoded on the way.
+    """
+
+    def __init__(self, scanner: _Scanner) -> None:
+        self.s = scanner
+        self.kept = 0
+        self.dropped_blobs = 0
+        self.dropped_bytes = 0
+
+    def _keep(self, n: int, at: int) -> None:
+        self.kept += n
+        if self.kept > MAX_SKELETON_BYTES:
+            raise self.s.fail(at, f"the net definition (everything but the blobs) exceeds {MAX_SKELETON_BYTES} "
+                                  f"bytes; not a caffemodel caffemem can read")
+
+    def message(self, end: int, rules: _Rules, what: str, top: bool = False) -> bytearray:
+        s = self.s
+        out = bytearray()
+        counts: dict[int, int] = {}
+        while s.pos < end:
+            number, wire, at = s.tag(end, what)
+            if top and number in _NET_WIRE_TYPES and wire not in _NET_WIRE_TYPES[number]:
+                raise s.fail(at, f"field {number} ({_NET_FIELD_NAMES[number]}) has wire type {wire}, which a "
+                                 f"NetParameter never uses: not a binary net")
+            if wire == _LEN and number in rules:
+                index = counts.get(number, 0)
+                counts[number] = index + 1
+                if top:
+                    field_what = f"{_NET_FIELD_NAMES[number]} #{index}"
+                else:
+                    field_what = f"{what} field {number}"
+                n = s.length(end, field_what)
+                inner = rules[number]
+                if inner is None:  # a blob: seek over it, values and all
+                    s.skip(n, end, field_what)
+                    self.dropped_blobs += 1
+                    self.dropped_bytes += s.pos - at
+                    continue
+                body = self.message(s.pos + n, inner, field_what)
+                head = _varint(number << 3 | _LEN) + _varint(len(body))
+                self._keep(len(head), at)
+                out += head
+                out += body
+                continue
+            s.skip_value(number, wire, end, f"{what} field {number}")
+            n = s.pos - at
+            self._keep(n, at)
+            s.pos = at
+            out += s.read(n, end, f"{what} field {number}")
+        return out
+
+
+def read_net_skeleton_info(path: str | os.PathLike[str]) -> NetSkeleton:
+    """:func:`read_net_skeleton` plus the sizes of what it kept and left out."""
+    source = os.fspath(path)
+    f, size = _open(source)
+    with f:
+        copier = _SkeletonCopier(_Scanner(f, source, size))
+        data = copier.message(size, _SKELETON_RULES, "NetParameter", top=True)
+    try:
+        param = caffe_pb2.NetParameter.FromString(bytes(data))
+    except Exception as err:  # protobuf's DecodeError; the scanner has already checked the framing
+        raise CaffememError(f"not a valid NetParameter once its blobs are left out: {err}", source) from None
+    return NetSkeleton(param=param, file_bytes=size, kept_bytes=len(data), dropped_blobs=copier.dropped_blobs,
+                       dropped_bytes=copier.dropped_bytes)
+
+
+def read_net_skeleton(path: str | os.PathLike[str]) -> caffe_pb2.NetParameter:
+    """The caffemodel's ``NetParameter`` with every blob left out, parsed by protobuf.
+
+    Why: a caffemodel holds the whole net definition (types, bottoms/tops, layer parameters, phase
+    rules), so it can be analysed like a prototxt, but parsing it whole would hold every weight in
+    memory. The file is streamed with one :data:`CHUNK_BYTES` buffer; the blob entries of ``layer``
+    (V2), ``layers`` (V1) and their nested V0 ``layer`` are seeked over, everything else is copied as
+    raw wire bytes and the small result is parsed. No upgrade is applied (see
+    :func:`caffemem.net.load.load_binary_net`); blob shapes come from :func:`read_caffemodel`.
+    Raises :class:`CaffememError` (one line: file, byte offset) on truncated or corrupt input.
+    """
+    return read_net_skeleton_info(path).param

@@ -53,6 +53,87 @@ def read_text(path: str) -> str:
     raise ParseError("looks like a binary file; text prototxt expected (use --weights for .caffemodel)", path)
 
 
+#: Names that say "binary NetParameter" whatever the bytes look like.
+BINARY_NET_SUFFIXES = (".caffemodel",)
+#: Names of single serialized BlobProtos (mean files from compute_image_mean) and solver snapshots.
+BLOB_SUFFIXES = (".binaryproto",)
+SOLVERSTATE_SUFFIXES = (".solverstate",)
+#: Control bytes a text prototxt may contain (whitespace, DOS end-of-file, terminal escapes). Any other
+#: byte below 0x20 marks binary protobuf: every binary net has some (tags 0x12, 0xA2 0x06, lengths).
+_TEXT_CONTROLS = frozenset(b"\t\n\v\f\r\x1a\x1b")
+_HEAD_BYTES = 4096
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def is_binary_net_file(path: str) -> bool:
+    """True when ``path`` should be read as a binary ``NetParameter`` (a caffemodel), not as text.
+
+    Decided by the name (``.caffemodel``) or the first bytes (a NUL or another control byte text
+    never has, or HDF5's signature so that the weights reader names it). A ``.binaryproto`` or
+    ``.solverstate`` raises :class:`CaffememError`: it holds a blob or solver state, never a net.
+    A file that cannot be opened gives False, so that :func:`read_text` reports it as usual.
+    """
+    lower = path.lower()
+    if lower.endswith(BLOB_SUFFIXES):
+        raise _blob_file_error(path)
+    if lower.endswith(SOLVERSTATE_SUFFIXES):
+        raise CaffememError("is a solver state snapshot (SolverState), not a net: give the net's prototxt or "
+                            ".caffemodel", path)
+    if lower.endswith(BINARY_NET_SUFFIXES):
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except OSError:
+        return False
+    return head.startswith(_HDF5_SIGNATURE) or any(b < 0x20 and b not in _TEXT_CONTROLS for b in head)
+
+
+def _blob_file_error(path: str) -> CaffememError:
+    """The error for a BlobProto given as a net, with its shape when the file is readable."""
+    from caffemem.net.caffemodel import read_blobproto_shape
+
+    try:
+        shape = f" of shape {list(read_blobproto_shape(path).shape)}"
+    except CaffememError:
+        shape = ""
+    return CaffememError(f"is a mean/blob file (one BlobProto{shape}, as compute_image_mean writes), not a net: "
+                         f"give the net's prototxt or .caffemodel (a mean file belongs in "
+                         f"transform_param.mean_file)", path)
+
+
+def load_binary_net(path: str, upgrade: bool = True) -> LoadedNet:
+    """A net from a binary caffemodel, as Caffe's ``ReadNetParamsFromBinaryFileOrDie`` gives it.
+
+    The weights are left out (:func:`caffemem.net.caffemodel.read_net_skeleton`): only the
+    definition matters for Net::Init, and memory stays bounded whatever the file size. Caffe applies
+    ``UpgradeNetAsNeeded`` to binary nets as to text ones, and so does this.
+    """
+    from caffemem.net.caffemodel import read_blobproto_shape, read_net_skeleton
+
+    try:
+        param = read_net_skeleton(path)
+    except CaffememError as err:
+        # A mean file with a net's name (or no name) fails on its first field; say what it is.
+        try:
+            blob = read_blobproto_shape(path)
+        except CaffememError:
+            blob = None
+        if blob is not None and blob.shape and blob.value_count:
+            raise _blob_file_error(path) from None
+        if not path.lower().endswith(BINARY_NET_SUFFIXES):  # the user may have meant a text prototxt
+            err.message = f"neither a text prototxt (it has binary bytes) nor a binary net: {err.message}"
+            err.args = (err.location_prefix() + err.message,)
+        raise
+    if os.path.getsize(path) == 0:
+        raise CaffememError("is empty (0 bytes): an interrupted download or snapshot? A caffemodel holds the "
+                            "whole net definition", path)
+    loaded = LoadedNet(param, path)
+    if upgrade:
+        loaded.upgrades, loaded.upgrade_warnings = upgrade_net_param(param, path)
+    return loaded
+
+
 def file_kind(text: str, source: str) -> str:
     """``"net"`` or ``"solver"``, from the fields at the top level of the text."""
     from caffemem.net.upgrade import classify_fields
