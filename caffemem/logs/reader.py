@@ -8,6 +8,9 @@ line as the last one.
 The echoed NetParameter/SolverParameter after ``Initializing net/solver from parameters:``
 continues on lines without a glog prefix. Those lines are gathered (up to MAX_TEXT_CHARS) into
 one ``net_text``/``solver_text`` event instead of being classified one by one.
+
+Stretches of plain training lines are handed over in bulk (see bulk.py) as ``train_batch``
+events; every other line is classified on its own by lines.py.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ ProgressCallback = Callable[[int, int | None], None]
 """Called now and then with (bytes read so far, total bytes or None when unknown)."""
 
 READ_CHARS = 1 << 20
+MAX_LINE_CHARS = 16 * READ_CHARS
 
 # A line of protobuf text format as DebugString writes it: `field: value`, `field {`, `}`, or a
 # lone lower-case word (the start of such a line where the file was cut). Shell and runtime
@@ -52,6 +56,10 @@ def _chunks(stream: BinaryIO, progress: ProgressCallback | None, total: int | No
             progress(done, total)
         chunk = pending + chunk
         cut = chunk.rfind("\n") + 1
+        if not cut and len(chunk) > MAX_LINE_CHARS:
+            # A "line" this long is binary junk; cut it rather than hold it all in memory.
+            cut = len(chunk)
+            chunk += "\n"
         pending = chunk[cut:]
         if cut:
             yield chunk[:cut]

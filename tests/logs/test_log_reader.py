@@ -86,3 +86,13 @@ def test_empty_and_binary_files(tmp_path: Path) -> None:
     assert read_log(_write(tmp_path, b"")).runs == []
     report = read_log(_write(tmp_path, bytes(range(256)) * 50))
     assert report.counts["top_shape"] == 0
+
+
+def test_huge_line_without_newline_is_cut(tmp_path: Path, monkeypatch: object) -> None:
+    from caffemem.logs import reader
+
+    monkeypatch.setattr(reader, "MAX_LINE_CHARS", 1000)  # type: ignore[attr-defined]
+    monkeypatch.setattr(reader, "READ_CHARS", 256)  # type: ignore[attr-defined]
+    data = b"x" * 5000 + b"\n" + SEED.read_bytes()
+    report = read_log(_write(tmp_path, data))
+    assert report.counts["top_shape"] == 5 and report.runs[-1].end.crash_kind == "killed"
