@@ -249,6 +249,12 @@ class _ToEvent(Transformer):  # type: ignore[type-arg]
     def use_gpu(self, items: list[Any]) -> Any:
         return ("use_gpu", (int(items[0]),))
 
+    def test_loss(self, items: list[Any]) -> Any:
+        return ("test_loss", (to_float(items[0]),))
+
+    def benchmark_done(self, items: list[Any]) -> Any:
+        return ("benchmark_done", ())
+
     # -- crashes
     def check_failed(self, items: list[Any]) -> Any:
         return ("check_failed", _text(items))

@@ -38,7 +38,7 @@ OUTPUT_RE = re.compile(
 _KNOWN_FIRST_WORDS = frozenset({
     "Initializing", "Creating", "Setting", "Top", "with", "Memory", "Sharing", "This", "Network",
     "Solver", "Solving", "Learning", "Iteration", "Train", "Test", "Snapshotting", "Optimization",
-    "Starting", "Resuming", "Finetuning", "Using", "GPU", "Use", "Check", "***", "TRAIN", "TEST",
+    "Starting", "Resuming", "Finetuning", "Using", "GPU", "Use", "Check", "***", "TRAIN", "TEST", "Loss:",
 })
 _NAME_FORMS = (" <- ", " -> ", "backward computation.")
 

@@ -525,6 +525,8 @@ _HANDLERS = {
     "test_output": RunBuilder.on_test_output,
     "test_score": RunBuilder.on_test_score,
     "optimization_done": RunBuilder.on_optimization_done,
+    "test_loss": RunBuilder.on_optimization_done,  # `caffe test` printed its final mean loss
+    "benchmark_done": RunBuilder.on_optimization_done,  # `caffe time` finished
     "stopped_early": RunBuilder.on_stopped_early,
     "check_failed": RunBuilder.on_check_failed,
     "shell_killed": RunBuilder.on_shell,

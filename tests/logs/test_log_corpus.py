@@ -28,6 +28,7 @@ def _all_logs() -> list[Path]:
         return []
     found = sorted(p for p in CORPUS.rglob("*") if p.is_file())
     found += sorted((SHARED / "oracle").glob("*/caffe.log"))
+    found += sorted((SHARED / "oracle-inference").glob("*/caffe.log"))
     return found
 
 
@@ -120,7 +121,9 @@ FINISHED = ["lifeng14_caffe/lenet_train_complete.log", "caffenet_benchmark/caffe
             "caffenet_benchmark/SqueezeNet224_2gpu_new_solver.log", "digits_healthcare/caffe_output.log",
             "digits_robotic_inference/caffe_output.log", "joint_hashing/cifar10_log.txt",
             "nvcaffe/alexnet_mfp16.log", "nvcaffe/mnist_train.log", "nvcaffe/train_with_nccl.log",
-            "yindaz_caffe_2014/caffe.INFO.20141025-144645.21849", "caffe_regression_qiexing/caffe.log"]
+            "yindaz_caffe_2014/caffe.INFO.20141025-144645.21849", "caffe_regression_qiexing/caffe.log",
+            # `caffe test`: ends with "Loss: 0" and the mean outputs
+            "lstm_cf_deeplab/caffe.bin.INFO.20160303-152357.20004"]
 CUT_OFF = ["caffenet_benchmark/caffenet128_bn_after_tanh_again_05_TRUNCATED16K.log",
            "bvlc_caffe_pr_fork/train_lenet_cpu_truncated.log", "ssd_qiangxie/VGG_VOC0712_SSD_300x300.log",
            "lstm_cf_deeplab/caffe.bin.INFO.20160303-145731.28889",
@@ -186,3 +189,10 @@ def _summary(path: Path, bulk: bool) -> list[object]:
 @pytest.mark.parametrize("path", LOGS, ids=[str(p.relative_to(SHARED)) for p in LOGS])
 def test_bulk_reading_equals_line_by_line(path: Path) -> None:
     assert _summary(path, bulk=True) == _summary(path, bulk=False)
+
+
+def test_inference_oracle_logs_finish() -> None:
+    for path in sorted((SHARED / "oracle-inference").glob("*/caffe.log")):
+        runs = read_log(path).runs
+        assert [r.end.status for r in runs] == ["finished"], path
+        assert [n.phase for n in runs[0].nets] == ["TEST"]

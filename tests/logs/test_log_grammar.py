@@ -50,6 +50,8 @@ MESSAGES = [
     ("Check failed: error == cudaSuccess (2 vs. 0)  out of memory", "check_failed",
      ("error == cudaSuccess (2 vs. 0)  out of memory",)),
     ("[0.0] Iteration 3 (0.05 s), loss = 2.3", "iteration_loss", (3, 2.3, None, 0.05, 1)),
+    ("Loss: 0.25", "test_loss", (0.25,)),
+    ("*** Benchmark ends ***", "benchmark_done", ()),
 ]
 
 
