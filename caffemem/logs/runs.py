@@ -14,6 +14,7 @@ from operator import add, itemgetter, sub
 
 from caffemem.logs.bulk import TrainBatch
 from caffemem.logs.events import UNKNOWN, Event
+from caffemem.logs.lines import PREFIX_RE
 from caffemem.logs.model import Layer, LogReport, Net, Run, Top
 
 # Crash kinds in order of how much they explain: a later, more explaining event (for example
@@ -148,7 +149,8 @@ class RunBuilder:
                 self._crash(run, "other", event.text.strip(), weak=True)
                 self.weak_crash = True
         if event.severity == "F" and kind != "check_failed":
-            message = event.text[PREFIX_END(event.text):]
+            prefix = PREFIX_RE.match(event.text)
+            message = event.text[prefix.end():] if prefix else event.text
             self._crash(run, self._fatal_kind(message), message.strip())
 
     def take_batch(self, number: int, batch: TrainBatch) -> bool:
@@ -363,15 +365,20 @@ class RunBuilder:
         self._net(run).outputs.append(event.values[0])
 
     def on_net_done(self, run: Run, event: Event) -> None:
-        if self.net_stack:
-            net = self.net_stack.pop()
-            net.done = True
-            if self.net_stack:  # back in the outer layer's SetUp
-                outer = self.net_stack[-1]
-                self.current_layer = outer.layers[-1] if outer.layers else None
-            else:
-                self.net_stack = [net]  # keep it as "the last net" for a 2014 memory line
-        self.current_layer = None if not self.net_stack or self.net_stack[-1].done else self.current_layer
+        """A Net::Init finished: back in the outer layer's SetUp (nested nets), or no net open."""
+        if not self.net_stack:
+            return
+        net = self.net_stack.pop()
+        net.done = True
+        if self.net_stack:  # an unrolled RNN/LSTM net: the outer layer's tops come next
+            outer = self.net_stack[-1]
+            self.current_layer = outer.layers[-1] if outer.layers else None
+            self.shape_index = 0
+        else:
+            # Keep the finished net on the stack: Caffe before rc3 logs its memory total after
+            # "Network initialization done.".
+            self.net_stack = [net]
+            self.current_layer = None
 
     # ------------------------------------------------------------------ solver
 
@@ -489,12 +496,6 @@ class RunBuilder:
 
     def on_abort_banner(self, run: Run, event: Event) -> None:
         self._crash(run, "aborted", event.text.strip())
-
-
-def PREFIX_END(line: str) -> int:  # noqa: N802 - reads like the constant it replaces
-    """Where the message starts in a glog line."""
-    end = line.find("] ")
-    return end + 2 if end >= 0 else 0
 
 
 _HANDLERS = {
