@@ -81,6 +81,7 @@ class RunBuilder:
         self.first_clock = 0.0
         self.ended = False
         self.weak_crash = False
+        self.just_done: Net | None = None
 
     # ------------------------------------------------------------------ runs
 
@@ -101,6 +102,7 @@ class RunBuilder:
         self.first_day = None
         self.first_clock = 0.0
         self.ended = False
+        self.just_done = None
         return run
 
     def _starts_new_run(self, event: Event, run: Run) -> bool:
@@ -141,6 +143,8 @@ class RunBuilder:
             if run.main_tid is None:
                 run.main_tid = event.tid
         handler = _HANDLERS.get(kind)
+        if kind != "net_done" and kind != "memory_data":
+            self.just_done = None
         if handler is not None:
             handler(self, run, event)
         elif kind == UNKNOWN:
@@ -339,11 +343,14 @@ class RunBuilder:
 
     def on_memory_data(self, run: Run, event: Event) -> None:
         self.report.counts["memory_required_for_data"] += 1
+        finished, self.just_done = self.just_done, None
         value = event.values[0]
-        # Caffe before rc3 prints it once, after "Network initialization done.", for the whole
-        # net: then it belongs to the net just finished rather than opening a new one.
-        if self.net_stack and self.net_stack[-1].done:
-            self.net_stack[-1].memory_required_for_data = value
+        # Caffe before rc3 prints it once, right after "Network initialization done.", for the
+        # whole net: then it belongs to the net just finished (an unrolled RNN net too).
+        if finished is None and self.net_stack and self.net_stack[-1].done:
+            finished = self.net_stack[-1]
+        if finished is not None:
+            finished.memory_required_for_data = value
             return
         self._net(run).memory_required_for_data = value
         if self.current_layer is not None:
@@ -370,6 +377,7 @@ class RunBuilder:
             return
         net = self.net_stack.pop()
         net.done = True
+        self.just_done = net
         if self.net_stack:  # an unrolled RNN/LSTM net: the outer layer's tops come next
             outer = self.net_stack[-1]
             self.current_layer = outer.layers[-1] if outer.layers else None

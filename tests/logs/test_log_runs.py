@@ -169,3 +169,24 @@ def test_bulk_and_line_paths_agree_around_stretches(tmp_path: Path) -> None:
         assert list(a.tail) == list(b.tail) and a.last_line == b.last_line
         assert a.end == b.end and a.end.phase == "test" and a.end.iteration == 40
     assert fast.counts == slow.counts
+
+
+def test_pre_rc3_memory_line_after_nested_net(tmp_path: Path) -> None:
+    """Before rc3 each net logs one total after "Network initialization done." — a nested
+    (unrolled LSTM) net's total must not land on the outer net or its layer."""
+    p = "I0303 14:57:34.000000 28889 net.cpp:"
+    text = "\n".join([
+        f"{p}42] Initializing net from parameters: ", "state {", "  phase: TRAIN", "}",
+        f"{p}84] Creating Layer lstm1", f"{p}381] lstm1 <- x", f"{p}339] lstm1 -> lstm1",
+        f"{p}113] Setting up lstm1",
+        f"{p}42] Initializing net from parameters: ", 'input: "x"',
+        f"{p}84] Creating Layer inner", f"{p}113] Setting up inner", f"{p}120] Top shape: 2 3 (6)",
+        f"{p}218] Network initialization done.", f"{p}219] Memory required for data: 24",
+        f"{p}120] Top shape: 5 4 (20)",
+        f"{p}218] Network initialization done.", f"{p}219] Memory required for data: 104",
+    ]) + "\n"
+    nets = read_log(_log(tmp_path, text)).runs[0].nets
+    assert [(n.phase, n.nested_in, n.memory_required_for_data) for n in nets] == [
+        ("TRAIN", None, 104), (None, "lstm1", 24)]
+    assert nets[0].layers[0].tops[0].shape == [5, 4]
+    assert nets[0].layers[0].memory_required_for_data is None
