@@ -1,59 +1,42 @@
-"""Read long stretches of plain training lines in bulk, a regex pass per stretch instead of per line.
+"""Read long stretches of plain training lines in bulk, without looking at each line in Python.
 
-Most of a long log is the same three lines per displayed iteration:
+Most of a long log is the same few lines per displayed iteration:
 
     I0606 00:32:28.832183   904 solver.cpp:229] Iteration 169800, loss = 1.88825
     I0606 00:32:28.832336   904 solver.cpp:245]     Train net output #0: loss = 1.89004 (* 1 = 1.89004 loss)
     I0606 00:32:28.832348   904 sgd_solver.cpp:106] Iteration 169800, lr = 4.70591e-05
 
-Classifying them one by one costs several microseconds a line in Python. Here a whole piece of
-the file is cut with one ``re.split`` on a block pattern: that yields the text between blocks
-and every block's fields as plain strings, with no match objects, so the fields of consecutive
-blocks can be taken as columns by slicing, and numbers converted a column at a time. The block
-pattern accepts only what lines.py accepts for these kinds (same prefix, same number syntax;
-all lines of a block from one thread), and anything irregular — outputs that differ from the
-first block's, numbers float() does not read, a date change — sends the stretch back to the
-line-by-line path. Both paths must give the same result; the tests compare them.
+Classifying them one by one costs microseconds a line, and even one regex over every character
+costs several times a bare ``for line in file`` loop. So the lines are judged by their *shape*:
+the line with every digit replaced by 0. Whether lines.py's regexes (the glog prefix and the
+per-iteration fast path) accept a line, and where each field sits in it, depends only on its
+shape, because they treat every digit alike. A piece of the file has few distinct shapes; each
+is classified once (and remembered), the piece becomes a string of one kind letter per line,
+a tiny regex on that string finds stretches of blocks (loss line, k train outputs, lr line), and
+the fields are cut out of the original lines at the offsets their shape gives — all with
+C-level map/slice calls. Anything irregular (outputs that change name, iteration numbers that
+do not pair up, a date change, numbers float() does not read) sends the stretch back to the
+line-by-line path; the tests check both paths give the same result.
 """
 
 from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import repeat
-from operator import itemgetter
+from operator import call, itemgetter
 
-from caffemem.logs.lines import INT_PATTERN as _INT
+from caffemem.logs.lines import ITERATION_RE, OUTPUT_RE, PREFIX_RE
 
-# A subset of lines.NUM_PATTERN (no case-insensitive nan/inf, no NaN payloads): the bulk path may
-# refuse more than the line path, never accept more. Without the (?i:) group it scans faster.
-_NUM = r"(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf|-nan))"
-
-
-def _prefix(stamp: bool) -> str:
-    """An INFO glog prefix after a newline; with ``stamp`` it captures date, time and thread id,
-    without it the thread id must equal the block's first line's (backreference to group 4)."""
-    if stamp:
-        return r"\nI(\d{4}(?:\d{4})?) (\d\d:\d\d:\d\d\.\d+) +(\d+) [^\s\]]+:\d+\] ?"
-    return r"\nI\d{4}(?:\d{4})? \d\d:\d\d:\d\d\.\d+ +\4 [^\s\]]+:\d+\] ?"
-
-
-_LOSS = rf"[ \t]*Iteration ({_INT})(?: \({_NUM} iter/s, {_NUM}s/{_INT} iters?\))?, loss = ({_NUM})[ \t]*(?=\n)"
-_OUT = rf"[ \t]*Train net output #{_INT}: [^\n]+? = {_NUM}(?: \(\* {_NUM} = {_NUM} loss\))?[ \t]*(?=\n)"
-_LR = rf"[ \t]*Iteration ({_INT}), lr = ({_NUM})[ \t]*(?=\n)"
-
-# One block, from the newline before its first line to just before the newline after its last
-# (a pattern that starts with a literal is scanned much faster than one anchored with ^).
-# Groups: 1 the whole block, 2 date, 3 clock, 4 tid, 5 iteration, 6 loss, 7 the output lines,
-# 8 iteration (lr line), 9 lr.
-BLOCK_RE = re.compile("(" + _prefix(True) + _LOSS + "((?:" + _prefix(False) + _OUT + ")*)"
-                      + _prefix(False) + _LR + ")")
-GROUPS = 9
-# The output lines of blocks, already checked by BLOCK_RE: name and value of each.
-OUTPUT_RE = re.compile(rf"\] ?[ \t]*Train net output #{_INT}: ([^\n]+?) = ({_NUM})")
+_DIGITS = str.maketrans("123456789", "000000000")
+_NOT_HOT: tuple[str, None] = ("x", None)
+# shape -> (kind letter, getter of the fields from a line of that shape)
+_SHAPES: dict[str, tuple[str, Callable[[str], tuple[str, ...]] | None]] = {}
+MAX_SHAPES = 100_000  # forget and relearn past this, so odd logs cannot grow it without end
 MIN_BLOCKS = 4  # shorter stretches are cheaper line by line
+# Blocks of one kind repeated: loss line (L), k train outputs (O), lr line (R).
+_STRETCH_RE = re.compile(r"(LO*R)\1*")
 
 
 @dataclass
@@ -71,72 +54,106 @@ class TrainBatch:
     tail: list[str]
 
 
-def _lines_of(separator: str) -> list[str]:
-    """The lines in the text between two blocks (it starts with the previous line's newline)."""
-    if not separator:
-        return []
-    lines = separator.split("\n")[1:]
+def shape_kind(shape: str) -> tuple[str, Callable[[str], tuple[str, ...]] | None]:
+    """Kind letter and field getter for lines of this shape, using lines.py's own regexes.
+
+    L: (date, clock, tid, iteration, loss); O: (tid, name, value); R: (tid, iteration, lr).
+    Only INFO lines: an F line is a crash even when it reads like a solver line.
+    """
+    prefix = PREFIX_RE.match(shape)
+    if prefix is None or not shape.startswith("I"):
+        return _NOT_HOT
+    at = prefix.end()
+    message = shape[at:]
+
+    def span(m: re.Match[str], group: int, offset: int = at) -> slice:
+        return slice(m.start(group) + offset, m.end(group) + offset)
+
+    head = [span(prefix, 2, 0), span(prefix, 3, 0), span(prefix, 4, 0)]
+    found = ITERATION_RE.match(message)
+    if found is not None:
+        if found.group(2) is not None:
+            return "L", itemgetter(*head, span(found, 1), span(found, 2))
+        if found.group(3) is not None:
+            return "R", itemgetter(head[2], span(found, 1), span(found, 3))
+        if found.group(8) is not None:
+            return "L", itemgetter(*head, span(found, 1), span(found, 8))
+        return _NOT_HOT  # "Testing net": rare, left to the line path
+    found = OUTPUT_RE.match(message)
+    if found is not None and found.group(1) == "Train":
+        return "O", itemgetter(head[2], span(found, 3), span(found, 4))
+    return _NOT_HOT
+
+
+def _lines(text: str) -> list[str]:
+    lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return lines
 
 
-def split_piece(piece: str) -> Iterator[tuple[list[str], TrainBatch | None, str]]:
-    """Cut a piece of whole lines into (lines before, batch or None, batch text) in file order.
+def split_piece(piece: str) -> Iterator[tuple[list[str], TrainBatch | None, list[str]]]:
+    """Cut a piece of whole lines into (lines before, batch, the batch's lines), in file order.
 
-    Lines of stretches that are too short or irregular come back among the plain lines.
+    The last item has no batch. Lines of stretches that are too short or irregular come back
+    among the plain lines.
     """
-    parts = BLOCK_RE.split("\n" + piece)
-    step = GROUPS + 1
-    count = (len(parts) - 1) // step
-    pending: list[str] = _lines_of(parts[0])
-    i = 0
-    while i < count:
-        j = i + 1  # the stretch is blocks i..j-1: the separators between them are empty
-        while j < count and not parts[j * step]:
-            j += 1
-        batch = None
-        if j - i >= MIN_BLOCKS:
-            batch = parse_columns([parts[1 + g + i * step: j * step: step] for g in range(GROUPS)])
-        text = "".join(parts[1 + i * step: j * step: step])[1:] + "\n"
+    lines = _lines(piece)
+    shapes = _lines(piece.translate(_DIGITS))
+    if len(_SHAPES) > MAX_SHAPES:
+        _SHAPES.clear()
+    for shape in set(shapes).difference(_SHAPES):
+        _SHAPES[shape] = shape_kind(shape)
+    info = list(map(_SHAPES.__getitem__, shapes))
+    kinds = "".join(map(itemgetter(0), info))
+    pos = 0
+    for m in _STRETCH_RE.finditer(kinds):
+        start, end = m.span()
+        size = len(m.group(1))
+        if (end - start) // size < MIN_BLOCKS:
+            continue
+        batch = _columns(lines, info, start, end, size)
         if batch is None:
-            pending.extend(text[:-1].split("\n"))
-        else:
-            yield pending, batch, text
-            pending = []
-        pending.extend(_lines_of(parts[j * step]))
-        i = j
-    if pending:
-        yield pending, None, ""
+            continue
+        yield lines[pos:start], batch, lines[start:end]
+        pos = end
+    yield lines[pos:], None, []
 
 
-def parse_columns(columns: list[list[str]]) -> TrainBatch | None:
-    """A TrainBatch from the BLOCK_RE groups of consecutive blocks, or None if irregular."""
-    whole, dates, clocks, tids, its, losses, regions, lr_its, lrs = columns
-    n = len(whole)
-    if dates.count(dates[0]) != n or its != lr_its:
+def _fields(lines: list[str], info: list[tuple[str, Callable[[str], tuple[str, ...]] | None]],
+            start: int, end: int, step: int) -> list[tuple[str, ...]]:
+    """The fields of every step-th line from start, each cut by its own shape's getter."""
+    return list(map(call, map(itemgetter(1), info[start:end:step]), lines[start:end:step]))
+
+
+def _columns(lines: list[str], info: list[tuple[str, Callable[[str], tuple[str, ...]] | None]],
+             start: int, end: int, size: int) -> TrainBatch | None:
+    """A TrainBatch for lines[start:end], blocks of ``size`` lines, or None if irregular."""
+    n = (end - start) // size
+    loss_lines = _fields(lines, info, start, end, size)
+    dates = list(map(itemgetter(0), loss_lines))
+    if dates.count(dates[0]) != n:
         return None
-    per_block = regions[0].count("\n")
-    if per_block and list(map(str.count, regions, repeat("\n"))).count(per_block) != n:
+    iterations = list(map(itemgetter(3), loss_lines))
+    lr_lines = _fields(lines, info, start + size - 1, end, size)
+    if list(map(itemgetter(1), lr_lines)) != iterations:
         return None
-    pairs = OUTPUT_RE.findall("".join(regions)) if per_block else []
-    if len(pairs) != per_block * n:
-        return None
-    names = [pairs[j][0].strip() for j in range(per_block)]
-    if len(set(names)) != per_block:
-        return None
-    outputs = {}
+    tids = set(map(itemgetter(2), loss_lines))
+    tids.update(map(itemgetter(0), lr_lines))
+    outputs: dict[str, array] = {}  # type: ignore[type-arg]
     try:
-        for j, name in enumerate(names):
-            column = pairs[j::per_block]
-            if list(map(itemgetter(0), column)).count(pairs[j][0]) != n:
+        for j in range(1, size - 1):
+            out_lines = _fields(lines, info, start + j, end, size)
+            names = list(map(itemgetter(1), out_lines))
+            name = names[0].strip()
+            if names.count(names[0]) != n or name in outputs:
                 return None
-            outputs[name] = array("d", map(float, map(itemgetter(1), column)))
-        loss_values = array("d", map(float, losses))
-        lr_values = array("d", map(float, lrs))
+            tids.update(map(itemgetter(0), out_lines))
+            outputs[name] = array("d", map(float, map(itemgetter(2), out_lines)))
+        losses = array("d", map(float, map(itemgetter(4), loss_lines)))
+        lrs = array("d", map(float, map(itemgetter(2), lr_lines)))
     except ValueError:  # "nan(0x...)" and similar: leave them to the line path's to_float
         return None
-    tail = "".join(whole[-12:]).split("\n")[1:][-12:]  # each block starts with a newline
-    return TrainBatch(lines=n * (2 + per_block), date=dates[0], clocks=clocks, tids=set(tids),
-                      iterations=array("q", map(int, its)), losses=loss_values, lrs=lr_values,
-                      outputs=outputs, tail=tail)
+    return TrainBatch(lines=end - start, date=dates[0], clocks=list(map(itemgetter(1), loss_lines)),
+                      tids=tids, iterations=array("q", map(int, iterations)), losses=losses, lrs=lrs,
+                      outputs=outputs, tail=lines[max(start, end - 12):end])

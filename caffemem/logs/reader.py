@@ -120,19 +120,19 @@ def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
     Text blocks come as one ``net_text``/``solver_text`` event (numbered by their first line).
     The last event is ``end_of_file`` with the number of lines read.
     With ``bulk``, stretches of plain training lines come as one ``train_batch`` event whose
-    values are (TrainBatch, the stretch's text); the consumer may take it whole or, if it does
-    not fit its state, classify the text's lines itself (see ``read_log``).
+    values are (TrainBatch, the stretch's lines); the consumer may take it whole or, if it does
+    not fit its state, classify the lines itself (see ``read_log``).
     """
     events = _Events()
     for piece in _chunks(stream, progress, total):
         if not bulk:
             yield from events.lines(split_lines(piece))
             continue
-        for lines, batch, text in split_piece(piece):
+        for lines, batch, batch_lines in split_piece(piece):
             yield from events.lines(lines)
             if batch is not None:
                 yield from events.close_block()
-                yield events.number + 1, Event("train_batch", (batch, text))
+                yield events.number + 1, Event("train_batch", (batch, batch_lines))
                 events.number += batch.lines
     yield from events.close_block()
     yield events.number, Event("end_of_file", (events.number,))
