@@ -79,7 +79,8 @@ def end_json(end: RunEnd) -> dict[str, Any]:
 
 def _write_iterations(table: Table, out: TextIO) -> None:
     names = list(table.outputs)
-    outputs = ", ".join(f"{_key(name)}: %r" for name in names)
+    # Names go into a %-template: a name such as "loss: 50%-fire-rate" must keep its %.
+    outputs = ", ".join(f"{_key(name).replace('%', '%%')}: %r" for name in names)
     template = '{"iteration": %d, "seconds": %r, "loss": %r, "lr": %r, "outputs": {' + outputs + "}}"
     first = True
     for parts in table.row_chunks():

@@ -90,3 +90,17 @@ def test_errors_are_one_line() -> None:
     assert code == 2 and err.startswith("caffemem: error:") and "Traceback" not in err
     code, _, err = _run(str(SEED), "--csv-prefix", "x")
     assert code == 2 and "--csv-prefix" in err
+
+
+def test_json_output_names_with_percent_and_colon(tmp_path: Path) -> None:
+    lines = SEED.read_text().splitlines()[:-1]
+    lines.append("I0817 21:48:47.000000 11306 solver.cpp:228] Iteration 1, loss = 2.5")
+    lines.append("I0817 21:48:47.000001 11306 solver.cpp:244]     Train net output #0: loss: 50%-fire-rate = nan")
+    lines.append("I0817 21:48:47.000002 11306 solver.cpp:244]     Train net output #1: a: nan = 1")
+    path = tmp_path / "pct.log"
+    path.write_text("\n".join(lines) + "\n")
+    code, out, _ = _run(str(path), "--format", "json")
+    assert code == 0
+    rows = json.loads(out)["runs"][0]["iterations"]
+    assert rows[-1]["outputs"] == {"loss": None, "loss: 50%-fire-rate": None, "a: nan": 1.0}
+    assert rows[0]["outputs"]["loss"] == 87.3365
