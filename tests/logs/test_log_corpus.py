@@ -196,3 +196,25 @@ def test_inference_oracle_logs_finish() -> None:
         runs = read_log(path).runs
         assert [r.end.status for r in runs] == ["finished"], path
         assert [n.phase for n in runs[0].nets] == ["TEST"]
+
+
+@pytest.mark.parametrize("path", LOGS, ids=[str(p.relative_to(SHARED)) for p in LOGS])
+def test_every_writer_handles_every_log(path: Path) -> None:
+    import io
+    import json
+
+    from caffemem.report.log_csv import write_log_csv
+    from caffemem.report.log_json import write_log_json
+    from caffemem.report.log_table import render_log
+
+    report = read_log(path)
+    try:
+        out = io.StringIO()
+        write_log_json(report, out)
+        doc = json.loads(out.getvalue())
+        assert len(doc["runs"]) == len(report.runs)
+        assert doc["counts"]["top_shape"] == report.counts["top_shape"]
+        write_log_csv(report.runs, io.StringIO())
+        assert render_log(report, verbose=True)
+    finally:
+        report.close()
