@@ -49,6 +49,17 @@ def budget_from_options(mem: str | None, device: str | None) -> tuple[int, str] 
     return None
 
 
+def solver_mode(analysis: Analysis) -> str:
+    """Where ``caffe train`` runs: on the CPU unless the solver explicitly says ``solver_mode: GPU``.
+
+    (The schema's default is GPU, but the ``caffe`` tool only honours an explicit setting.)
+    """
+    solver = analysis.solver.param if analysis.solver is not None else None
+    if solver is not None and solver.HasField("solver_mode") and solver.solver_mode == solver.GPU:
+        return "gpu"
+    return "cpu"
+
+
 def first_batch(analysis: Analysis) -> int:
     """The batch of the first data layer of the first net: the run's batch as the user thinks of it."""
     for net in analysis.nets:
@@ -60,16 +71,18 @@ def first_batch(analysis: Analysis) -> int:
 
 def run_check(path: str, phase: str | None = None, batch: int | None = None,
               inputs: dict[str, tuple[int, ...]] | None = None, stages: tuple[str, ...] = (),
-              level: int | None = None, mode: str = "cpu", gpus: int = 1, solver_type: str = "SGD",
+              level: int | None = None, mode: str | None = None, gpus: int = 1, solver_type: str = "SGD",
               mem: str | None = None, device: str | None = None, weights: str | None = None) -> CheckResult:
     phase_id = phase_from_name(phase) if phase else None
     inputs = inputs or {}
 
     def analyse(b: int | None) -> Analysis:
-        options = BuildOptions(batch=b, inputs=inputs, mode=mode)
+        options = BuildOptions(batch=b, inputs=inputs, mode=mode or "cpu")
         return analyze_path(path, phase_id, options, level, tuple(stages))
 
     analysis = analyse(batch)
+    if mode is None:
+        mode = solver_mode(analysis)
     fp = footprint(analysis, mode, solver_type, gpus)
     result = CheckResult(analysis, fp)
     extra = 0

@@ -75,8 +75,9 @@ def parse_input_option(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
               help="Per-sample shape of a data/Input/Python top (repeatable).")
 @click.option("--stage", "stages", multiple=True, help="NetState stage (repeatable), as caffe's --stage.")
 @click.option("--level", type=int, help="NetState level, as caffe's --level.")
-@click.option("--mode", type=click.Choice(["cpu", "gpu"], case_sensitive=False), default="cpu",
-              show_default=True, help="Where Caffe runs: decides the memory model.")
+@click.option("--mode", type=click.Choice(["cpu", "gpu"], case_sensitive=False), default=None,
+              help="Where Caffe runs: decides the memory model (default: gpu when the solver says "
+                   "solver_mode: GPU, else cpu, as the caffe tool does).")
 @click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True,
               help="GPUs of a multi-GPU run: each holds a full replica at the full batch.")
 @click.option("--solver-type", default="SGD", show_default=True,
@@ -97,8 +98,8 @@ def check(path: str, phase: str | None, batch: int | None, inputs: tuple[str, ..
     from caffemem.check import run_check
 
     result = run_check(path, phase=phase, batch=batch, inputs=parse_input_option(inputs), stages=stages,
-                       level=level, mode=mode.lower(), gpus=gpus, solver_type=solver_type, mem=mem,
-                       device=device, weights=weights)
+                       level=level, mode=mode.lower() if mode else None, gpus=gpus, solver_type=solver_type,
+                       mem=mem, device=device, weights=weights)
     from caffemem.report import render
 
     click.echo(render(result, fmt.lower()), nl=False)

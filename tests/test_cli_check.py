@@ -33,7 +33,8 @@ def test_json_contract_keys() -> None:
             assert all({"name", "shape"} <= set(t) for t in layer["tops"])
             assert all("shape" in p for p in layer["params"])
     fp = data["footprint"]
-    assert fp["mode"] == "cpu" and fp["total_bytes"] == sum(fp["by_category"].values())
+    # the example solver says solver_mode: GPU, which `caffe train` honours: so does caffemem
+    assert fp["mode"] == "gpu" and fp["total_bytes"] == sum(fp["by_category"].values())
     assert fp["solver_type"] == "Adam"  # the solver's own type wins over --solver-type
     assert "max_batch" not in data
 
@@ -95,3 +96,10 @@ def test_seed_net_does_not_fit_in_2gib_and_says_what_would() -> None:
     assert code == 1
     assert "will not fit" in out and "not even at batch 1" in out
     assert "191,103,040" in out  # the InnerProduct's weights are named in the table
+
+
+def test_mode_flag_overrides_the_solver() -> None:
+    _, out, _ = run("check", SOLVER, "--mode", "cpu", "--format", "json")
+    assert json.loads(out)["footprint"]["mode"] == "cpu"
+    _, out, _ = run("check", NET, "--format", "json")  # no solver: the CPU, as `caffe train` defaults
+    assert json.loads(out)["footprint"]["mode"] == "cpu"

@@ -9,7 +9,7 @@ outer tops alone, and the inner net's activations are recorded separately on the
 
 from __future__ import annotations
 
-from caffemem.layers.registry import Layer, SetupContext, Shape, count, register
+from caffemem.layers.registry import INTERNAL, Buffer, Layer, RunInfo, SetupContext, Shape, count, register
 from caffemem.proto import caffe_pb2
 
 
@@ -68,6 +68,20 @@ class RecurrentBase(Layer):
 
     def param_shapes(self, h: int, d: int, ds: int | None) -> list[Shape]:
         raise NotImplementedError
+
+    # memory: the outer tops are views of the unrolled net's blobs, which hold everything
+    def top_data_view(self, top_index: int) -> int | None:
+        return INTERNAL
+
+    def top_diff_view(self, top_index: int) -> int | None:
+        return INTERNAL
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """[estimate] The unrolled net's blobs: every timestep's data, and in training its diffs."""
+        out = [Buffer("unrolled_net", self.inner_activation_count, "fwd", category="activations")]
+        out.append(Buffer("unrolled_net", self.inner_activation_count, "bwd", diff=True,
+                          category="activation_gradients"))
+        return out
 
     def inner_count(self, t: int, n: int, h: int, x_count: int, ds: int | None, xs_count: int) -> int:
         raise NotImplementedError
@@ -156,3 +170,10 @@ class LSTMUnitLayer(Layer):
         if len(cont) != 2 or cont != (1, n):
             raise self.fail(f"cont must be [1, {n}], got {cont}")
         return [c_prev, c_prev]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        gates = count(bottoms[1])
+        return [Buffer("X_acts", gates, "fwd"), Buffer("X_acts", gates, "bwd", diff=True)]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return bottom_index < 2 and any(run.propagate_down[:2])

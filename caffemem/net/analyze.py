@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from caffemem.errors import CaffememError, NetError
-from caffemem.layers.registry import BuildOptions, SetupContext
+from caffemem.layers.registry import BuildOptions, SetupContext, layer_class
 from caffemem.net.build import BuiltNet, build_net
 from caffemem.net.load import (
     LoadedNet,
@@ -63,6 +63,16 @@ class Analysis:
         return list(out)
 
 
+def _has_loss(param: caffe_pb2.NetParameter) -> bool:
+    """Whether any layer is a loss (by type or by an explicit nonzero loss_weight)."""
+    for layer in param.layer:
+        cls = layer_class(layer.type)
+        if (cls is not None and cls.is_loss) or any(w != 0 for w in layer.loss_weight) \
+                or layer.type.endswith("Loss"):
+            return True
+    return False
+
+
 def _rule_stages(param: caffe_pb2.NetParameter) -> list[str]:
     found: dict[str, None] = {}
     for layer in param.layer:
@@ -100,8 +110,11 @@ def analyze_net(loaded: LoadedNet, phase: int | None = None, options: BuildOptio
         phases = [phase]
     elif loaded.param.HasField("state") and loaded.param.state.HasField("phase"):
         phases = [loaded.param.state.phase]
+    elif has_phase_rules(loaded.param):
+        phases = [TRAIN, TEST]
     else:
-        phases = [TRAIN, TEST] if has_phase_rules(loaded.param) else [TRAIN]
+        # No phase rules: a train net when something is a loss, else a deploy net run forward only.
+        phases = [TRAIN] if _has_loss(loaded.param) else [TEST]
     nets: list[BuiltNet] = []
     failures: list[tuple[int, NetError]] = []
     for p in phases:
