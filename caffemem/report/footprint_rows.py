@@ -57,7 +57,10 @@ def headline(result: CheckResult) -> str:
     fit = result.fit
     if fit is None:
         return text
-    text = f"needs {human_bytes(fp.total_bytes)}{per_gpu} on {fit.budget_name} ({human_bytes(fit.budget_bytes)})"
+    if fit.budget_name == "the budget":
+        text = f"needs {human_bytes(fp.total_bytes)}{per_gpu}, budget {human_bytes(fit.budget_bytes)}"
+    else:
+        text = f"needs {human_bytes(fp.total_bytes)}{per_gpu} on {fit.budget_name} ({human_bytes(fit.budget_bytes)})"
     if fit.fits:
         text += ": fits"
         if fit.max_batch is not None:
