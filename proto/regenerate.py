@@ -3,6 +3,11 @@
 Run from the project root after editing the schema:  python proto/regenerate.py
 It uses the protoc bundled in grpcio-tools (a test extra), so no system protoc is needed.
 tests/test_proto.py fails when the committed module and the .proto disagree.
+
+The committed module is generated with grpcio-tools 1.62.3 (protoc 25.x):
+    pip install grpcio-tools==1.62.3 && python proto/regenerate.py
+Newer protoc versions stamp the module with a minimum protobuf runtime (7.x today), which would
+force every user onto the newest protobuf; code from protoc 25 loads on protobuf 4.25 and later.
 """
 
 from __future__ import annotations

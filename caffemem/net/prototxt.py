@@ -18,6 +18,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from caffemem.errors import ParseError
+from caffemem.proto import is_repeated
 
 _TOKEN = re.compile(
     r"""
@@ -183,7 +184,7 @@ class _Parser:
                 self.skip_value()
             elif field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
                 t.accept(":")
-                if field.is_repeated:
+                if is_repeated(field):
                     if t.accept("["):
                         while not t.accept("]"):
                             self.sub_message(getattr(msg, name).add())
@@ -197,7 +198,7 @@ class _Parser:
             else:
                 if not t.accept(":"):
                     raise t.error(f"expected ':' after field '{name}'")
-                repeated = field.is_repeated
+                repeated = is_repeated(field)
                 if t.accept("["):
                     if not repeated:
                         raise t.error(f"field '{name}' is not repeated; a list is not allowed here")

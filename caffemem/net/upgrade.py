@@ -32,7 +32,7 @@ from google.protobuf.message import Message
 
 from caffemem.errors import CaffememError, NetError
 from caffemem.net.upgrade_v0 import needs_v0_upgrade, upgrade_v0_net
-from caffemem.proto import caffe_pb2
+from caffemem.proto import caffe_pb2, is_repeated
 
 V1 = caffe_pb2.V1LayerParameter
 
@@ -473,7 +473,7 @@ def _value_text(fd: FieldDescriptor, value: object) -> str:
 def _print_message(message: Message, indent: int, out: list[str]) -> None:
     pad = " " * indent
     for fd, value in message.ListFields():
-        values = value if fd.is_repeated else [value]
+        values = value if is_repeated(fd) else [value]
         for item in values:
             if fd.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
                 out.append(f"{pad}{fd.name} {{\n")
