@@ -8,15 +8,28 @@ read shapes through Caffe's legacy ``num()/channels()/height()/width()`` accesso
 axis as 1, and :func:`legacy` mirrors that, so odd-rank bottoms give the shapes the fork would.
 Where a fork's output size depends on data (detections, boxes per image), the shape is the one its
 ``Reshape`` produces at set-up time, which is what "Memory required for data" counts.
+
+The memory hooks (``buffers``, ``writes_bottom_diff``, views, prefetch) follow the same sources:
+each one names the file whose allocations it mirrors. Layers a fork implements only on the CPU
+(or only on the GPU) are costed on that path whatever ``run.mode`` is.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from caffemem.layers.conv import ConvolutionBase
-from caffemem.layers.data import DataLayerBase
-from caffemem.layers.loss import LossLayer
-from caffemem.layers.registry import Layer, Shape, count, register
+from caffemem.layers.data import PrefetchingDataLayer
+from caffemem.layers.loss import LossLayer, softmax_buffers
+from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, register
+from caffemem.memory import categories as C
 from caffemem.proto import caffe_pb2
+
+#: [estimate] Prior boxes matched to ground truth per image in SSD's MultiBoxLoss. The real number
+#: depends on the boxes of each batch (multibox_loss_layer.cpp sizes its blobs to the matches it
+#: finds); VOC/COCO training with the default 0.5 overlap matches some tens per image, and the
+#: blobs keep the largest batch's size, so this is a high typical value, capped by the prior count.
+MULTIBOX_MATCHES_PER_IMAGE = 100
 
 
 def legacy(shape: Shape, index: int) -> int:
@@ -71,6 +84,41 @@ class BNLayer(Layer):
             self.blobs = [blob, blob]
         return [b]
 
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """The two forks' temporaries: neither has a cuDNN path the registry would pick.
+
+        PSPNet (``src/caffe/layers/bn_layer.cpp``): its Reshape fills the spatial [H*W] and batch [N]
+        ones-vectors; every forward uses a bottom-sized broadcast buffer, per-(image, channel) and
+        per-channel statistics, and, unless ``frozen``, saves ``x_norm_`` (bottom size) and
+        ``x_inv_std_`` [C] for backward (in TEST too: the copy is guarded by ``frozen`` only). Its
+        ``CuDNNBNLayer`` is compiled but never registered, so the Caffe path always runs.
+
+        SegNet (``src/caffe/layers/bn_layer.cpp``/``.cu``): Reshape writes data *and* diff of both
+        ones-vectors; forward uses a bottom-sized ``buffer_blob_`` and [N, C] spatial mean and
+        variance; LEARN mode adds [C] batch mean/variance and ``x_norm_`` (bottom size). Only the CPU
+        backward keeps partial sums in the diffs of the two [N, C] blobs.
+        """
+        n, c, h, w = legacy4(self, bottoms[0])
+        total = n * c * h * w
+        if self.is_pspnet():
+            out = [Buffer("spatial_sum_multiplier", h * w, "setup"), Buffer("batch_sum_multiplier", n, "setup"),
+                   Buffer("broadcast_buffer", total, "fwd"), Buffer("spatial_statistic", n * c, "fwd"),
+                   Buffer("batch_statistic", c, "fwd")]
+            if not self.param.bn_param.frozen:
+                out += [Buffer("x_norm", total, "fwd"), Buffer("x_inv_std", c, "fwd")]
+            return out
+        out = [Buffer("spatial_sum_multiplier", 2 * h * w, "setup"), Buffer("batch_sum_multiplier", 2 * n, "setup"),
+               Buffer("buffer_blob", total, "fwd"), Buffer("spatial_mean_variance", 2 * n * c, "fwd")]
+        if self.param.bn_param.bn_mode == caffe_pb2.BNParameter.LEARN:
+            out += [Buffer("batch_mean_variance", 2 * c, "fwd"), Buffer("x_norm", total, "fwd")]
+        if not run.gpu:
+            out.append(Buffer("spatial_mean_variance", 2 * n * c, "bwd", diff=True))
+        return out
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """SegNet's Backward takes the bottom diff before looking at ``propagate_down``; PSPNet's checks it."""
+        return True if not self.is_pspnet() else run.propagate_down[bottom_index]
+
 
 @register("Normalize")
 class NormalizeLayer(Layer):
@@ -86,6 +134,21 @@ class NormalizeLayer(Layer):
         np_ = self.param.norm_param
         self.blobs = [()] if np_.channel_shared else [(legacy(b, 1),)]
         return [b]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """SSD's ``normalize_layer.cpp``/``.cu``: set-up fills a [C] and an [H*W] ones-vector; forward
+        squares one image at a time into ``buffer_`` [C*H*W] and keeps the norms in ``norm_`` ([N], or
+        [N*H*W] when not ``across_spatial``); backward adds ``buffer_channel_`` [C] and
+        ``buffer_spatial_`` [H*W], which it takes even when it only needs some of them."""
+        n, c, h, w = legacy4(self, bottoms[0])
+        across = self.param.norm_param.across_spatial
+        return [Buffer("sum_channel_multiplier", c, "setup"), Buffer("sum_spatial_multiplier", h * w, "setup"),
+                Buffer("buffer", c * h * w, "fwd"), Buffer("norm", n if across else n * h * w, "fwd"),
+                Buffer("buffer_channel", c, "bwd"), Buffer("buffer_spatial", h * w, "bwd")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """Both Backward paths take ``mutable_*_diff`` of the bottom before testing ``propagate_down``."""
+        return True
 
 
 @register("Axpy")
@@ -105,6 +168,16 @@ class AxpyLayer(Layer):
             raise self.fail(f"the two addends must have the same shape ({x} vs {y})")
         return [x]
 
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """intel/caffe ``axpy_layer.cpp`` (CPU only): Reshape fills a ones-vector over x's spatial axes."""
+        return [Buffer("spatial_sum_multiplier", count(bottoms[1][2:]), "setup")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """The gradient of ``a`` is summed in x's diff, so x's diff is written whenever ``a`` needs one."""
+        if bottom_index == 1:
+            return run.propagate_down[0] or run.propagate_down[1]
+        return run.propagate_down[bottom_index]
+
 
 @register("ReLU6")
 class ReLU6Layer(Layer):
@@ -122,7 +195,45 @@ class ReLU6Layer(Layer):
 @register("ConvolutionDepthwise", "DepthwiseConvolution")
 class DepthwiseConvolutionLayer(ConvolutionBase):
     """Depthwise convolution ports: ``BaseConvolutionLayer`` with ``convolution_param``, so the
-    shapes and parameters are Convolution's (``group`` normally equals the channel count)."""
+    shapes and parameters are Convolution's (``group`` normally equals the channel count).
+
+    The two type strings are two different implementations, and neither has a cuDNN engine:
+
+    - ``DepthwiseConvolution`` (yonghenglh6/DepthwiseConvolution ``depthwise_conv_layer.cpp``/``.cu``)
+      keeps ``BaseConvolutionLayer``'s CPU path (im2col column buffer and GEMMs), while its GPU
+      kernels read the image and weights directly: no column buffer, only the base class's
+      ``bias_multiplier_`` filled on the host at set-up.
+    - ``ConvolutionDepthwise`` (farmingyard/caffe-mobilenet ``conv_dw_layer.cpp``/``.cu``) is a plain
+      ``Layer`` whose Reshape fills two ones-vectors of [N*H_out*W_out] (weights, and bias when
+      present) on the device; its GPU backward writes per-position weight products into
+      ``weight_buffer_`` [C*kh*kw*N*H_out*W_out] and bias terms into ``bias_buffer_``
+      [C*N*H_out*W_out] before summing them; the CPU path loops directly and needs neither.
+
+    Both zero or take the bottom diff as soon as Backward runs, whatever ``propagate_down`` says.
+    """
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        cp = self.conv_param()
+        g = self.geometry
+        if self.type == "ConvolutionDepthwise":
+            n, c = legacy(bottoms[0], 0), legacy(bottoms[0], 1)
+            positions = n * count(self.output_spatial)
+            out = [Buffer("weight_multiplier", positions, "setup")]
+            if cp.bias_term:
+                out.append(Buffer("bias_multiplier", positions, "setup"))
+            if run.gpu and run.param_propagate[:1] and run.param_propagate[0]:
+                out.append(Buffer("weight_buffer", c * count(g.kernel) * positions, "bwd"))
+            if run.gpu and cp.bias_term and len(run.param_propagate) > 1 and run.param_propagate[1]:
+                out.append(Buffer("bias_buffer", c * positions, "bwd"))
+            return out
+        if run.gpu:
+            return [Buffer("bias_multiplier", count(self.output_spatial), "setup")] if cp.bias_term else []
+        # The CPU path is BaseConvolutionLayer's; no cuDNN, whatever the build.
+        return super().buffers(bottoms, tops, RunInfo(run.phase, run.mode, run.backward, run.propagate_down,
+                                                      run.inplace, run.param_propagate, cudnn=False))
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return True
 
 
 @register("ConvolutionDeeplab")
@@ -173,14 +284,35 @@ class ConvolutionDeeplabLayer(Layer):
         self.blobs = [(cp.num_output, c // cp.group, kh, kw)]
         if cp.bias_term:
             self.blobs.append((1, 1, 1, cp.num_output))
+        self.is_1x1 = (kh, kw, sh, sw, ph, pw, hh, hw) == (1, 1, 1, 1, 0, 0, 1, 1)
+        self.col_elements = c * kh * kw * oh * ow
+        self.out_pixels = oh * ow
         return [(n, cp.num_output, oh, ow)] * len(bottoms)
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """LSTM-CF's ``conv_deeplab_layer.cpp``/``.cu`` (no cuDNN variant): a one-image column buffer
+        [C*kh*kw*H_out*W_out], skipped only for true 1x1 kernels (stride 1, no pad, no hole), since
+        then both directions read or write the bottom in place; ``bias_multiplier_`` [H_out*W_out] is
+        filled on the host in Reshape."""
+        out = [Buffer("bias_multiplier", self.out_pixels, "setup")] if self.param.convolution_deeplab_param.bias_term \
+            else []
+        if not self.is_1x1:
+            out.append(Buffer("col_buffer", self.col_elements, "fwd"))
+        return out
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """The bottom diff is taken when the weights learn or the bottom needs a gradient."""
+        return run.propagate_down[bottom_index] or bool(run.param_propagate[:1] and run.param_propagate[0])
 
 
 # --- spatial resampling -------------------------------------------------------------------------
 
 @register("Upsample")
 class UpsampleLayer(Layer):
-    """SegNet's unpooling: scatters bottom 0 into the positions recorded by a pooling mask (bottom 1)."""
+    """SegNet's unpooling: scatters bottom 0 into the positions recorded by a pooling mask (bottom 1).
+
+    Memory: ``upsample_layer.cpp``/``.cu`` keep no blobs of their own (the mask is bottom 1).
+    """
 
     exact_bottoms = 2
     exact_tops = 1
@@ -215,7 +347,10 @@ class UpsampleLayer(Layer):
 class InterpLayer(Layer):
     """PSPNet's (and DeepLab's) bilinear resize. The output size, in PSPNet's order of precedence:
     shrink only ``(H-1)/s + 1``; zoom only ``H + (H-1)(z-1)``; explicit height and width; shrink then
-    zoom. ``pad_beg``/``pad_end`` (non-positive: cropping) first change the effective input size."""
+    zoom. ``pad_beg``/``pad_end`` (non-positive: cropping) first change the effective input size.
+
+    Memory: ``interp_layer.cpp`` interpolates straight between bottom and top, with no blobs of its own.
+    """
 
     exact_bottoms = 1
     exact_tops = 1
@@ -255,7 +390,11 @@ class InterpLayer(Layer):
 
 @register("ShuffleChannel")
 class ShuffleChannelLayer(Layer):
-    """ShuffleNet's channel shuffle: same shape (made 4-D by the legacy accessors)."""
+    """ShuffleNet's channel shuffle: same shape (made 4-D by the legacy accessors).
+
+    Memory: ``shuffle_channel_layer.cpp``/``.cu`` copy channel groups straight from bottom to top;
+    their ``temp_blob_`` is declared but every use of it is commented out, so it is never allocated.
+    """
 
     exact_bottoms = 1
     exact_tops = 1
@@ -286,6 +425,26 @@ class PermuteLayer(Layer):
         self.order = tuple(orders)
         return [tuple(b[o] for o in orders)]
 
+    @property
+    def need_permute(self) -> bool:
+        return self.order != tuple(range(len(self.order)))
+
+    def top_data_view(self, top_index: int) -> int | None:
+        """``permute_layer.cpp``: with the natural order, Forward shares the bottom's data..."""
+        return None if self.need_permute else 0
+
+    def top_diff_view(self, top_index: int) -> int | None:
+        """...and Backward makes the bottom share the top's diff, so one gradient storage serves both."""
+        return None if self.need_permute else 0
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """Three int blobs of one entry per axis (order, old and new strides), written at set-up."""
+        return [Buffer("permute_order_old_new_steps", 3 * len(bottoms[0]), "setup")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """When it permutes, Backward writes the bottom diff without consulting ``propagate_down``."""
+        return self.need_permute or run.propagate_down[bottom_index]
+
 
 @register("Transpose")
 class TransposeLayer(Layer):
@@ -299,6 +458,10 @@ class TransposeLayer(Layer):
         if count(top) != count(bottoms[0]):
             raise self.fail(f"top shape {top} must hold as many elements as the bottom {bottoms[0]}")
         return [top]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """LSTM-CF's ``transpose_layer.cpp``/``.cu``: Backward always writes the bottom diff."""
+        return True
 
 
 @register("Reorg")
@@ -318,6 +481,13 @@ class ReorgLayer(Layer):
         if rp.reverse:
             return [(n, c // (s * s), h * s, w * s)]
         return [(n, c * s * s, h // s, w // s)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """intel/caffe ``reorg_layer.cpp``/``.cu``: Backward reads the diff of its own bottom-shaped
+        ``diff_`` blob (not the top's), allocating it whenever the bottom needs a gradient."""
+        if run.propagate_down and run.propagate_down[0]:
+            return [Buffer("diff", count(bottoms[0]), "bwd", diff=True)]
+        return []
 
 
 @register("Mask")
@@ -352,6 +522,10 @@ class ROIPoolingLayer(Layer):
         rois = legacy(bottoms[1], 0)
         return [(rois, c, rp.pooled_h, rp.pooled_w)]
 
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """caffe-fast-rcnn ``roi_pooling_layer.cpp``/``.cu``: an int argmax per output, top-shaped."""
+        return [Buffer("max_idx", count(tops[0]), "fwd")]
+
 
 @register("PSROIPooling")
 class PSROIPoolingLayer(Layer):
@@ -369,6 +543,14 @@ class PSROIPoolingLayer(Layer):
             raise self.fail(f"input channels ({c}) must be output_dim * group_size^2 "
                             f"({pp.output_dim} * {pp.group_size}^2)")
         return [(legacy(bottoms[1], 0), pp.output_dim, pp.group_size, pp.group_size)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """intel/caffe ``psroi_pooling_layer.cpp``/``.cu``: an int source channel per output, top-shaped."""
+        return [Buffer("mapping_channel", count(tops[0]), "fwd")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """Backward zero-fills the ROI blob's diff too whenever the features need a gradient."""
+        return run.propagate_down[0] or run.propagate_down[bottom_index]
 
 
 # --- SSD detection ------------------------------------------------------------------------------
@@ -415,6 +597,11 @@ class PriorBoxLayer(Layer):
             raise self.fail(f"no priors for feature map {bottoms[0]}")
         return [(1, 2, size)]
 
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """``prior_box_layer.hpp``: Backward returns at once, so no bottom diff is ever written
+        (and the top, written on the host each forward, is its only storage)."""
+        return False
+
 
 def _check_multibox(layer: Layer, loc: Shape, conf: Shape, prior: Shape, num_classes: int,
                     share_location: bool) -> int:
@@ -448,6 +635,39 @@ class DetectionOutputLayer(Layer):
             raise self.fail("nms_threshold must be non-negative and eta in (0, 1]")
         _check_multibox(self, bottoms[0], bottoms[1], bottoms[2], dp.num_classes, dp.share_location)
         return [(1, 1, 1, 7)]
+
+    def max_detections(self, bottoms: list[Shape]) -> int:
+        """Upper bound of the rows a forward can keep: ``keep_top_k`` per image, else every class's
+        NMS ``top_k`` (or every prior) per image; never fewer than one row per image, which is what
+        an image without detections gets (``detection_output_layer.cpp``)."""
+        dp = self.param.detection_output_param
+        n = legacy(bottoms[0], 0)
+        priors = legacy(bottoms[2], 2) // 4
+        if dp.keep_top_k > -1:
+            per_image = dp.keep_top_k
+        else:
+            classes = dp.num_classes - (1 if 0 <= dp.background_label_id < dp.num_classes else 0)
+            top_k = dp.nms_param.top_k if dp.nms_param.HasField("top_k") and dp.nms_param.top_k > -1 else priors
+            per_image = classes * min(top_k, priors)
+        return n * max(1, per_image)
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """SSD's ``detection_output_layer.cu`` decodes and permutes on the device into
+        ``bbox_preds_`` (loc size), ``bbox_permute_`` (loc size, only without ``share_location``) and
+        ``conf_permute_`` (conf size), then reads them back on the host; the CPU forward works in
+        host vectors that it frees. Either way the top grows past its set-up shape to the detections
+        kept; its capacity never shrinks, so this counts [estimate] the upper bound
+        :meth:`max_detections` x 7 (minus the 7 values of the set-up shape) as activations."""
+        out: list[Buffer] = []
+        if run.gpu:
+            out.append(Buffer("bbox_preds", count(bottoms[0]), "fwd"))
+            if not self.param.detection_output_param.share_location:
+                out.append(Buffer("bbox_permute", count(bottoms[0]), "fwd"))
+            out.append(Buffer("conf_permute", count(bottoms[1]), "fwd"))
+        grown = 7 * self.max_detections(bottoms) - count(tops[0])
+        if grown > 0:
+            out.append(Buffer("detections_growth", grown, "fwd", category=C.ACTIVATIONS))
+        return out
 
 
 @register("DetectionEvaluate")
@@ -494,6 +714,78 @@ class MultiBoxLossLayer(LossLayer):
         _check_multibox(self, bottoms[0], bottoms[1], bottoms[2], mp.num_classes, mp.share_location)
         return top
 
+    def sample_counts(self, bottoms: list[Shape]) -> tuple[int, int]:
+        """(matched priors, confidence rows) of a batch: what sizes the internal blobs.
+
+        Matches are [estimate] :data:`MULTIBOX_MATCHES_PER_IMAGE` per image, capped by the prior
+        count. Confidence rows follow the mining rule of SSD's ``MineHardExamples`` (``bbox_util.cpp``):
+        MAX_NEGATIVE adds ``neg_pos_ratio`` negatives per match (at most the unmatched priors);
+        HARD_EXAMPLE keeps at most ``sample_size`` priors per image, matches included; NONE scores
+        every prior.
+        """
+        mp = self.param.multibox_loss_param
+        n = legacy(bottoms[0], 0)
+        priors = legacy(bottoms[2], 2) // 4
+        matches = min(priors, MULTIBOX_MATCHES_PER_IMAGE)
+        mining = caffe_pb2.MultiBoxLossParameter
+        if mp.mining_type == mining.HARD_EXAMPLE:
+            rows = min(mp.sample_size, priors)
+            matches = min(matches, rows)
+        elif mp.mining_type == mining.MAX_NEGATIVE:
+            rows = matches + min(int(matches * mp.neg_pos_ratio), priors - matches)
+        else:
+            rows = priors
+        return n * matches, n * rows
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """SSD's ``multibox_loss_layer.cpp`` (CPU only; its internal loss layers follow ``run.mode``).
+
+        Localisation: ``loc_pred_`` and ``loc_gt_`` [4 x matches] on the host, the internal
+        SmoothL1Loss's ``diff_`` and ``errors_`` (EuclideanLoss: ``diff_`` only) of the same size,
+        and in backward ``loc_pred_``'s diff. Confidence (SOFTMAX): ``conf_pred_`` [rows, classes]
+        (sharing bottom 1's data when nothing is mined) and ``conf_gt_`` [rows]; the internal
+        SoftmaxWithLoss adds ``prob_`` [rows, classes], the Caffe softmax's ``scale_`` and
+        ``sum_multiplier_``, and on the GPU its forward uses ``prob_``'s diff and ``conf_pred_``'s diff
+        as scratch (``softmax_loss_layer.cu``). LOGISTIC: ``conf_gt_`` is [rows, classes] and the
+        internal SigmoidCrossEntropyLoss keeps ``sigmoid_output_`` and, on the GPU, both its bottoms'
+        diffs. Each internal loss scalar has a data value and a diff filled with its loss weight at
+        set-up. The sizes rest on the [estimate] of :meth:`sample_counts`.
+        """
+        mp = self.param.multibox_loss_param
+        classes = mp.num_classes
+        matches, rows = self.sample_counts(bottoms)
+        loc = 4 * matches
+        down = tuple(run.propagate_down) + (False, False)
+        out = [Buffer("internal_losses", 2, "fwd"), Buffer("internal_losses", 2, "setup", diff=True),
+               Buffer("loc_pred_gt", 2 * loc, "fwd")]
+        if down[0]:
+            out.append(Buffer("loc_pred", loc, "bwd", diff=True))
+        smooth = mp.loc_loss_type == caffe_pb2.MultiBoxLossParameter.SMOOTH_L1
+        out.append(Buffer("loc_loss_diff_errors", (2 if smooth else 1) * loc, "fwd"))
+        mined = mp.mining_type != caffe_pb2.MultiBoxLossParameter.NONE
+        conf = rows * classes
+        if mined:
+            out.append(Buffer("conf_pred", conf, "fwd"))
+        # Without mining, Backward hands conf_pred_'s diff to bottom 1 (ShareDiff) and bottom 1's own
+        # is released, so the bottom diff already counts it.
+        pred_diff_counted = not mined and run.backward and down[1]
+        if mp.conf_loss_type == caffe_pb2.MultiBoxLossParameter.SOFTMAX:
+            out += [Buffer("conf_gt", rows, "fwd"), Buffer("prob", conf, "fwd")]
+            out += softmax_buffers((rows, classes), 1, run)
+            if run.gpu:
+                out.append(Buffer("prob", conf, "fwd", diff=True))
+                if not pred_diff_counted:
+                    out.append(Buffer("conf_pred", conf, "fwd", diff=True))
+            elif down[1] and not pred_diff_counted:
+                out.append(Buffer("conf_pred", conf, "bwd", diff=True))
+        else:
+            out += [Buffer("conf_gt", conf, "fwd"), Buffer("sigmoid_output", conf, "fwd")]
+            if run.gpu:
+                out.append(Buffer("conf_gt", conf, "fwd", diff=True))
+            if run.gpu or (down[1] and not pred_diff_counted):
+                out.append(Buffer("conf_pred", conf, "fwd" if run.gpu else "bwd", diff=True))
+        return out
+
 
 @register("SmoothL1Loss")
 class SmoothL1LossLayer(LossLayer):
@@ -515,6 +807,17 @@ class SmoothL1LossLayer(LossLayer):
             if legacy4(self, b)[1:] != first:
                 raise self.fail(f"inputs must agree on channels, height and width ({bottoms[0]} vs {b})")
         return top
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """Bottom-sized ``diff_`` and ``errors_`` in forward. Faster R-CNN's version
+        (``smooth_L1_loss_layer.cpp``/``.cu``, GPU only: its CPU path is NOT_IMPLEMENTED) also fills
+        a bottom-sized ``ones_`` in Reshape to sum the errors; the only CPU implementation, SSD's, has
+        no ``ones_``."""
+        n = count(bottoms[0])
+        out = [Buffer("diff", n, "fwd"), Buffer("errors", n, "fwd")]
+        if run.gpu:
+            out.append(Buffer("ones", n, "setup"))
+        return out
 
 
 @register("EvalDetection")
@@ -551,16 +854,21 @@ class SegAccuracyLayer(Layer):
 
 # --- data layers --------------------------------------------------------------------------------
 
-class ForkPrefetchingDataLayer(DataLayerBase):
-    """Fork data layers built on ``BasePrefetchingDataLayer``: tops alias prefetch batches."""
+class ForkPrefetchingDataLayer(PrefetchingDataLayer):
+    """Fork data layers built on an older ``BasePrefetchingDataLayer``.
 
-    tops_own_data = False
+    Unlike BVLC master (whose tops alias the prefetch batches), every one of these forks' Forward
+    ``caffe_copy``s the batch into the tops, so the tops own their data; and the number of batches
+    is the fork's fixed ``PREFETCH_COUNT`` (``include/caffe/layers/base_data_layer.hpp``), not
+    ``data_param.prefetch``. Each batch holds every top's worth of data.
+    """
+
+    tops_own_data = True
+    #: Batches the fork's prefetch queue holds.
+    prefetch_count: ClassVar[int] = 3
 
     def prefetch_batches(self) -> int:
-        return self.param.data_param.prefetch
-
-    def prefetch_elements(self, tops: list[Shape]) -> int:
-        return sum(count(t) for t in tops)
+        return self.prefetch_count
 
     def sized_sample(self, channels: int, height: int, width: int) -> tuple[int, ...]:
         """Per-sample (C, H, W): the user's ``--input`` first, else the given size, else an assumption."""
@@ -577,7 +885,12 @@ class ForkPrefetchingDataLayer(DataLayerBase):
 class AnnotatedDataLayer(ForkPrefetchingDataLayer):
     """SSD's images with boxes. Data: [batch, C, H, W] with H, W from ``resize_param`` (then crop);
     label: [1, 1, boxes, 8] where ``boxes`` is the box count of the first record (at least 1), which
-    caffemem cannot read: it takes 1, what Caffe logs for a single-object first image."""
+    caffemem cannot read: it takes 1, what Caffe logs for a single-object first image.
+
+    Memory: SSD's ``base_data_layer.hpp`` fixes ``PREFETCH_COUNT = 3`` and its Forward copies each
+    batch into the tops (``base_data_layer.cpp``/``.cu``). The label blobs grow with the boxes of each
+    batch (a few hundred values), which is left out.
+    """
 
     min_tops = 1
     max_tops = 2
@@ -603,9 +916,15 @@ class AnnotatedDataLayer(ForkPrefetchingDataLayer):
 
 @register("DenseImageData")
 class DenseImageDataLayer(ForkPrefetchingDataLayer):
-    """SegNet's image + label-image reader: [batch, C, H, W] and [batch, 1, H, W]."""
+    """SegNet's image + label-image reader: [batch, C, H, W] and [batch, 1, H, W].
+
+    Memory: SegNet's ``BasePrefetchingDataLayer`` predates the prefetch queue: one host batch
+    (``prefetch_data_``, ``prefetch_label_``) filled by a thread that is joined each forward, and
+    copied into the tops (``base_data_layer.cpp``/``.cu``).
+    """
 
     exact_tops = 2
+    prefetch_count = 1
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         dp = self.param.dense_image_data_param
@@ -626,9 +945,15 @@ class DenseImageDataLayer(ForkPrefetchingDataLayer):
 @register("ImageSegData")
 class ImageSegDataLayer(ForkPrefetchingDataLayer):
     """DeepLab's image + segmentation reader (via ``image_data_param``): image, label and a
-    [batch, 1, 1, 2] size blob. It declares three tops and makes the missing ones anonymous."""
+    [batch, 1, 1, 2] size blob. It declares three tops and makes the missing ones anonymous.
+
+    Memory follows PSPNet's version: ``PREFETCH_COUNT = 5`` batches of image, label and size (its
+    ``ImageDimPrefetchingDataLayer`` touches all three at set-up), copied into the tops each forward
+    (``base_data_layer.cpp``/``.cu``). LSTM-CF's DeepLab-v1 copy keeps a single batch instead.
+    """
 
     exact_tops = 3
+    prefetch_count = 5
     auto_top_blobs = True
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
@@ -649,7 +974,11 @@ class CPMDataLayer(ForkPrefetchingDataLayer):
     """OpenPose training data: 6-channel records (image, centre map, masks; the transformer CHECKs
     6) cropped to crop_size_y x crop_size_x in TRAIN, and label maps of 2*(num_parts+1) channels at
     1/stride resolution. Outside TRAIN the record's own size is used, which caffemem assumes is
-    the crop size."""
+    the crop size.
+
+    Memory: caffe_train's ``base_data_layer.hpp`` fixes ``PREFETCH_COUNT = 3``, and its Forward
+    copies each batch into the tops.
+    """
 
     min_tops = 1
     max_tops = 2
