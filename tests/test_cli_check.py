@@ -48,15 +48,15 @@ def test_solver_type_changes_history() -> None:
 
 
 def test_budget_verdict_exit_code_and_max_batch() -> None:
-    code, out, _ = run("check", NET, "--batch", "32", "--mem", "20MiB", "--format", "json")
+    code, out, _ = run("check", NET, "--batch", "512", "--mem", "40MiB", "--format", "json")
     data = json.loads(out)
     assert code == 1 and data["budget"]["fits"] is False
     best = data["max_batch"]
     assert best is not None and best >= 1
     # the batch it names fits, and one more does not
-    code_ok, out_ok, _ = run("check", NET, "--batch", str(best), "--mem", "20MiB", "--format", "json")
-    assert code_ok == 0 and json.loads(out_ok)["footprint"]["total_bytes"] <= 20 * 2**20
-    code_no, _, _ = run("check", NET, "--batch", str(best + 1), "--mem", "20MiB")
+    code_ok, out_ok, _ = run("check", NET, "--batch", str(best), "--mem", "40MiB", "--format", "json")
+    assert code_ok == 0 and json.loads(out_ok)["footprint"]["total_bytes"] <= 40 * 2**20
+    code_no, _, _ = run("check", NET, "--batch", str(best + 1), "--mem", "40MiB")
     assert code_no == 1
 
 
@@ -103,3 +103,17 @@ def test_mode_flag_overrides_the_solver() -> None:
     assert json.loads(out)["footprint"]["mode"] == "cpu"
     _, out, _ = run("check", NET, "--format", "json")  # no solver: the CPU, as `caffe train` defaults
     assert json.loads(out)["footprint"]["mode"] == "cpu"
+
+
+def test_snapshot_copy_counts_in_cpu_mode_unless_the_solver_never_snapshots(tmp_path: Path) -> None:
+    _, out, _ = run("check", NET, "--format", "json")
+    data = json.loads(out)
+    cats = data["footprint"]["by_category"]
+    params = data["nets"][0]["params"]
+    assert cats["snapshot"] == 4 * params  # SGD: the weights copy (history copy is the same size)
+    solver = tmp_path / "s.prototxt"
+    solver.write_text(f'net: "{NET}"\nsnapshot_after_train: false\nsolver_mode: CPU\n')
+    _, out, _ = run("check", str(solver), "--format", "json")
+    assert "snapshot" not in json.loads(out)["footprint"]["by_category"]
+    _, out, _ = run("check", NET, "--mode", "gpu", "--format", "json")
+    assert "snapshot" not in json.loads(out)["footprint"]["by_category"]  # host side only

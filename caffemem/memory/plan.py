@@ -13,10 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from caffemem.errors import CaffememError
+from caffemem.memory import categories as C
 from caffemem.memory.model import RunFootprint, is_l1, run_footprint
 from caffemem.memory.solvers import canonical_solver_type
 from caffemem.net.analyze import Analysis
+from caffemem.net.build import DTYPE_BYTES
 from caffemem.net.state import TRAIN
+from caffemem.proto import caffe_pb2
 
 
 def roles_for(analysis: Analysis) -> list[str]:
@@ -35,7 +38,30 @@ def footprint(analysis: Analysis, mode: str = "cpu", solver_type: str | None = N
         stype = canonical_solver_type(solver.type)
     else:
         stype = canonical_solver_type(solver_type or "SGD")
-    return run_footprint(analysis.nets, roles_for(analysis), mode, stype, gpus, is_l1(solver))
+    roles = roles_for(analysis)
+    fp = run_footprint(analysis.nets, roles, mode, stype, gpus, is_l1(solver))
+    if mode == "cpu" and "train" in roles and snapshots(solver):
+        train = analysis.nets[roles.index("train")]
+        fp.extra[C.SNAPSHOT] = snapshot_bytes(train.param_count, stype)
+    return fp
+
+
+def snapshots(solver: caffe_pb2.SolverParameter | None) -> bool:
+    """Whether the run writes a snapshot: every ``snapshot`` iterations, and at the end by default."""
+    if solver is None:
+        return True  # Caffe's default snapshot_after_train is true
+    return solver.snapshot > 0 or solver.snapshot_after_train
+
+
+def snapshot_bytes(params: int, solver_type: str) -> int:
+    """[from the source] The peak extra host memory of writing one snapshot in CPU mode.
+
+    ``Net::ToProto`` copies every weight into a NetParameter (4 bytes each), then, after that is
+    freed, the solver state copies its history blobs (one per weight, two for AdaDelta/Adam). The
+    steady state is all allocated by then, so the larger of the two adds to the peak.
+    """
+    history = 2 if solver_type in ("AdaDelta", "Adam") else 1
+    return DTYPE_BYTES * params * history
 
 
 def host_available_bytes() -> int:
