@@ -10,7 +10,7 @@ import os
 
 from caffemem.logs.lines import classify
 from caffemem.logs.model import Layer, LogReport, Net, Run, RunEnd, Top
-from caffemem.logs.reader import ProgressCallback, iter_events, open_log
+from caffemem.logs.reader import ProgressCallback, iter_events, open_log, split_lines
 from caffemem.logs.runs import RunBuilder
 
 
@@ -33,9 +33,9 @@ def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = N
                 lines = event.values[0]
                 continue
             if event.kind == "train_batch":
-                batch, batch_lines = event.values
-                if not builder.take_batch(number, batch):
-                    for offset, line in enumerate(batch_lines):
+                batch, text = event.values
+                if not builder.take_batch(number, batch, text):
+                    for offset, line in enumerate(split_lines(text)):
                         builder.feed(number + offset, classify(line))
                 continue
             builder.feed(number, event)

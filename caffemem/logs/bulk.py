@@ -6,154 +6,228 @@ Most of a long log is the same few lines per displayed iteration:
     I0606 00:32:28.832336   904 solver.cpp:245]     Train net output #0: loss = 1.89004 (* 1 = 1.89004 loss)
     I0606 00:32:28.832348   904 sgd_solver.cpp:106] Iteration 169800, lr = 4.70591e-05
 
-Classifying them one by one costs microseconds a line, and even one regex over every character
-costs several times a bare ``for line in file`` loop. So the lines are judged by their *shape*:
-the line with every digit replaced by 0. Whether lines.py's regexes (the glog prefix and the
-per-iteration fast path) accept a line, and where each field sits in it, depends only on its
-shape, because they treat every digit alike. A piece of the file has few distinct shapes; each
-is classified once (and remembered), the piece becomes a string of one kind letter per line,
-a tiny regex on that string finds stretches of blocks (loss line, k train outputs, lr line), and
-the fields are cut out of the original lines at the offsets their shape gives — all with
-C-level map/slice calls. Anything irregular (outputs that change name, iteration numbers that
-do not pair up, a date change, numbers float() does not read) sends the stretch back to the
-line-by-line path; the tests check both paths give the same result.
+Creating Python objects is what costs here (~70 ns each, about what a bare ``for line in file``
+loop spends per line), so the piece is not split into lines at all. It is split once at
+``", lr = "``, which occurs once per block: each *token* is then "lr of the previous block, its
+newline, the loss line, the train outputs, and the lr line up to its iteration number". Tokens
+are judged by their *shape* (every digit replaced by 0): whether lines.py's regexes accept the
+lines, and where each field sits, depends only on the shape, because they treat every digit
+alike. Each distinct shape is classified once with those regexes and remembered with one slicer
+per field; the fields are then cut with C-level ``map`` calls, a handful of objects per block.
+The number text Caffe printed is kept as it is (it is already a JSON number: the shape check
+admits only ``-0.0``/``0e-00``-like forms, and ``nan``/``inf``), so nothing is parsed to a float
+and formatted again.
+
+What every line of a stretch must share (thread id, source line and words of each line of the
+block, output names included) is checked with one ``str.count`` per line of the block on the
+stretch's text instead of line by line; the loss and lr lines' iteration numbers are paired with
+``str.endswith``; the loss line's date goes with its clock into the time stamp column. Anything irregular
+(outputs that change name, iteration numbers that do not pair up, other number forms) leaves
+the stretch to the line-by-line path; the tests check both paths give the same result.
 """
 
 from __future__ import annotations
 
 import re
-from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from operator import call, itemgetter
+from itertools import groupby
+from operator import attrgetter, call, itemgetter
 
 from caffemem.logs.lines import ITERATION_RE, OUTPUT_RE, PREFIX_RE
 
+SEP = ", lr = "
 _DIGITS = str.maketrans("123456789", "000000000")
-_NOT_HOT: tuple[str, None] = ("x", None)
-# shape -> (kind letter, getter of the fields from a line of that shape)
-_SHAPES: dict[str, tuple[str, Callable[[str], tuple[str, ...]] | None]] = {}
+# Number shapes kept as text: what C++ ostream prints for a float, all valid JSON but nan/inf.
+_VALUE_SHAPE = re.compile(r"-?0+(?:\.0+)?(?:e[-+]0+)?|-?nan|-?inf")
+_CLOCK_SHAPE = "00:00:00.000000"
 MAX_SHAPES = 100_000  # forget and relearn past this, so odd logs cannot grow it without end
 MIN_BLOCKS = 4  # shorter stretches are cheaper line by line
-# Blocks of one kind repeated: loss line (L), k train outputs (O), lr line (R).
-_STRETCH_RE = re.compile(r"(LO*R)\1*")
 
 
 @dataclass
 class TrainBatch:
-    """Columns for consecutive (loss line, train outputs, lr line) blocks."""
+    """Columns (Caffe's text) for consecutive (loss line, train outputs, lr line) blocks."""
 
     lines: int
-    date: str
-    clocks: list[str]
     tids: set[str]
-    iterations: array  # type: ignore[type-arg]
-    losses: array  # type: ignore[type-arg]
-    lrs: array  # type: ignore[type-arg]
-    outputs: dict[str, array]  # type: ignore[type-arg]
-    tail: list[str]
+    stamps: list[str]  # "mmdd hh:mm:ss" (or "yyyymmdd hh:mm:ss") of each loss line
+    micros: list[str]  # its six microsecond digits
+    iterations: list[str]
+    losses: list[str]
+    lrs: list[str]
+    outputs: dict[str, list[str]]
+    nonfinite: bool  # some value is nan or inf
 
 
-def shape_kind(shape: str) -> tuple[str, Callable[[str], tuple[str, ...]] | None]:
-    """Kind letter and field getter for lines of this shape, using lines.py's own regexes.
+@dataclass(frozen=True, eq=False)
+class Shape:
+    """How to read tokens of one shape: the stretch key and a slicer per field."""
 
-    L: (date, clock, tid, iteration, loss); O: (tid, name, value); R: (tid, iteration, lr).
-    Only INFO lines: an F line is a crash even when it reads like a solver line.
+    key: tuple[object, ...] | None  # tokens of one stretch share it (None: not a block)
+    lr: slice  # the previous block's lr, at the start of the token
+    fields: tuple[itemgetter, ...]  # type: ignore[type-arg]  # stamp, micros, iteration, loss, outputs...
+    # Per line of the block: the text from the clock's end to the first number of the message
+    # (thread id, source line, and the message's words, output name included).
+    places: tuple[slice, ...]
+    output_names: tuple[str, ...]
+    nonfinite: bool
+
+
+_SHAPES: dict[str, Shape] = {}
+_FIELDS = attrgetter("fields")
+
+
+def _value_ok(shape: str) -> bool:
+    return _VALUE_SHAPE.fullmatch(shape) is not None
+
+
+def shape_kind(shape: str) -> Shape | None:
+    """The Shape of a token (digits as 0), or None when lines.py would not read it as a block.
+
+    Uses lines.py's own regexes on each line of the token; the lr line is completed with a
+    number so that ITERATION_RE sees a whole line. Only INFO lines: an F line is a crash even
+    when it reads like a solver line.
     """
-    prefix = PREFIX_RE.match(shape)
-    if prefix is None or not shape.startswith("I"):
-        return _NOT_HOT
-    at = prefix.end()
-    message = shape[at:]
-
-    def span(m: re.Match[str], group: int, offset: int = at) -> slice:
-        return slice(m.start(group) + offset, m.end(group) + offset)
-
-    head = [span(prefix, 2, 0), span(prefix, 3, 0), span(prefix, 4, 0)]
-    found = ITERATION_RE.match(message)
-    if found is not None:
-        if found.group(2) is not None:
-            return "L", itemgetter(*head, span(found, 1), span(found, 2))
-        if found.group(3) is not None:
-            return "R", itemgetter(head[2], span(found, 1), span(found, 3))
-        if found.group(8) is not None:
-            return "L", itemgetter(*head, span(found, 1), span(found, 8))
-        return _NOT_HOT  # "Testing net": rare, left to the line path
-    found = OUTPUT_RE.match(message)
-    if found is not None and found.group(1) == "Train":
-        return "O", itemgetter(head[2], span(found, 3), span(found, 4))
-    return _NOT_HOT
-
-
-def _lines(text: str) -> list[str]:
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def split_piece(piece: str) -> Iterator[tuple[list[str], TrainBatch | None, list[str]]]:
-    """Cut a piece of whole lines into (lines before, batch, the batch's lines), in file order.
-
-    The last item has no batch. Lines of stretches that are too short or irregular come back
-    among the plain lines.
-    """
-    lines = _lines(piece)
-    shapes = _lines(piece.translate(_DIGITS))
-    if len(_SHAPES) > MAX_SHAPES:
-        _SHAPES.clear()
-    for shape in set(shapes).difference(_SHAPES):
-        _SHAPES[shape] = shape_kind(shape)
-    info = list(map(_SHAPES.__getitem__, shapes))
-    kinds = "".join(map(itemgetter(0), info))
-    pos = 0
-    for m in _STRETCH_RE.finditer(kinds):
-        start, end = m.span()
-        size = len(m.group(1))
-        if (end - start) // size < MIN_BLOCKS:
-            continue
-        batch = _columns(lines, info, start, end, size)
-        if batch is None:
-            continue
-        yield lines[pos:start], batch, lines[start:end]
-        pos = end
-    yield lines[pos:], None, []
-
-
-def _fields(lines: list[str], info: list[tuple[str, Callable[[str], tuple[str, ...]] | None]],
-            start: int, end: int, step: int) -> list[tuple[str, ...]]:
-    """The fields of every step-th line from start, each cut by its own shape's getter."""
-    return list(map(call, map(itemgetter(1), info[start:end:step]), lines[start:end:step]))
-
-
-def _columns(lines: list[str], info: list[tuple[str, Callable[[str], tuple[str, ...]] | None]],
-             start: int, end: int, size: int) -> TrainBatch | None:
-    """A TrainBatch for lines[start:end], blocks of ``size`` lines, or None if irregular."""
-    n = (end - start) // size
-    loss_lines = _fields(lines, info, start, end, size)
-    dates = list(map(itemgetter(0), loss_lines))
-    if dates.count(dates[0]) != n:
+    head = shape.find("\n")
+    if head <= 0 or not _value_ok(shape[:head]):
         return None
-    iterations = list(map(itemgetter(3), loss_lines))
-    lr_lines = _fields(lines, info, start + size - 1, end, size)
-    if list(map(itemgetter(1), lr_lines)) != iterations:
+    lines = shape[head + 1:].split("\n")
+    if len(lines) < 2:
         return None
-    tids = set(map(itemgetter(2), loss_lines))
-    tids.update(map(itemgetter(0), lr_lines))
-    outputs: dict[str, array] = {}  # type: ignore[type-arg]
-    try:
-        for j in range(1, size - 1):
-            out_lines = _fields(lines, info, start + j, end, size)
-            names = list(map(itemgetter(1), out_lines))
-            name = names[0].strip()
-            if names.count(names[0]) != n or name in outputs:
+    lines[-1] += SEP + "0.0"
+    offset = head + 1
+    places: list[slice] = []
+    fields: list[slice] = []
+    output_names: list[str] = []
+    values = [shape[:head]]
+    iteration_width = 0
+    for index, line in enumerate(lines):
+        prefix = PREFIX_RE.match(line)
+        if prefix is None or line[0] != "I":
+            return None
+        at = prefix.end()
+        message = line[at:]
+        if index == 0:
+            found = ITERATION_RE.match(message)
+            if found is None or prefix.group(3) != _CLOCK_SHAPE or not found.group(1).isdigit():
                 return None
-            tids.update(map(itemgetter(0), out_lines))
-            outputs[name] = array("d", map(float, map(itemgetter(2), out_lines)))
-        losses = array("d", map(float, map(itemgetter(4), loss_lines)))
-        lrs = array("d", map(float, map(itemgetter(2), lr_lines)))
-    except ValueError:  # "nan(0x...)" and similar: leave them to the line path's to_float
+            loss_group = 2 if found.group(2) is not None else 8
+            if found.group(loss_group) is None or not _value_ok(found.group(loss_group)):
+                return None
+            clock = offset + prefix.start(3)
+            iteration_width = len(found.group(1))
+            places.append(slice(offset + prefix.end(3), offset + at + found.start(1)))
+            values.append(found.group(loss_group))
+            fields += [slice(offset + prefix.start(2), clock + 8), slice(clock + 9, clock + 15),
+                       slice(offset + at + found.start(1), offset + at + found.end(1)),
+                       slice(offset + at + found.start(loss_group), offset + at + found.end(loss_group))]
+        elif index == len(lines) - 1:
+            found = ITERATION_RE.match(message)
+            if found is None or found.group(3) is None or len(found.group(1)) != iteration_width:
+                return None
+            places.append(slice(offset + prefix.end(3), offset + at + found.start(1)))
+        else:
+            found = OUTPUT_RE.match(message)
+            if found is None or found.group(1) != "Train" or not _value_ok(found.group(4)):
+                return None
+            places.append(slice(offset + prefix.end(3), offset + at + found.start(4)))
+            values.append(found.group(4))
+            output_names.append(found.group(3).strip())
+            fields.append(slice(offset + at + found.start(4), offset + at + found.end(4)))
+        offset += len(line) + 1
+    if len(set(output_names)) != len(output_names):
+        return None  # one name twice (a blob with several values): the line path keeps the last
+    return Shape(key=(tuple(output_names), len(lines)), lr=slice(0, head), fields=tuple(map(itemgetter, fields)),
+                 places=tuple(places), output_names=tuple(output_names),
+                 nonfinite=any(value[-1] in "nf" for value in values))
+
+
+_NOT_HOT = Shape(key=None, lr=slice(0), fields=(), places=(), output_names=(), nonfinite=False)
+_KEY = attrgetter("key")
+
+
+def split_piece(piece: str) -> Iterator[tuple[str, TrainBatch | None, str]]:
+    """Cut a piece of whole lines into (text before, batch, the batch's text), in file order.
+
+    The texts are whole lines (each ends with a newline, except a cut-off last line). The last
+    item has no batch. Stretches that are too short or irregular stay in the plain text.
+    """
+    if SEP not in piece:
+        yield piece, None, ""
+        return
+    tokens = piece.split(SEP)
+    shapes_text = piece.translate(_DIGITS).split(SEP)
+    shapes = list(map(_SHAPES.get, shapes_text))
+    if None in shapes:
+        if len(_SHAPES) > MAX_SHAPES:
+            _SHAPES.clear()
+        for shape in set(shapes_text).difference(_SHAPES):
+            _SHAPES[shape] = shape_kind(shape) or _NOT_HOT
+        shapes = list(map(_SHAPES.__getitem__, shapes_text))
+    pos = 0  # where the plain text not yet handed out starts, in piece
+    index = 0  # token index of the group below
+    token_at = 0  # offset of tokens[index] in piece
+    sep = len(SEP)
+    for key, group in groupby(map(_KEY, shapes)):
+        size = len(list(group))
+        start, end = index, index + size
+        if key is not None and size >= MIN_BLOCKS:
+            found = _batch(piece, tokens, shapes, start, end, token_at, sep)
+            if found is not None:
+                batch, first, last = found
+                yield piece[pos:first], batch, piece[first:last]
+                pos = last
+        token_at += sum(map(len, tokens[start:end])) + sep * size
+        index = end
+    yield piece[pos:], None, ""
+
+
+def _batch(piece: str, tokens: list[str], shapes: list[Shape | None], start: int, end: int,
+           token_at: int, sep: int) -> tuple[TrainBatch, int, int] | None:
+    """The batch for the blocks in tokens[start:end] and its text span, or None if irregular.
+
+    A block's lr is at the start of the next token; the last block counts only if the next
+    token starts with a number and a newline.
+    """
+    stop = end
+    if end < len(tokens):
+        nxt = tokens[end]
+        head = nxt.find("\n")
+        if head > 0 and _value_ok(nxt[:head].translate(_DIGITS)):
+            stop = end + 1
+    lr_tokens = tokens[start + 1:stop]
+    n = len(lr_tokens)
+    if n < MIN_BLOCKS:
         return None
-    return TrainBatch(lines=end - start, date=dates[0], clocks=list(map(itemgetter(1), loss_lines)),
-                      tids=tids, iterations=array("q", map(int, iterations)), losses=losses, lrs=lrs,
-                      outputs=outputs, tail=lines[max(start, end - 12):end])
+    block_tokens = tokens[start:start + n]
+    first = shapes[start]
+    assert first is not None
+    first_token = tokens[start]
+    begin = token_at + first.lr.stop + 1
+    lr_stops = list(map(str.find, lr_tokens, ("\n",) * n))
+    finish = token_at + sum(map(len, tokens[start:start + n])) + sep * n + lr_stops[-1] + 1
+    text = piece[begin:finish]
+    lines = text.count("\n")
+    places: dict[str, int] = {}
+    for place in first.places:
+        key = first_token[place]
+        places[key] = places.get(key, 0) + n
+    for key, count in places.items():
+        if text.count(key) != count:
+            return None
+    lrs = list(map(str.__getitem__, lr_tokens, map(slice, lr_stops)))
+    own = shapes[start:start + n]
+    if own.count(first) == n:
+        columns = [list(map(getter, block_tokens)) for getter in first.fields]
+    else:  # number widths differ: cut each token with its own shape's slicers
+        fieldsets = list(map(_FIELDS, own))
+        columns = [list(map(call, map(itemgetter(k), fieldsets), block_tokens)) for k in range(len(first.fields))]
+    stamps, micros, iterations, losses, *outputs = columns
+    if not all(map(str.endswith, block_tokens, iterations)):
+        return None
+    tids = {key.split()[0] for key in places}
+    batch = TrainBatch(lines=lines, tids=tids, stamps=stamps, micros=micros, iterations=iterations, losses=losses,
+                       lrs=lrs, outputs=dict(zip(first.output_names, outputs, strict=True)),
+                       nonfinite=any(shape.nonfinite for shape in set(own)))
+    return batch, begin, finish

@@ -1,171 +1,244 @@
-"""Columns of numbers that spill to a temporary file, so a training curve of any length fits.
+"""A training-curve table of any length, kept as the JSON rows ``caffemem log --format json`` writes.
 
-A gigabyte log holds millions of iterations; as Python objects they would take hundreds of MB,
-so each column is a typed ``array`` kept in memory up to a chunk and appended to an anonymous
-temporary file after that. Reading back streams the chunks in order.
+A gigabyte log holds millions of iterations. Most of them arrive in bulk (bulk.py) as the number
+text Caffe printed, so the cheapest form to keep them in is the finished JSON row: the bulk path
+renders a whole stretch with one ``str.join``, and the JSON writer copies the text out. Rows are
+kept in memory up to MEMORY_CHARS and appended to an anonymous temporary file after that; reading
+back streams the file in pieces. Other readers (CSV, the table view, tests) get tuples of numbers
+from ``rows()``, which parses the text back.
+
+Differences from plain JSON in the kept text, undone by the writers: non-finite values are the
+bare words ``nan``, ``-nan``, ``inf``, ``-inf`` (as Caffe prints them), and every row ends with
+``,\\n``. Seconds are integer microseconds written as ``<us>e-6`` — an exact JSON number, and
+an int is far cheaper to format than a float's repr.
+
+The last row stays unrendered (``pending``) because the line-by-line path may still change it:
+a later lr line or train output of the same iteration fills it in.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
-from array import array
 from collections.abc import Iterator
 from typing import IO
 
-CHUNK = 1 << 16  # values kept in memory per column before spilling (512 KiB of doubles)
+MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
+READ_BYTES = 1 << 22
+_NONFINITE_FOR_JSON = ((": -nan", ": NaN"), (": nan", ": NaN"), (": -inf", ": -Infinity"), (": inf", ": Infinity"))
+_NONFINITE_TO_NULL = ((": -nan", ": null"), (": nan", ": null"), (": -inf", ": null"), (": inf", ": null"))
 
 
-class Column:
-    """An append-only sequence of int64 ('q') or double ('d') values, spilled past CHUNK."""
+def key_json(name: str) -> str:
+    """A JSON string for an output name that cannot contain ': ' (so ': nan' only ever is a value)."""
+    return json.dumps(name).replace(":", "\\u003a")
 
-    __slots__ = ("typecode", "buf", "spill", "length")
 
-    def __init__(self, typecode: str = "d") -> None:
-        self.typecode = typecode
-        self.buf: array = array(typecode)  # type: ignore[type-arg]
-        self.spill: IO[bytes] | None = None
-        self.length = 0
+def number_text(value: float) -> str:
+    """A float as kept text: repr, or nan/inf/-inf."""
+    return repr(value) if math.isfinite(value) else ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
 
-    def append(self, value: float | int) -> None:
-        self.buf.append(value)
-        self.length += 1
-        if len(self.buf) > CHUNK:
-            self._flush()
 
-    def extend(self, values: array) -> None:  # type: ignore[type-arg]
-        """Append many values at once (same typecode)."""
-        self.buf.extend(values)
-        self.length += len(values)
-        self._flush()
+def nonfinite_to_null(text: str) -> str:
+    """Kept row text as JSON: nan and inf values become null."""
+    if "nan" in text or "inf" in text:
+        for old, new in _NONFINITE_TO_NULL:
+            text = text.replace(old, new)
+    return text
 
-    def set_last(self, value: float | int) -> None:
-        """Overwrite the most recent value (it is always still in memory)."""
-        self.buf[-1] = value
 
-    def last(self) -> float | int:
-        return self.buf[-1]
+def _parseable(text: str) -> str:
+    if "nan" in text or "inf" in text:
+        for old, new in _NONFINITE_FOR_JSON:
+            text = text.replace(old, new)
+    return text
 
-    def fill(self, value: float | int, count: int) -> None:
-        """Append ``count`` copies of ``value`` (used to back-fill a column that starts late)."""
-        while count > 0:
-            step = min(count, CHUNK)
-            self.buf.extend(array(self.typecode, [value]) * step)
-            self.length += step
-            count -= step
-            self._flush()
 
-    def _flush(self) -> None:
-        # Write whole CHUNKs only, and keep at least the last value in memory: then set_last()
-        # never touches the file, and every column of a table splits at the same row numbers.
-        while len(self.buf) > CHUNK:
-            if self.spill is None:
-                self.spill = tempfile.TemporaryFile(prefix="caffemem-col-")
-            self.buf[:CHUNK].tofile(self.spill)
-            del self.buf[:CHUNK]
+class Pending:
+    """The last row, as values the line path can still change."""
 
-    def chunks(self) -> Iterator[array]:  # type: ignore[type-arg]
-        """The values in order, as arrays of at most CHUNK values."""
-        if self.spill is not None:
-            self.spill.flush()
-            self.spill.seek(0)
-            itemsize = array(self.typecode).itemsize
-            while True:
-                data = self.spill.read(CHUNK * itemsize)
-                if not data:
-                    break
-                part = array(self.typecode)
-                part.frombytes(data)
-                yield part
-            self.spill.seek(0, 2)
-        if self.buf:
-            yield self.buf
+    __slots__ = ("iteration", "micros", "lr", "loss", "net", "outputs")
 
-    def __iter__(self) -> Iterator[float | int]:
-        for part in self.chunks():
-            yield from part
-
-    def __len__(self) -> int:
-        return self.length
-
-    def close(self) -> None:
-        if self.spill is not None:
-            self.spill.close()
-            self.spill = None
+    def __init__(self, iteration: int, micros: int, lr: float, loss: float, net: int) -> None:
+        self.iteration = iteration
+        self.micros = micros
+        self.lr = lr
+        self.loss = loss
+        self.net = net
+        self.outputs: dict[str, float] = {}
 
 
 class Table:
-    """A training-curve table: fixed leading columns plus one float column per named output.
+    """A training-curve table: iteration, seconds, lr, loss, net (test tables) and named outputs.
 
-    Missing values are NaN; writers show them as empty/null.
+    Missing values are NaN in ``rows()`` and null in JSON.
     """
 
     def __init__(self) -> None:
-        self.iteration = Column("q")
-        self.seconds = Column("d")
-        self.lr = Column("d")
-        self.loss = Column("d")
-        self.net = Column("q")  # test-net index (test tables) or 0
-        self.outputs: dict[str, Column] = {}
+        self.names: list[str] = []
+        self._rows = 0  # rendered rows
+        self._parts: list[str] = []
+        self._chars = 0
+        self._spill: IO[bytes] | None = None
+        self._pending: Pending | None = None
+        self._names_at_first_row: int | None = None  # outputs the first rendered row was written with
+        self._templates: dict[int, list[str]] = {}
+        self.nonfinite = False  # whether some kept value is nan/inf (then writers must replace them)
+
+    # ------------------------------------------------------------------ size and last row
 
     def __len__(self) -> int:
-        return len(self.iteration)
+        return self._rows + (self._pending is not None)
 
-    def add_row(self, iteration: int, seconds: float, lr: float = math.nan, loss: float = math.nan,
+    @property
+    def outputs(self) -> dict[str, None]:
+        """Output names in first-seen order (a dict, for ``name in table.outputs``)."""
+        return dict.fromkeys(self.names)
+
+    def last_iteration(self) -> int | None:
+        return None if self._pending is None else self._pending.iteration
+
+    def last_lr(self) -> float:
+        return math.nan if self._pending is None else self._pending.lr
+
+    def set_last_lr(self, lr: float) -> None:
+        assert self._pending is not None
+        self._pending.lr = lr
+
+    # ------------------------------------------------------------------ adding rows
+
+    def add_row(self, iteration: int, micros: int, lr: float = math.nan, loss: float = math.nan,
                 net: int = 0) -> None:
-        self.iteration.append(iteration)
-        self.seconds.append(seconds)
-        self.lr.append(lr)
-        self.loss.append(loss)
-        self.net.append(net)
-        for column in self.outputs.values():
-            column.append(math.nan)
-
-    def extend_rows(self, iterations: array, seconds: array, lrs: array, losses: array,  # type: ignore[type-arg]
-                    outputs: dict[str, array]) -> None:  # type: ignore[type-arg]
-        """Append many train rows at once; the same as add_row + set_output row by row."""
-        n = len(iterations)
-        before = len(self)
-        self.iteration.extend(iterations)
-        self.seconds.extend(seconds)
-        self.lr.extend(lrs)
-        self.loss.extend(losses)
-        self.net.extend(array("q", [0]) * n)
-        for name, column in self.outputs.items():
-            if name not in outputs:
-                column.fill(math.nan, n)
-        for name, values in outputs.items():
-            column = self.outputs.get(name)
-            if column is None:
-                column = Column("d")
-                column.fill(math.nan, before)
-                self.outputs[name] = column
-            column.extend(values)
+        """A new last row; ``micros`` is the time since the run's Solving line in microseconds."""
+        self._render_pending()
+        self._pending = Pending(iteration, micros, lr, loss, net)
 
     def set_output(self, name: str, value: float) -> None:
-        """Set output ``name`` on the last row (creating the column, back-filled, on first use)."""
-        column = self.outputs.get(name)
-        if column is None:
-            column = Column("d")
-            column.fill(math.nan, len(self) - 1)
-            column.append(value)
-            self.outputs[name] = column
-        else:
-            column.set_last(value)
+        """Set output ``name`` on the last row (earlier rows show it as missing)."""
+        assert self._pending is not None
+        if name not in self._pending.outputs and name not in self.names:
+            self.names.append(name)
+        self._pending.outputs[name] = value
 
-    def columns(self) -> list[Column]:
-        return [self.iteration, self.seconds, self.lr, self.loss, self.net, *self.outputs.values()]
+    def extend_text(self, iterations: list[str], micros: list[str], lrs: list[str], losses: list[str],
+                    outputs: list[list[str]], last: Pending, nonfinite: bool) -> None:
+        """Append rows given as JSON number text, all with this table's outputs, then ``last``.
+
+        The rows are rendered with one join: the template's pieces and the columns interleaved
+        by slice assignment, no object per row.
+        """
+        self._render_pending()
+        n = len(iterations)
+        if n:
+            template = self._template(len(self.names))
+            width = len(template)
+            flat = template * n
+            flat[1::width] = iterations
+            flat[3::width] = micros
+            flat[5::width] = losses
+            flat[7::width] = lrs
+            for k, column in enumerate(outputs):
+                flat[9 + 2 * k::width] = column
+            self._append("".join(flat), n)
+            self.nonfinite |= nonfinite
+        self._pending = last
+
+    def _template(self, count: int) -> list[str]:
+        """Row pieces around the values: iteration at 1, micros 3, loss 5, lr 7, outputs 9, 11, ..."""
+        template = self._templates.get(count)
+        if template is None:
+            template = ['{"iteration": ', "", ', "seconds": ', "", 'e-6, "loss": ', "", ', "lr": ', ""]
+            tail = ', "outputs": {'
+            for k, name in enumerate(self.names[:count]):
+                template += [tail + (", " if k else "") + key_json(name) + ": ", ""]
+                tail = ""
+            template.append(tail + "}},\n")
+            self._templates[count] = template
+        return template
+
+    def _render_pending(self) -> None:
+        text = self._pending_text()
+        self._pending = None
+        if text:
+            self._append(text, 1)
+
+    def _pending_text(self) -> str:
+        row = self._pending
+        if row is None:
+            return ""
+        self.nonfinite |= not all(map(math.isfinite, (row.lr, row.loss, *row.outputs.values())))
+        self.nonfinite |= len(row.outputs) < len(self.names)
+        outputs = ", ".join(key_json(name) + ": " + number_text(row.outputs.get(name, math.nan))
+                            for name in self.names)
+        net = f'"net": {row.net}, ' if row.net else ""
+        return (f'{{"iteration": {row.iteration}, {net}"seconds": {row.micros}e-6, "loss": {number_text(row.loss)}, '
+                f'"lr": {number_text(row.lr)}, "outputs": {{{outputs}}}}},\n')
+
+    def _append(self, text: str, rows: int) -> None:
+        if self._names_at_first_row is None:
+            self._names_at_first_row = len(self.names)
+        self._rows += rows
+        self._parts.append(text)
+        self._chars += len(text)
+        if self._chars > MEMORY_CHARS:
+            if self._spill is None:
+                self._spill = tempfile.TemporaryFile(prefix="caffemem-rows-")
+            self._spill.write("".join(self._parts).encode("utf-8"))
+            self._parts = []
+            self._chars = 0
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def uniform(self) -> bool:
+        """Whether every row was written with all of the table's outputs (then the text is final)."""
+        return self._names_at_first_row in (None, len(self.names))
+
+    def text_chunks(self) -> Iterator[str]:
+        """The kept rows' text in pieces of whole rows, the (unrendered) last row included."""
+        if self._spill is not None:
+            self._spill.flush()
+            self._spill.seek(0)
+            rest = b""
+            while True:
+                data = self._spill.read(READ_BYTES)
+                if not data:
+                    break
+                data = rest + data
+                cut = data.rfind(b"\n") + 1
+                rest = data[cut:]
+                yield data[:cut].decode("utf-8")
+            self._spill.seek(0, 2)
+        yield "".join(self._parts) + self._pending_text()
 
     def rows(self) -> Iterator[tuple[float | int, ...]]:
-        """Rows as tuples (iteration, seconds, lr, loss, net, *outputs in self.outputs order)."""
-        iterators = [iter(c) for c in self.columns()]
-        return zip(*iterators, strict=False)
+        """Rows as tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""
+        names = self.names
+        for text in self.text_chunks():
+            if not text:
+                continue
+            for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]"):
+                values = row["outputs"]
+                yield (row["iteration"], row["seconds"], float(row["lr"]), float(row["loss"]), row.get("net", 0),
+                       *(float(values.get(name, math.nan)) for name in names))
 
-    def row_chunks(self) -> Iterator[list[array]]:  # type: ignore[type-arg]
-        """Column chunks side by side, for writers that format many rows at once."""
-        chunkers = [c.chunks() for c in self.columns()]
-        yield from (list(parts) for parts in zip(*chunkers, strict=False))
+    def column(self, index: int) -> list[float | int]:
+        return [row[index] for row in self.rows()]
+
+    @property
+    def iteration(self) -> list[float | int]:
+        return self.column(0)
+
+    @property
+    def lr(self) -> list[float | int]:
+        return self.column(2)
+
+    @property
+    def loss(self) -> list[float | int]:
+        return self.column(3)
 
     def close(self) -> None:
-        for column in self.columns():
-            column.close()
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None

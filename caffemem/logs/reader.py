@@ -120,7 +120,7 @@ def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
     Text blocks come as one ``net_text``/``solver_text`` event (numbered by their first line).
     The last event is ``end_of_file`` with the number of lines read.
     With ``bulk``, stretches of plain training lines come as one ``train_batch`` event whose
-    values are (TrainBatch, the stretch's lines); the consumer may take it whole or, if it does
+    values are (TrainBatch, the stretch's text: whole lines); the consumer may take it whole or, if it does
     not fit its state, classify the lines itself (see ``read_log``).
     """
     events = _Events()
@@ -128,11 +128,11 @@ def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
         if not bulk:
             yield from events.lines(split_lines(piece))
             continue
-        for lines, batch, batch_lines in split_piece(piece):
-            yield from events.lines(lines)
+        for before, batch, text in split_piece(piece):
+            yield from events.lines(split_lines(before))
             if batch is not None:
                 yield from events.close_block()
-                yield events.number + 1, Event("train_batch", (batch, batch_lines))
+                yield events.number + 1, Event("train_batch", (batch, text))
                 events.number += batch.lines
     yield from events.close_block()
     yield events.number, Event("end_of_file", (events.number,))

@@ -8,14 +8,14 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from array import array
-from itertools import repeat
-from operator import add, itemgetter, sub
+from operator import add
 
 from caffemem.logs.bulk import TrainBatch
+from caffemem.logs.columns import Pending
 from caffemem.logs.events import UNKNOWN, Event
+from caffemem.logs.grammar import to_float
 from caffemem.logs.lines import PREFIX_RE
-from caffemem.logs.model import Layer, LogReport, Net, Run, Top
+from caffemem.logs.model import LAST_LINES, Layer, LogReport, Net, Run, Top
 
 # Crash kinds in order of how much they explain: a later, more explaining event (for example
 # the SIGTERM line after glog's "*** Aborted at" banner) replaces a weaker one.
@@ -39,12 +39,13 @@ _FOREIGN_ERROR = re.compile(r"error|cannot|not found|No such file|Floating point
                             r"|Illegal instruction|core dumped", re.I)
 
 
-def _stamp(stamp: str, cache: dict[str, int]) -> tuple[int, float]:
-    """(day number, seconds into the day) for a glog stamp 'mmdd hh:mm:ss.us' or 'yyyymmdd ...'.
+DAY_US = 86400 * 10**6
+_TURN_US = 180 * DAY_US  # a clock this far back means the (unprinted) year turned over
+_YEAR_US = 366 * DAY_US
 
-    Kept apart so that differences stay exact to the microsecond (a float of days*86400 is not).
-    """
-    date, _, clock = stamp.partition(" ")
+
+def _day(date: str, cache: dict[str, int]) -> int:
+    """Day number of a glog date 'mmdd' or 'yyyymmdd' (0 if it is no date)."""
     day = cache.get(date)
     if day is None:
         try:
@@ -55,7 +56,21 @@ def _stamp(stamp: str, cache: dict[str, int]) -> tuple[int, float]:
         except ValueError:
             day = 0
         cache[date] = day
-    return day, int(clock[0:2]) * 3600 + int(clock[3:5]) * 60 + float(clock[6:])
+    return day
+
+
+def _clock_us(clock: str) -> int:
+    """Microseconds into the day of 'hh:mm:ss.ffffff' (digits past the sixth are dropped)."""
+    return ((int(clock[0:2]) * 60 + int(clock[3:5])) * 60 + int(clock[6:8])) * 10**6 + int((clock[9:] + "00000")[:6])
+
+
+def _stamp(stamp: str, cache: dict[str, int]) -> tuple[int, int]:
+    """(day number, microseconds into the day) for a glog stamp 'mmdd hh:mm:ss.us' or 'yyyymmdd ...'.
+
+    Integers, so that differences are exact, as parse_log.py's datetime arithmetic is.
+    """
+    date, _, clock = stamp.partition(" ")
+    return _day(date, cache), _clock_us(clock)
 
 
 class RunBuilder:
@@ -74,11 +89,11 @@ class RunBuilder:
         self.last_lr = math.nan
         self.training = False
         self.day_cache: dict[str, int] = {}
-        self.start_seconds: float | None = None
-        self.year_offset = 0.0
-        self.last_seconds = 0.0
+        self.start_seconds: int | None = None  # microseconds, as all the times below
+        self.year_offset = 0
+        self.last_seconds = 0
         self.first_day: int | None = None
-        self.first_clock = 0.0
+        self.first_clock = 0
         self.ended = False
         self.weak_crash = False
         self.just_done: Net | None = None
@@ -97,10 +112,10 @@ class RunBuilder:
         self.last_lr = math.nan
         self.training = False
         self.start_seconds = None
-        self.year_offset = 0.0
-        self.last_seconds = 0.0
+        self.year_offset = 0
+        self.last_seconds = 0
         self.first_day = None
-        self.first_clock = 0.0
+        self.first_clock = 0
         self.ended = False
         self.just_done = None
         return run
@@ -157,41 +172,62 @@ class RunBuilder:
             message = event.text[prefix.end():] if prefix else event.text
             self._crash(run, self._fatal_kind(message), message.strip())
 
-    def take_batch(self, number: int, batch: TrainBatch) -> bool:
+    def take_batch(self, number: int, batch: TrainBatch, text: str) -> bool:
         """Apply a bulk-read stretch of training blocks, as feeding its lines one by one would.
 
-        Returns False (and changes nothing) when the stretch needs the line-by-line rules: no
-        run yet, a thread id this run has not seen, a run already over, or odd time stamps.
+        ``text`` is the stretch's lines (for the run's last lines). Returns False (and changes
+        nothing) when the stretch needs the line-by-line rules: no run yet, a thread id this run
+        has not seen, a run already over, odd time stamps, or outputs other than the table's.
         """
         run = self.run
         if (run is None or self.ended or self.weak_crash or not batch.tids <= run.tids
                 or self.start_seconds is None or self.first_day is None):
             return False
-        day, _ = _stamp(batch.date + " 00:00:00.0", self.day_cache)
-        days, first, offset = (day - self.first_day) * 86400, self.first_clock, self.year_offset
-        # The same arithmetic, in the same order, as _stamp + _stamp_seconds + _elapsed on each
-        # line, done with map() a column at a time: clock = (h*3600 + m*60) + s, then
-        # ((days + (clock - first)) + offset) - start.
-        minutes = {hm: int(hm[0:2]) * 3600 + int(hm[3:5]) * 60
-                   for hm in set(map(itemgetter(slice(0, 5)), batch.clocks))}
-        clocks = map(add, map(minutes.__getitem__, map(itemgetter(slice(0, 5)), batch.clocks)),
-                     map(float, map(itemgetter(slice(6, None)), batch.clocks)))
-        seconds = array("d", map(add, map(add, repeat(days), map(sub, clocks, repeat(first))),
-                                 repeat(offset)))
-        if seconds[0] < self.last_seconds - 180 * 86400:
+        table = run.train
+        names = list(batch.outputs)
+        if names != table.names and (len(table) or table.names):
             return False
-        self.last_seconds = seconds[-1]
-        elapsed = array("d", map(sub, seconds, repeat(self.start_seconds)))
-        run.train.extend_rows(batch.iterations, elapsed, batch.lrs, batch.losses, batch.outputs)
+        last_lr = to_float(batch.lrs[-1])
+        if math.isnan(last_lr):
+            return False  # a later lr line of the same iteration would fill it in: line path
+        # Line path per loss line: (days + (clock - first)) + offset, then minus start; all in
+        # integer microseconds, so one base per distinct hh:mm:ss plus the microseconds is exact.
+        # Per stamp ("mmdd hh:mm:ss"), once: its day and second as the line path counts them.
+        bases = {stamp: self._base_us(stamp) for stamp in set(batch.stamps)}
+        if None in bases.values():
+            return False  # a day before the run's first, or no date
+        first = bases[batch.stamps[0]] + int(batch.micros[0])  # type: ignore[operator]
+        if first < self.last_seconds - _TURN_US:
+            return False
+        start = self.start_seconds
+        relative = {stamp: base - start for stamp, base in bases.items()}  # type: ignore[operator]
+        micros = list(map(str, map(add, map(relative.__getitem__, batch.stamps), map(int, batch.micros))))
+        self.last_seconds = int(micros[-1]) + start
+        last = Pending(int(batch.iterations[-1]), int(micros[-1]), last_lr, to_float(batch.losses[-1]), 0)
+        columns = list(batch.outputs.values())
+        last.outputs = {name: to_float(column[-1]) for name, column in zip(names, columns, strict=True)}
+        if not table.names:
+            table.names.extend(names)
+        table.extend_text(batch.iterations[:-1], micros[:-1], batch.lrs[:-1], batch.losses[:-1],
+                          [column[:-1] for column in columns], last, batch.nonfinite)
         self.training = True
         self.in_test = False
-        self.last_iteration = batch.iterations[-1]
-        self.last_lr = batch.lrs[-1]
+        self.last_iteration = last.iteration
+        self.last_lr = last_lr
         run.last_line = number + batch.lines - 1
         run.glog_lines += batch.lines
-        run.tail.extend(batch.tail)
+        run.tail.extend(text.rsplit("\n", LAST_LINES + 1)[-LAST_LINES - 1:-1])
         self.report.counts["lines"] += batch.lines
         return True
+
+    def _base_us(self, stamp: str) -> int | None:
+        """(days + (clock - first)) + offset for a stamp's whole second; None for a day before the first."""
+        date, hms = stamp.split(" ")
+        day = _day(date, self.day_cache)
+        if not day or self.first_day is None or day < self.first_day:
+            return None
+        clock = ((int(hms[0:2]) * 60 + int(hms[3:5])) * 60 + int(hms[6:8])) * 10**6
+        return (day - self.first_day) * DAY_US + clock - self.first_clock + self.year_offset
 
     def finish(self) -> LogReport:
         for run in self.report.runs:
@@ -410,22 +446,22 @@ class RunBuilder:
     def on_using_gpus(self, run: Run, event: Event) -> None:
         run.gpus = event.values[0]
 
-    def _stamp_seconds(self, event: Event) -> float:
-        """Seconds of this line since the first stamped line of the run."""
+    def _stamp_seconds(self, event: Event) -> int:
+        """Microseconds of this line since the first stamped line of the run."""
         if not event.stamp:
             return self.last_seconds
         day, clock = _stamp(event.stamp, self.day_cache)
         if self.first_day is None:
             self.first_day, self.first_clock = day, clock
-        value = (day - self.first_day) * 86400 + (clock - self.first_clock) + self.year_offset
-        if value < self.last_seconds - 180 * 86400:  # classic glog: the year turned over
-            self.year_offset += 366 * 86400
-            value += 366 * 86400
+        value = (day - self.first_day) * DAY_US + (clock - self.first_clock) + self.year_offset
+        if value < self.last_seconds - _TURN_US:  # classic glog: the year turned over
+            self.year_offset += _YEAR_US
+            value += _YEAR_US
         self.last_seconds = value
         return value
 
-    def _elapsed(self, event: Event) -> float:
-        """Seconds since the run's `Solving` line, as parse_log.py counts them."""
+    def _elapsed(self, event: Event) -> int:
+        """Microseconds since the run's `Solving` line, as parse_log.py counts them."""
         now = self._stamp_seconds(event)
         if self.start_seconds is None:
             self.start_seconds = now
@@ -445,8 +481,8 @@ class RunBuilder:
         self.last_iteration = it
         self.last_lr = lr
         table = run.train
-        if len(table) and table.iteration.last() == it and math.isnan(table.lr.last()):
-            table.lr.set_last(lr)
+        if len(table) and table.last_iteration() == it and math.isnan(table.last_lr()):
+            table.set_last_lr(lr)
         else:
             table.add_row(it, self._elapsed(event), lr)
 

@@ -1,8 +1,10 @@
 """`caffemem log --format json`: the log's runs as one JSON document, written as a stream.
 
-The training curve can have millions of rows, so rows are formatted a chunk at a time with one
-%-template per table instead of building a list of dicts. NaN (a missing value, or a loss Caffe
-printed as nan) becomes null, since JSON has no NaN.
+The training curve can have millions of rows; the table keeps them as rendered JSON rows (see
+columns.py), so writing them is copying text. NaN (a missing value, or a loss Caffe printed as
+nan) and infinities become null, since JSON has neither. Numbers are Caffe's own text where the
+rows were read in bulk (``1e-05``, ``87.3365``) and Python's repr elsewhere; seconds are exact
+microseconds as ``<n>e-6``.
 
 Contract (keys may be added, never renamed): see docs of ``write_log_json``.
 """
@@ -13,7 +15,7 @@ import json
 import math
 from typing import Any, TextIO
 
-from caffemem.logs.columns import Table
+from caffemem.logs.columns import Table, key_json, nonfinite_to_null
 from caffemem.logs.model import LogReport, Net, Run, RunEnd
 
 
@@ -23,19 +25,6 @@ def _num(value: float | int | None) -> float | int | None:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def _key(name: str) -> str:
-    """A JSON string for a key that cannot contain ': ' (see _fix_nonfinite)."""
-    return json.dumps(name).replace(":", "\\u003a")
-
-
-def _fix_nonfinite(text: str) -> str:
-    """Values are written with %r, so NaN/inf appear as ': nan' etc.; JSON wants null."""
-    if "nan" not in text and "inf" not in text:
-        return text
-    return (text.replace(": nan", ": null").replace(": -inf", ": null")
-            .replace(": inf", ": null"))
 
 
 def net_json(net: Net) -> dict[str, Any]:
@@ -78,18 +67,28 @@ def end_json(end: RunEnd) -> dict[str, Any]:
 
 
 def _write_iterations(table: Table, out: TextIO) -> None:
-    names = list(table.outputs)
-    # Names go into a %-template: a name such as "loss: 50%-fire-rate" must keep its %.
-    outputs = ", ".join(f"{_key(name).replace('%', '%%')}: %r" for name in names)
-    template = '{"iteration": %d, "seconds": %r, "loss": %r, "lr": %r, "outputs": {' + outputs + "}}"
-    first = True
-    for parts in table.row_chunks():
-        iteration, seconds, lr, loss, _net, *values = parts
-        rows = zip(iteration, seconds, loss, lr, *values, strict=False)
-        text = ",\n".join(map(template.__mod__, rows))
+    """The rows as kept: the bulk path already rendered them, so this is mostly copying."""
+    if not table.uniform:
+        _write_iterations_slowly(table, out)
+        return
+    held = ""
+    for text in table.text_chunks():
         if text:
-            out.write(("" if first else ",\n") + _fix_nonfinite(text))
-            first = False
+            out.write(held)
+            held = nonfinite_to_null(text) if table.nonfinite else text
+    out.write(held[:-2])  # every kept row ends with ",\n"
+
+
+def _write_iterations_slowly(table: Table, out: TextIO) -> None:
+    """Rows whose kept text lacks outputs first seen later: parsed and written again."""
+    names = table.names
+    first = True
+    for iteration, seconds, lr, loss, _net, *values in table.rows():
+        outputs = ", ".join(f"{key_json(name)}: {json.dumps(_num(value))}" for name, value in zip(names, values,
+                                                                                                strict=True))
+        out.write(("" if first else ",\n") + f'{{"iteration": {iteration}, "seconds": {json.dumps(_num(seconds))}, '
+                  f'"loss": {json.dumps(_num(loss))}, "lr": {json.dumps(_num(lr))}, "outputs": {{{outputs}}}}}')
+        first = False
 
 
 def _write_test_passes(table: Table, out: TextIO) -> None:

@@ -1,8 +1,8 @@
-"""The bulk path: shapes, stretches, and refusing what the line path would read differently."""
+"""The bulk path: token shapes, stretches, and refusing what the line path would read differently."""
 
 from __future__ import annotations
 
-from caffemem.logs.bulk import MIN_BLOCKS, shape_kind, split_piece
+from caffemem.logs.bulk import MIN_BLOCKS, SEP, shape_kind, split_piece
 
 LOSS = "I0101 00:00:{s:02d}.000001  100 solver.cpp:228] Iteration {it}, loss = {loss}"
 OUT = "I0101 00:00:{s:02d}.000002  100 solver.cpp:244]     Train net output #0: loss = {loss} (* 1 = {loss} loss)"
@@ -13,25 +13,32 @@ def _block(it: int, loss: str = "0.5", lr: str = "0.01") -> list[str]:
     return [t.format(s=it % 60, it=it, loss=loss, lr=lr) for t in (LOSS, OUT, LR)]
 
 
-def _shape(line: str) -> str:
-    return line.translate(str.maketrans("123456789", "000000000"))
+def _shape(text: str) -> str:
+    return text.translate(str.maketrans("123456789", "000000000"))
 
 
-def test_shape_kinds_and_fields() -> None:
-    loss, out, lr = _block(1234, "6.9e-05", "0.001")
-    kind, getter = shape_kind(_shape(loss))
-    assert kind == "L" and getter is not None
-    assert getter(loss) == ("0101", "00:00:34.000001", "100", "1234", "6.9e-05")
-    kind, getter = shape_kind(_shape(out))
-    assert kind == "O" and getter is not None and getter(out) == ("100", "loss", "6.9e-05")
-    kind, getter = shape_kind(_shape(lr))
-    assert kind == "R" and getter is not None and getter(lr) == ("100", "1234", "0.001")
+def _piece(lines: list[str]) -> str:
+    return "\n".join(lines) + "\n"
 
 
-def test_fatal_and_foreign_lines_are_not_hot() -> None:
-    assert shape_kind(_shape("F" + _block(1)[0][1:]))[0] == "x"
-    assert shape_kind(_shape("I0101 00:00:01.000000  100 solver.cpp:337] Iteration 1, Testing net (#0)"))[0] == "x"
-    assert shape_kind("Killed")[0] == "x"
+def test_token_shape_and_fields() -> None:
+    text = _piece(_block(1233, lr="0.002") + _block(1234, "6.9e-05", "0.001"))
+    token = text.split(SEP)[1]  # lr of block 1233, then block 1234 up to its lr
+    shape = shape_kind(_shape(token))
+    assert shape is not None and shape.output_names == ("loss",) and not shape.nonfinite
+    assert token[shape.lr] == "0.002"
+    assert [getter(token) for getter in shape.fields] == ["0101 00:00:34", "000001", "1234", "6.9e-05", "6.9e-05"]
+
+
+def test_fatal_odd_numbers_and_foreign_tokens_are_not_blocks() -> None:
+    text = _piece(_block(1) + _block(2))
+    token = text.split(SEP)[1]
+    assert shape_kind(_shape(token.replace("\nI0101", "\nF0101", 1))) is None
+    assert shape_kind(_shape(token.replace("loss = 0.5\n", "loss = nan(0x8000)\n", 1))) is None
+    assert shape_kind(_shape(token.replace("loss = 0.5\n", "loss = +0.5\n", 1))) is None
+    assert shape_kind(_shape("0.01\nKilled\nI0101 00:00:01.000000  100 solver.cpp:337] Iteration 1")) is None
+    nan = shape_kind(_shape(token.replace("loss = 0.5\n", "loss = -nan\n", 1)))
+    assert nan is not None and nan.nonfinite
 
 
 def test_split_piece_keeps_order_and_refuses_irregular_stretches() -> None:
@@ -41,17 +48,26 @@ def test_split_piece_keeps_order_and_refuses_irregular_stretches() -> None:
     lines.append("I0101 00:00:59.000000  100 solver.cpp:337] Iteration 9, Testing net (#0)")
     short = [line for it in range(MIN_BLOCKS - 1) for line in _block(100 + it)]
     lines += short
-    items = list(split_piece("\n".join(lines) + "\n"))
+    items = list(split_piece(_piece(lines)))
     batches = [batch for _, batch, _ in items if batch is not None]
-    assert len(batches) == 1 and list(batches[0].iterations) == list(range(MIN_BLOCKS + 2))
-    rebuilt = [line for before, _, batch_lines in items for line in before + batch_lines]
-    assert rebuilt == lines  # nothing lost, nothing reordered; the short stretch stays plain lines
+    # The first block's token holds the Solving line, so it is left to the line path.
+    assert len(batches) == 1 and batches[0].iterations == [str(it) for it in range(1, MIN_BLOCKS + 2)]
+    assert batches[0].lrs == ["0.01"] * (MIN_BLOCKS + 1) and batches[0].tids == {"100"}
+    rebuilt = "".join(before + text for before, _, text in items)
+    assert rebuilt == _piece(lines)  # nothing lost, nothing reordered; the short stretch stays plain text
 
 
-def test_mismatched_iterations_and_payload_nans_fall_back() -> None:
-    blocks = [line for it in range(MIN_BLOCKS + 1) for line in _block(it)]
-    blocks[-1] = blocks[-1].replace(f"Iteration {MIN_BLOCKS}", "Iteration 99")
-    items = list(split_piece("\n".join(blocks) + "\n"))
-    assert all(batch is None or len(batch.iterations) == MIN_BLOCKS for _, batch, _ in items)
-    nan_blocks = [line for it in range(MIN_BLOCKS) for line in _block(it, loss="nan(0x8000)")]
-    assert all(batch is None for _, batch, _ in split_piece("\n".join(nan_blocks) + "\n"))
+def test_mismatched_iterations_thread_and_names_fall_back() -> None:
+    blocks = [line for it in range(MIN_BLOCKS + 2) for line in _block(it)]
+    paired = [batch for _, batch, _ in split_piece(_piece(blocks)) if batch is not None]
+    assert len(paired) == 1
+    odd = list(blocks)
+    odd[3 * 3 + 2] = odd[3 * 3 + 2].replace("Iteration 3", "Iteration 9")
+    assert all(batch is None or "3" not in batch.iterations for _, batch, _ in split_piece(_piece(odd)))
+    other_thread = list(blocks)
+    other_thread[3 * 3 + 1] = other_thread[3 * 3 + 1].replace("  100 ", "  101 ")
+    assert all(batch is None for _, batch, _ in split_piece(_piece(other_thread)))
+    renamed = list(blocks)
+    renamed[3 * 3 + 1] = renamed[3 * 3 + 1].replace(": loss =", ": lost =")
+    assert all(batch is None or len(batch.iterations) < MIN_BLOCKS + 1
+               for _, batch, _ in split_piece(_piece(renamed)))
