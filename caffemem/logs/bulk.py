@@ -72,10 +72,19 @@ class Shape:
     places: tuple[slice, ...]
     output_names: tuple[str, ...]
     nonfinite: bool
+    lines: int  # lines per block
+    lr_get: itemgetter | None  # type: ignore[type-arg]
+    tid: slice  # " <tid> " in the loss line
+    # Widths of the all-digit numbers in the output lines ("(* 1 = ..."): such a number can read
+    # like a thread id, and names with digits can differ where the shape cannot see it. Either
+    # way the stretch is checked line kind by line kind instead of by one thread-id count.
+    digit_widths: frozenset[int]
+    digit_names: bool
 
 
 _SHAPES: dict[str, Shape] = {}
 _FIELDS = attrgetter("fields")
+_LR = attrgetter("lr_get")
 
 
 def _value_ok(shape: str) -> bool:
@@ -102,6 +111,8 @@ def shape_kind(shape: str) -> Shape | None:
     output_names: list[str] = []
     values = [shape[:head]]
     iteration_width = 0
+    digit_widths: set[int] = set()
+    tid = slice(0)
     for index, line in enumerate(lines):
         prefix = PREFIX_RE.match(line)
         if prefix is None or line[0] != "I":
@@ -116,6 +127,7 @@ def shape_kind(shape: str) -> Shape | None:
             if found.group(loss_group) is None or not _value_ok(found.group(loss_group)):
                 return None
             clock = offset + prefix.start(3)
+            tid = slice(offset + prefix.start(4) - 1, offset + prefix.end(4) + 1)
             iteration_width = len(found.group(1))
             places.append(slice(offset + prefix.end(3), offset + at + found.start(1)))
             values.append(found.group(loss_group))
@@ -134,16 +146,20 @@ def shape_kind(shape: str) -> Shape | None:
             places.append(slice(offset + prefix.end(3), offset + at + found.start(4)))
             values.append(found.group(4))
             output_names.append(found.group(3).strip())
+            digit_widths.update(len(number) for number in found.group(4, 5, 6) if number and number.isdigit())
             fields.append(slice(offset + at + found.start(4), offset + at + found.end(4)))
         offset += len(line) + 1
     if len(set(output_names)) != len(output_names):
         return None  # one name twice (a blob with several values): the line path keeps the last
     return Shape(key=(tuple(output_names), len(lines)), lr=slice(0, head), fields=tuple(map(itemgetter, fields)),
                  places=tuple(places), output_names=tuple(output_names),
-                 nonfinite=any(value[-1] in "nf" for value in values))
+                 nonfinite=any(value[-1] in "nf" for value in values), lines=len(lines),
+                 lr_get=itemgetter(slice(0, head)), tid=tid, digit_widths=frozenset(digit_widths),
+                 digit_names=any("0" in name for name in output_names))
 
 
-_NOT_HOT = Shape(key=None, lr=slice(0), fields=(), places=(), output_names=(), nonfinite=False)
+_NOT_HOT = Shape(key=None, lr=slice(0), fields=(), places=(), output_names=(), nonfinite=False, lines=0,
+                 lr_get=None, tid=slice(0), digit_widths=frozenset(), digit_names=False)
 _KEY = attrgetter("key")
 
 
@@ -196,37 +212,44 @@ def _batch(piece: str, tokens: list[str], shapes: list[Shape | None], start: int
         head = nxt.find("\n")
         if head > 0 and _value_ok(nxt[:head].translate(_DIGITS)):
             stop = end + 1
-    lr_tokens = tokens[start + 1:stop]
-    n = len(lr_tokens)
+    n = stop - start - 1
     if n < MIN_BLOCKS:
         return None
     block_tokens = tokens[start:start + n]
     first = shapes[start]
     assert first is not None
     first_token = tokens[start]
-    begin = token_at + first.lr.stop + 1
-    lr_stops = list(map(str.find, lr_tokens, ("\n",) * n))
-    finish = token_at + sum(map(len, tokens[start:start + n])) + sep * n + lr_stops[-1] + 1
-    text = piece[begin:finish]
-    lines = text.count("\n")
-    places: dict[str, int] = {}
-    for place in first.places:
-        key = first_token[place]
-        places[key] = places.get(key, 0) + n
-    for key, count in places.items():
-        if text.count(key) != count:
-            return None
-    lrs = list(map(str.__getitem__, lr_tokens, map(slice, lr_stops)))
     own = shapes[start:start + n]
-    if own.count(first) == n:
+    uniform = own.count(first) == n
+    if uniform:
+        lrs = list(map(first.lr_get, tokens[start + 1:end]))  # type: ignore[arg-type]
         columns = [list(map(getter, block_tokens)) for getter in first.fields]
     else:  # number widths differ: cut each token with its own shape's slicers
+        lrs = list(map(call, map(_LR, shapes[start + 1:end]), tokens[start + 1:end]))
         fieldsets = list(map(_FIELDS, own))
         columns = [list(map(call, map(itemgetter(k), fieldsets), block_tokens)) for k in range(len(first.fields))]
+    if stop > end:
+        lrs.append(tokens[end][:tokens[end].find("\n")])
+    begin = token_at + first.lr.stop + 1
+    finish = token_at + sum(map(len, block_tokens)) + sep * n + len(lrs[-1]) + 1
+    text = piece[begin:finish]
+    lines = n * first.lines
+    tid = first_token[first.tid]
+    if first.digit_names or len(tid) - 2 in first.digit_widths:
+        places: dict[str, int] = {}
+        for place in first.places:
+            key = first_token[place]
+            places[key] = places.get(key, 0) + n
+        if any(text.count(key) != count for key, count in places.items()):
+            return None
+        tids = {key.split()[0] for key in places}
+    else:
+        if text.count(tid) != lines:  # each line has its thread id once, words and numbers have none
+            return None
+        tids = {tid.strip()}
     stamps, micros, iterations, losses, *outputs = columns
     if not all(map(str.endswith, block_tokens, iterations)):
         return None
-    tids = {key.split()[0] for key in places}
     batch = TrainBatch(lines=lines, tids=tids, stamps=stamps, micros=micros, iterations=iterations, losses=losses,
                        lrs=lrs, outputs=dict(zip(first.output_names, outputs, strict=True)),
                        nonfinite=any(shape.nonfinite for shape in set(own)))
