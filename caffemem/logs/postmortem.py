@@ -17,7 +17,7 @@ from caffemem.logs.model import LogReport, Net, Run
 from caffemem.logs.reconstruct import reconstruct
 from caffemem.memory import categories as C
 from caffemem.memory.model import RunFootprint, run_footprint
-from caffemem.memory.plan import Fit, largest_batch
+from caffemem.memory.plan import Fit, largest_batch, roles_of
 from caffemem.memory.solvers import SOLVER_TYPES, canonical_solver_type
 from caffemem.net.analyze import analyze_path
 from caffemem.net.build import BuiltNet, build_net
@@ -147,12 +147,6 @@ def _builder(run: Run, net_path: str | None, source: str) -> tuple[str, Callable
     return "rebuilt from the log's shapes", from_shapes, guesses
 
 
-def _roles(nets: list[BuiltNet]) -> list[str]:
-    if not any(n.phase == TRAIN for n in nets):
-        return ["inference"] * len(nets)
-    return ["train" if n.phase == TRAIN else "test" for n in nets]
-
-
 def _consumers(nets: list[BuiltNet], fp: RunFootprint, top: int = 3) -> list[Consumer]:
     out = []
     for net, nfp in zip(nets, fp.nets, strict=True):
@@ -184,7 +178,7 @@ def postmortem(log_path: str, net_path: str | None = None, budget: tuple[int, st
         stype = solver_type_of(run)
         notes: list[str] = []
         nets = build(None)  # each net at the batch it ran with
-        fp = run_footprint(nets, _roles(nets), mode, stype) if nets else None
+        fp = run_footprint(nets, roles_of(nets), mode, stype) if nets else None
         pm = PostMortem(log_path, run, len(report.runs), origin, nets, fp, stype, batch, guesses, notes=notes)
         if fp is not None:
             pm.consumers = _consumers(nets, fp)
@@ -194,14 +188,14 @@ def postmortem(log_path: str, net_path: str | None = None, budget: tuple[int, st
 
                 def at(b: int) -> int:
                     built = build(b)
-                    return run_footprint(built, _roles(built), mode, stype).total_bytes
+                    return run_footprint(built, roles_of(built), mode, stype).total_bytes
 
                 if not any(n.unanalysed_layers for n in nets):
                     fit.max_batch, fit.fixed_bytes, fit.per_sample_bytes = largest_batch(at, size, 1)
                 pm.fit = fit
             elif batch and batch > 1:
                 built = build(1)
-                pm.at_batch_one = run_footprint(built, _roles(built), mode, stype).total_bytes
+                pm.at_batch_one = run_footprint(built, roles_of(built), mode, stype).total_bytes
         return pm
     finally:
         report.close()

@@ -17,17 +17,20 @@ from caffemem.memory import categories as C
 from caffemem.memory.model import RunFootprint, is_l1, run_footprint
 from caffemem.memory.solvers import canonical_solver_type
 from caffemem.net.analyze import Analysis
-from caffemem.net.build import DTYPE_BYTES
+from caffemem.net.build import DTYPE_BYTES, BuiltNet
 from caffemem.net.state import TRAIN
 from caffemem.proto import caffe_pb2
 
 
-def roles_for(analysis: Analysis) -> list[str]:
+def roles_of(nets: list[BuiltNet]) -> list[str]:
     """"train"/"test" for a training run, "inference" for a forward-only one."""
-    has_train = any(net.phase == TRAIN for net in analysis.nets)
-    if not has_train:
-        return ["inference"] * len(analysis.nets)
-    return ["train" if net.phase == TRAIN else "test" for net in analysis.nets]
+    if not any(net.phase == TRAIN for net in nets):
+        return ["inference"] * len(nets)
+    return ["train" if net.phase == TRAIN else "test" for net in nets]
+
+
+def roles_for(analysis: Analysis) -> list[str]:
+    return roles_of(analysis.nets)
 
 
 def footprint(analysis: Analysis, mode: str = "cpu", solver_type: str | None = None,
