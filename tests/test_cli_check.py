@@ -117,3 +117,8 @@ def test_snapshot_copy_counts_in_cpu_mode_unless_the_solver_never_snapshots(tmp_
     assert "snapshot" not in json.loads(out)["footprint"]["by_category"]
     _, out, _ = run("check", NET, "--mode", "gpu", "--format", "json")
     assert "snapshot" not in json.loads(out)["footprint"]["by_category"]  # host side only
+
+
+def test_a_log_given_to_check_says_what_it_is() -> None:
+    code, _, err = run("check", str(EXAMPLES.parent / "sample_logs" / "imagedata-conv-fc-killed.log"))
+    assert code == 2 and "this is a Caffe log" in err and "caffemem postmortem" in err

@@ -7,6 +7,7 @@ phase); ``--phase`` picks one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from caffemem.errors import CaffememError, NetError
@@ -181,12 +182,19 @@ def analyze_solver(solver: LoadedSolver, phase: int | None = None, options: Buil
     return Analysis(solver.source, "solver", nets, solver=solver, loaded=loaded_all)
 
 
+#: A glog line ("I0817 21:32:48.073011 11306 net.cpp:156] ..."), which no prototxt contains.
+_GLOG_LINE = re.compile(r"^[IWEF]\d{4,8} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.-]+:\d+\] ", re.MULTILINE)
+
+
 def analyze_path(path: str, phase: int | None = None, options: BuildOptions | None = None,
                  level: int | None = None, stages: tuple[str, ...] = ()) -> Analysis:
     """Analyse a net or solver file (detected from its fields), or a binary caffemodel as a net."""
     if is_binary_net_file(path):  # solvers are text only; a caffemodel holds the whole net definition
         return analyze_net(load_binary_net(path), phase, options, level, stages)
     text = read_text(path)
+    if _GLOG_LINE.search(text[:20000]):
+        raise CaffememError("this is a Caffe log, not a net or solver: read it with 'caffemem log' or "
+                            "'caffemem postmortem'", path)
     if file_kind(text, path) == "solver":
         return analyze_solver(solver_from_text(text, path), phase, options, level, stages)
     return analyze_net(net_from_text(text, path), phase, options, level, stages)
