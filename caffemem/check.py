@@ -83,6 +83,8 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
     analysis = analyse(batch)
     if mode is None:
         mode = solver_mode(analysis)
+    if gpus > 1 and mode != "gpu":
+        raise CaffememError("--gpus needs GPU mode (--mode gpu): Caffe trains on several GPUs only there")
     fp = footprint(analysis, mode, solver_type, gpus)
     result = CheckResult(analysis, fp)
     extra = 0

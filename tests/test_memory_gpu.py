@@ -73,3 +73,17 @@ def test_gpu_host_memory_holds_pinned_parameter_copies() -> None:
     params = fp.by_category[C.WEIGHTS]
     assert fp.host_bytes == params + CPU_RUNTIME_BYTES  # no prefetching data layer in this net
     assert tiny("cpu").host_bytes == tiny("cpu").total_bytes
+
+
+def test_multi_gpu_replica_adds_only_nccl_buffers() -> None:
+    from caffemem.memory.model import NCCL_BUFFER_BYTES
+
+    param = caffe_pb2.NetParameter()
+    parse_text(TINY, param, "tiny")
+    net = build_net(param, compose_state(TRAIN), SetupContext(TRAIN, BuildOptions(mode="gpu"), "tiny"))
+    one = run_footprint([net], ["train"], "gpu", "SGD", gpus=1)
+    four = run_footprint([net], ["train"], "gpu", "SGD", gpus=4)
+    # each GPU: the full replica at the full batch; weights and gradients move into NCCL's flat
+    # buffers (same size), plus NCCL's own communication buffers
+    assert four.total_bytes == one.total_bytes + NCCL_BUFFER_BYTES
+    assert four.by_category[C.MULTI_GPU] == NCCL_BUFFER_BYTES

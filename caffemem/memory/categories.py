@@ -9,8 +9,9 @@ LAYER_BUFFERS = "layer_buffers"  # im2col columns, masks, BatchNorm temporaries,
 CUDNN_WORKSPACE = "cudnn_workspace"  # GPU only, an estimate
 PREFETCH = "prefetch"  # data-layer prefetch batches
 WEIGHTS_LOADING = "weights_loading"  # the parsed .caffemodel held while copying weights in
+MULTI_GPU = "multi_gpu"  # GPU only, an estimate: NCCL's buffers on each GPU of a multi-GPU run
 SNAPSHOT = "snapshot"  # CPU mode: the protobuf copy of weights or solver state while a snapshot is written
 RUNTIME = "runtime"  # the process itself (binary, libraries, allocator, CUDA context on GPU)
 
 ORDER = (ACTIVATIONS, ACTIVATION_GRADIENTS, WEIGHTS, WEIGHT_GRADIENTS, SOLVER_HISTORY, LAYER_BUFFERS,
-         CUDNN_WORKSPACE, PREFETCH, WEIGHTS_LOADING, SNAPSHOT, RUNTIME)
+         CUDNN_WORKSPACE, PREFETCH, MULTI_GPU, WEIGHTS_LOADING, SNAPSHOT, RUNTIME)

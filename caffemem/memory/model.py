@@ -26,6 +26,8 @@ CPU_RUNTIME_BYTES = 12_902_400
 #: [estimate] CUDA context, cuBLAS/cuRAND handles and cuDNN kernels on the device. Real values
 #: range from about 100 to 500 MiB by driver, CUDA version and GPU; 300 MiB is a middle value.
 GPU_RUNTIME_BYTES = 300 * 1024 * 1024
+#: [estimate] NCCL's device buffers per GPU in a multi-GPU run (a few 4 MiB channel buffers).
+NCCL_BUFFER_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -210,8 +212,13 @@ def run_footprint(nets: list[BuiltNet], roles: list[str], mode: str = "cpu", sol
     fps = [net_footprint(net, role, mode, solver_type, train_names if role == "test" else None, l1)
            for net, role in zip(nets, roles, strict=True)]
     runtime = CPU_RUNTIME_BYTES if mode == "cpu" else GPU_RUNTIME_BYTES
-    return RunFootprint(mode=mode, nets=fps, runtime_bytes=runtime,
-                        solver_type=solver_type if "train" in roles else None, gpus=gpus)
+    run = RunFootprint(mode=mode, nets=fps, runtime_bytes=runtime,
+                       solver_type=solver_type if "train" in roles else None, gpus=gpus)
+    if mode == "gpu" and gpus > 1 and "train" in roles:
+        # Caffe's NCCL path moves each GPU's weights and gradients into two flat buffers of the
+        # same size (GPUParams), so they cost nothing extra; NCCL's own communication buffers do.
+        run.extra[C.MULTI_GPU] = NCCL_BUFFER_BYTES
+    return run
 
 
 def is_l1(solver: caffe_pb2.SolverParameter | None) -> bool:

@@ -20,7 +20,7 @@ def _mb(n: int) -> str:
 
 def net_table(net: BuiltNet, fp: NetFootprint, cats: list[str]) -> list[str]:
     cats = [c for c in cats if c != "runtime" and fp.by_category.get(c)]
-    header = ["layer", "type", "top shapes", "params", "Caffe data B"] + [f"{_SHORT[c]} MiB" for c in cats]
+    header = ["layer", "type", "top shapes", "params", "Caffe data B"] + [f"{_SHORT.get(c, c)} MiB" for c in cats]
     rows = [header]
     for r in layer_rows(net, fp):
         rows.append([r.name, r.type, r.tops, f"{r.params:,}" if r.params else "",
