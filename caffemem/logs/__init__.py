@@ -10,16 +10,20 @@ import os
 
 from caffemem.logs.lines import classify
 from caffemem.logs.model import Layer, LogReport, Net, Run, RunEnd, Top
-from caffemem.logs.reader import ProgressCallback, iter_events, open_log, split_lines
+from caffemem.logs.parallel import PARALLEL_MIN_BYTES, can_fork, read_parallel
+from caffemem.logs.reader import READ_CHARS, ProgressCallback, iter_events, open_log, split_lines
 from caffemem.logs.runs import RunBuilder
 
 
 def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = None,
-             bulk: bool = True) -> LogReport:
+             bulk: bool = True, parallel_min_bytes: int = PARALLEL_MIN_BYTES,
+             read_chars: int = READ_CHARS) -> LogReport:
     """Read one log file. ``progress(bytes_done, total)`` is called now and then if given.
 
     ``bulk=False`` reads every line through the line classifier (slower, same result; the tests
-    use it to check the bulk path).
+    use it to check the bulk path). Files of at least ``parallel_min_bytes`` are read with a
+    worker process doing part of the bulk work (parallel.py; same result). ``read_chars`` is
+    the size of the pieces the file is read in (the tests make it small).
 
     Call ``close()`` on the result (or let it be collected) to drop the temporary files that
     hold long training curves.
@@ -28,7 +32,10 @@ def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = N
     builder = RunBuilder(os.fspath(path))
     lines = 0
     with stream:
-        for number, event in iter_events(stream, progress, size, bulk):
+        parallel = bulk and can_fork(stream, size, parallel_min_bytes)
+        if parallel:
+            lines = read_parallel(os.fspath(path), stream, builder, progress, size, read_chars)
+        for number, event in () if parallel else iter_events(stream, progress, size, bulk, read_chars):
             if event.kind == "end_of_file":
                 lines = event.values[0]
                 continue

@@ -169,8 +169,20 @@ def split_piece(piece: str) -> Iterator[tuple[str, TrainBatch | None, str]]:
     The texts are whole lines (each ends with a newline, except a cut-off last line). The last
     item has no batch. Stretches that are too short or irregular stay in the plain text.
     """
+    pos = 0
+    for first, last, batch in split_spans(piece):
+        yield piece[pos:first], batch, piece[first:last]
+        pos = last
+    yield piece[pos:], None, ""
+
+
+def split_spans(piece: str) -> Iterator[tuple[int, int, TrainBatch]]:
+    """(start, end, batch) of each stretch read in bulk from a piece of whole lines, in file order.
+
+    ``piece[start:end]`` is the stretch's text (whole lines); the text between stretches is left
+    to the line path. A pure function of the piece: the same piece always gives the same spans.
+    """
     if SEP not in piece:
-        yield piece, None, ""
         return
     tokens = piece.split(SEP)
     shapes_text = piece.translate(_DIGITS).split(SEP)
@@ -181,7 +193,6 @@ def split_piece(piece: str) -> Iterator[tuple[str, TrainBatch | None, str]]:
         for shape in set(shapes_text).difference(_SHAPES):
             _SHAPES[shape] = shape_kind(shape) or _NOT_HOT
         shapes = list(map(_SHAPES.__getitem__, shapes_text))
-    pos = 0  # where the plain text not yet handed out starts, in piece
     index = 0  # token index of the group below
     token_at = 0  # offset of tokens[index] in piece
     sep = len(SEP)
@@ -192,11 +203,9 @@ def split_piece(piece: str) -> Iterator[tuple[str, TrainBatch | None, str]]:
             found = _batch(piece, tokens, shapes, start, end, token_at, sep)
             if found is not None:
                 batch, first, last = found
-                yield piece[pos:first], batch, piece[first:last]
-                pos = last
+                yield first, last, batch
         token_at += sum(map(len, tokens[start:end])) + sep * size
         index = end
-    yield piece[pos:], None, ""
 
 
 def _batch(piece: str, tokens: list[str], shapes: list[Shape | None], start: int, end: int,

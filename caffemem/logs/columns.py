@@ -55,6 +55,44 @@ def _parseable(text: str) -> str:
     return text
 
 
+_TEMPLATES: dict[tuple[str, ...], list[str]] = {}
+
+
+def _template(names: tuple[str, ...]) -> list[str]:
+    """Row pieces around the values: iteration at 1, micros 3, loss 5, lr 7, outputs 9, 11, ..."""
+    template = _TEMPLATES.get(names)
+    if template is None:
+        template = ['{"iteration": ', "", ', "seconds": ', "", 'e-6, "loss": ', "", ', "lr": ', ""]
+        tail = ', "outputs": {'
+        for k, name in enumerate(names):
+            template += [tail + (", " if k else "") + key_json(name) + ": ", ""]
+            tail = ""
+        template.append(tail + "}},\n")
+        if len(_TEMPLATES) > 1000:
+            _TEMPLATES.clear()
+        _TEMPLATES[names] = template
+    return template
+
+
+def render_rows(names: list[str], iterations: list[str], micros: list[str], lrs: list[str], losses: list[str],
+                outputs: list[list[str]]) -> str:
+    """Kept text of rows given as JSON number text, with outputs ``names`` (the columns in that order).
+
+    One join: the template's pieces and the columns interleaved by slice assignment, no object
+    per row. A pure function, so another process can render rows for a table it does not hold.
+    """
+    template = _template(tuple(names))
+    width = len(template)
+    flat = template * len(iterations)
+    flat[1::width] = iterations
+    flat[3::width] = micros
+    flat[5::width] = losses
+    flat[7::width] = lrs
+    for k, column in enumerate(outputs):
+        flat[9 + 2 * k::width] = column
+    return "".join(flat)
+
+
 class Pending:
     """The last row, as values the line path can still change."""
 
@@ -83,7 +121,6 @@ class Table:
         self._spill: IO[bytes] | None = None
         self._pending: Pending | None = None
         self._names_at_first_row: int | None = None  # outputs the first rendered row was written with
-        self._templates: dict[int, list[str]] = {}
         self.nonfinite = False  # whether some kept value is nan/inf (then writers must replace them)
 
     # ------------------------------------------------------------------ size and last row
@@ -123,39 +160,17 @@ class Table:
 
     def extend_text(self, iterations: list[str], micros: list[str], lrs: list[str], losses: list[str],
                     outputs: list[list[str]], last: Pending, nonfinite: bool) -> None:
-        """Append rows given as JSON number text, all with this table's outputs, then ``last``.
+        """Append rows given as JSON number text, all with this table's outputs, then ``last``."""
+        rows = render_rows(self.names, iterations, micros, lrs, losses, outputs) if iterations else ""
+        self.extend_rendered(rows, len(iterations), last, nonfinite)
 
-        The rows are rendered with one join: the template's pieces and the columns interleaved
-        by slice assignment, no object per row.
-        """
+    def extend_rendered(self, rows: str, count: int, last: Pending, nonfinite: bool) -> None:
+        """Append ``count`` rows rendered by ``render_rows`` with this table's outputs, then ``last``."""
         self._render_pending()
-        n = len(iterations)
-        if n:
-            template = self._template(len(self.names))
-            width = len(template)
-            flat = template * n
-            flat[1::width] = iterations
-            flat[3::width] = micros
-            flat[5::width] = losses
-            flat[7::width] = lrs
-            for k, column in enumerate(outputs):
-                flat[9 + 2 * k::width] = column
-            self._append("".join(flat), n)
+        if count:
+            self._append(rows, count)
             self.nonfinite |= nonfinite
         self._pending = last
-
-    def _template(self, count: int) -> list[str]:
-        """Row pieces around the values: iteration at 1, micros 3, loss 5, lr 7, outputs 9, 11, ..."""
-        template = self._templates.get(count)
-        if template is None:
-            template = ['{"iteration": ', "", ', "seconds": ', "", 'e-6, "loss": ', "", ', "lr": ', ""]
-            tail = ', "outputs": {'
-            for k, name in enumerate(self.names[:count]):
-                template += [tail + (", " if k else "") + key_json(name) + ": ", ""]
-                tail = ""
-            template.append(tail + "}},\n")
-            self._templates[count] = template
-        return template
 
     def _render_pending(self) -> None:
         text = self._pending_text()

@@ -39,13 +39,14 @@ _PROTO_LINE = re.compile(r"\s*(?:[A-Za-z_][\w.]*\s*(?::|\{)|[a-z_][\w.]*\s*$|\}|
 _BLOCK_START = {"net_init": "net_text", "solver_init": "solver_text"}
 
 
-def _chunks(stream: BinaryIO, progress: ProgressCallback | None, total: int | None) -> Iterator[str]:
+def _chunks(stream: BinaryIO, progress: ProgressCallback | None, total: int | None,
+            read_chars: int = READ_CHARS) -> Iterator[str]:
     """Decoded text in pieces of whole lines (each ends with a newline, except a cut-off last line)."""
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
     raw = getattr(stream, "raw", None)
     pending = ""
     while True:
-        chunk = text.read(READ_CHARS)
+        chunk = text.read(read_chars)
         if not chunk:
             break
         if progress is not None:
@@ -114,7 +115,8 @@ class _Events:
 
 
 def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
-                total: int | None = None, bulk: bool = True) -> Iterator[tuple[int, Event]]:
+                total: int | None = None, bulk: bool = True,
+                read_chars: int = READ_CHARS) -> Iterator[tuple[int, Event]]:
     """(1-based line number, Event) for every line, in file order.
 
     Text blocks come as one ``net_text``/``solver_text`` event (numbered by their first line).
@@ -124,7 +126,7 @@ def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
     not fit its state, classify the lines itself (see ``read_log``).
     """
     events = _Events()
-    for piece in _chunks(stream, progress, total):
+    for piece in _chunks(stream, progress, total, read_chars):
         if not bulk:
             yield from events.lines(split_lines(piece))
             continue

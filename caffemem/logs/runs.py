@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+from dataclasses import dataclass
 from operator import add
 
 from caffemem.logs.bulk import TrainBatch
-from caffemem.logs.columns import Pending
+from caffemem.logs.columns import Pending, render_rows
 from caffemem.logs.events import UNKNOWN, Event
 from caffemem.logs.grammar import to_float
 from caffemem.logs.lines import PREFIX_RE
@@ -71,6 +72,80 @@ def _stamp(stamp: str, cache: dict[str, int]) -> tuple[int, int]:
     """
     date, _, clock = stamp.partition(" ")
     return _day(date, cache), _clock_us(clock)
+
+
+RenderState = tuple[int, int, int, int]
+"""(first day, first clock, year offset, start) of a run: what its seconds column is counted from."""
+
+
+def _base_us(stamp: str, state: RenderState, cache: dict[str, int]) -> int | None:
+    """(days + (clock - first)) + offset for a stamp's whole second; None for a day before the first."""
+    first_day, first_clock, year_offset, _ = state
+    date, hms = stamp.split(" ")
+    day = _day(date, cache)
+    if not day or day < first_day:
+        return None
+    clock = ((int(hms[0:2]) * 60 + int(hms[3:5])) * 60 + int(hms[6:8])) * 10**6
+    return (day - first_day) * DAY_US + clock - first_clock + year_offset
+
+
+@dataclass(eq=False)
+class RenderedBatch:
+    """A bulk-read stretch turned into the table's kept rows, and what the builder needs of it."""
+
+    state: RenderState  # rendered for this state of the builder only
+    lines: int
+    tids: set[str]
+    names: list[str]
+    rows: str  # every row but the last, as Table keeps them
+    count: int
+    nonfinite: bool
+    first_seconds: int  # the first loss line's time stamp, as the builder counts it
+    last_seconds: int  # the last one's
+    last: Pending
+    tail: list[str]  # the stretch's last lines (for the run's last lines)
+
+
+def tail_lines(text: str, start: int, end: int) -> list[str]:
+    """The last LAST_LINES lines of ``text[start:end]`` (whole lines), without copying all of it."""
+    near = max(start, end - 8192)
+    while True:
+        part = text[near:end]
+        if near == start or part.count("\n") > LAST_LINES:
+            return part.rsplit("\n", LAST_LINES + 1)[-LAST_LINES - 1:-1]
+        near = max(start, end - 8 * (end - near))
+
+
+def render_batch(batch: TrainBatch, tail: list[str], state: RenderState,
+                 cache: dict[str, int]) -> RenderedBatch | None:
+    """The batch rendered for a builder in ``state``, or None when it needs the line-by-line rules.
+
+    A pure function of its arguments (``cache`` only remembers day numbers), so it can run in
+    another process; ``RunBuilder.take_rendered`` then checks what depends on the run.
+    """
+    last_lr = to_float(batch.lrs[-1])
+    if math.isnan(last_lr):
+        return None  # a later lr line of the same iteration would fill it in: line path
+    # Line path per loss line: (days + (clock - first)) + offset, then minus start; all in
+    # integer microseconds, so one base per distinct hh:mm:ss plus the microseconds is exact.
+    # Per stamp ("mmdd hh:mm:ss"), once: its day and second as the line path counts them.
+    bases = {stamp: _base_us(stamp, state, cache) for stamp in set(batch.stamps)}
+    if None in bases.values():
+        return None  # a day before the run's first, or no date
+    first = bases[batch.stamps[0]] + int(batch.micros[0])  # type: ignore[operator]
+    start = state[3]
+    relative = {stamp: base - start for stamp, base in bases.items()}  # type: ignore[operator]
+    micros = list(map(str, map(add, map(relative.__getitem__, batch.stamps), map(int, batch.micros))))
+    names = list(batch.outputs)
+    columns = list(batch.outputs.values())
+    last = Pending(int(batch.iterations[-1]), int(micros[-1]), last_lr, to_float(batch.losses[-1]), 0)
+    last.outputs = {name: to_float(column[-1]) for name, column in zip(names, columns, strict=True)}
+    count = len(batch.iterations) - 1
+    rows = render_rows(names, batch.iterations[:-1], micros[:-1], batch.lrs[:-1], batch.losses[:-1],
+                       [column[:-1] for column in columns]) if count else ""
+    return RenderedBatch(state=state, lines=batch.lines, tids=batch.tids, names=names, rows=rows, count=count,
+                         nonfinite=batch.nonfinite, first_seconds=first, last_seconds=int(micros[-1]) + start,
+                         last=last, tail=tail)
 
 
 class RunBuilder:
@@ -179,55 +254,49 @@ class RunBuilder:
         nothing) when the stretch needs the line-by-line rules: no run yet, a thread id this run
         has not seen, a run already over, odd time stamps, or outputs other than the table's.
         """
+        state = self.render_state()
+        if state is None or not self._fits(batch.tids, list(batch.outputs)):
+            return False
+        rendered = render_batch(batch, tail_lines(text, 0, len(text)), state, self.day_cache)
+        return rendered is not None and self.take_rendered(number, rendered)
+
+    def render_state(self) -> RenderState | None:
+        """What rendering a batch's rows depends on (None: no batch can be taken now)."""
+        if self.start_seconds is None or self.first_day is None:
+            return None
+        return self.first_day, self.first_clock, self.year_offset, self.start_seconds
+
+    def _fits(self, tids: set[str], names: list[str]) -> bool:
         run = self.run
-        if (run is None or self.ended or self.weak_crash or not batch.tids <= run.tids
-                or self.start_seconds is None or self.first_day is None):
+        if run is None or self.ended or self.weak_crash or not tids <= run.tids:
             return False
         table = run.train
-        names = list(batch.outputs)
-        if names != table.names and (len(table) or table.names):
+        return not (names != table.names and (len(table) or table.names))
+
+    def take_rendered(self, number: int, rendered: RenderedBatch) -> bool:
+        """Apply a batch rendered by ``render_batch`` (maybe in another process); see ``take_batch``.
+
+        Returns False (and changes nothing) when the batch was rendered for another state or
+        does not fit the run as it is now.
+        """
+        run = self.run
+        if (run is None or rendered.state != self.render_state() or not self._fits(rendered.tids, rendered.names)
+                or rendered.first_seconds < self.last_seconds - _TURN_US):
             return False
-        last_lr = to_float(batch.lrs[-1])
-        if math.isnan(last_lr):
-            return False  # a later lr line of the same iteration would fill it in: line path
-        # Line path per loss line: (days + (clock - first)) + offset, then minus start; all in
-        # integer microseconds, so one base per distinct hh:mm:ss plus the microseconds is exact.
-        # Per stamp ("mmdd hh:mm:ss"), once: its day and second as the line path counts them.
-        bases = {stamp: self._base_us(stamp) for stamp in set(batch.stamps)}
-        if None in bases.values():
-            return False  # a day before the run's first, or no date
-        first = bases[batch.stamps[0]] + int(batch.micros[0])  # type: ignore[operator]
-        if first < self.last_seconds - _TURN_US:
-            return False
-        start = self.start_seconds
-        relative = {stamp: base - start for stamp, base in bases.items()}  # type: ignore[operator]
-        micros = list(map(str, map(add, map(relative.__getitem__, batch.stamps), map(int, batch.micros))))
-        self.last_seconds = int(micros[-1]) + start
-        last = Pending(int(batch.iterations[-1]), int(micros[-1]), last_lr, to_float(batch.losses[-1]), 0)
-        columns = list(batch.outputs.values())
-        last.outputs = {name: to_float(column[-1]) for name, column in zip(names, columns, strict=True)}
+        table = run.train
+        self.last_seconds = rendered.last_seconds
         if not table.names:
-            table.names.extend(names)
-        table.extend_text(batch.iterations[:-1], micros[:-1], batch.lrs[:-1], batch.losses[:-1],
-                          [column[:-1] for column in columns], last, batch.nonfinite)
+            table.names.extend(rendered.names)
+        table.extend_rendered(rendered.rows, rendered.count, rendered.last, rendered.nonfinite)
         self.training = True
         self.in_test = False
-        self.last_iteration = last.iteration
-        self.last_lr = last_lr
-        run.last_line = number + batch.lines - 1
-        run.glog_lines += batch.lines
-        run.tail.extend(text.rsplit("\n", LAST_LINES + 1)[-LAST_LINES - 1:-1])
-        self.report.counts["lines"] += batch.lines
+        self.last_iteration = rendered.last.iteration
+        self.last_lr = rendered.last.lr
+        run.last_line = number + rendered.lines - 1
+        run.glog_lines += rendered.lines
+        run.tail.extend(rendered.tail)
+        self.report.counts["lines"] += rendered.lines
         return True
-
-    def _base_us(self, stamp: str) -> int | None:
-        """(days + (clock - first)) + offset for a stamp's whole second; None for a day before the first."""
-        date, hms = stamp.split(" ")
-        day = _day(date, self.day_cache)
-        if not day or self.first_day is None or day < self.first_day:
-            return None
-        clock = ((int(hms[0:2]) * 60 + int(hms[3:5])) * 60 + int(hms[6:8])) * 10**6
-        return (day - self.first_day) * DAY_US + clock - self.first_clock + self.year_offset
 
     def finish(self) -> LogReport:
         for run in self.report.runs:

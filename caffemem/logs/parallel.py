@@ -1,0 +1,235 @@
+"""Read a big log with a second process doing part of the bulk work.
+
+On a big log nearly all the time goes into the bulk path: cutting training stretches into
+columns (bulk.py) and rendering them as the table's JSON rows (runs.py ``render_batch``). Both
+are pure functions of the text and of four numbers of the builder's state, so a forked worker
+can do them for some of the pieces while this process does the others:
+
+- both processes read the file with the same ``_chunks``, so they cut the same pieces; the
+  worker takes the pieces ``index % period < share`` and answers each with its index, a
+  fingerprint of its text (length and a few samples) and, per bulk stretch, the span and the
+  rendered batch (or None when it could not render it);
+- this process still reads every piece itself: it feeds the lines between stretches to the
+  builder as the serial path does and applies the worker's rendered batches in file order;
+- the worker renders with the builder's state as this process last sent it (it changes only
+  where a run starts or its clock is set). A batch rendered for another state, one the
+  builder refuses, a missing one, or a piece whose fingerprint differs is done here instead,
+  exactly as the serial path does it; a worker that fails or dies leaves the rest of the file
+  to the serial path. The result is the serial path's, byte for byte (tests/logs check it).
+
+Memory stays bounded: the worker is at most one piece ahead (it blocks writing its answer to
+the pipe until this process reads it). Only on Linux (``fork``; spawning would re-run the
+command line in the child) and only for regular files of at least PARALLEL_MIN_BYTES.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import stat
+import sys
+import threading
+from multiprocessing.connection import Connection, Pipe
+from typing import BinaryIO
+
+from caffemem.logs.bulk import split_spans
+from caffemem.logs.lines import classify
+from caffemem.logs.reader import READ_CHARS, ProgressCallback, _chunks, _Events, split_lines
+from caffemem.logs.runs import RenderedBatch, RenderState, RunBuilder, render_batch, tail_lines
+
+PARALLEL_MIN_BYTES = 64 << 20  # smaller files are read by one process
+SHARE = (1, 2)  # (share, period): the worker takes pieces whose index % period < share
+AHEAD = 4  # answers the worker may hold beyond the one in the pipe
+
+Spans = list[tuple[int, int, RenderedBatch | None]]
+
+
+def can_fork(stream: BinaryIO, size: int | None, min_bytes: int) -> bool:
+    """Whether to read this file with a worker process."""
+    if size is None or size < min_bytes or not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _fingerprint(piece: str) -> tuple[int, str]:
+    size = len(piece)
+    return size, "".join(piece[k * size // 8:k * size // 8 + 32] for k in range(8)) + piece[-32:]
+
+
+def _takes(index: int, share: tuple[int, int]) -> bool:
+    return index % share[1] < share[0]
+
+
+def _send(results: Connection, answers: queue.Queue[object]) -> None:
+    """The worker's sending thread, so that it can work on while this process is busy."""
+    while True:
+        answer = answers.get()
+        if answer is None:
+            return
+        results.send(answer)
+
+
+def _work(path: str, read_chars: int, share: tuple[int, int], results: Connection, control: Connection) -> None:
+    """The worker: its pieces' stretches, rendered for the newest state it was sent."""
+    state: RenderState | None = None
+    cache: dict[str, int] = {}
+    answers: queue.Queue[object] = queue.Queue(AHEAD)
+    sender = threading.Thread(target=_send, args=(results, answers), daemon=True)
+    sender.start()
+    with open(path, "rb") as stream:
+        for index, piece in enumerate(_chunks(stream, None, None, read_chars)):
+            if not _takes(index, share):
+                continue
+            while control.poll():
+                state = control.recv()
+            spans: Spans = []
+            for first, last, batch in split_spans(piece):
+                rendered = None
+                if state is not None:
+                    rendered = render_batch(batch, tail_lines(piece, first, last), state, cache)
+                spans.append((first, last, rendered))
+            if not sender.is_alive():
+                return
+            answers.put((index, _fingerprint(piece), spans))
+    answers.put(None)
+    sender.join()
+
+
+class _Worker:
+    """The forked worker process and its two pipes."""
+
+    def __init__(self, path: str, read_chars: int, share: tuple[int, int]) -> None:
+        self.share = share
+        self.results, results_w = Pipe(duplex=False)
+        control_r, self.control = Pipe(duplex=False)
+        for out in (sys.stdout, sys.stderr):
+            try:
+                out.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns
+            code = 0
+            try:
+                self.results.close()
+                self.control.close()
+                _work(path, read_chars, share, results_w, control_r)
+            except BaseException:  # noqa: BLE001 - any failure: the parent reads on alone
+                code = 1
+            finally:
+                os._exit(code)
+        results_w.close()
+        control_r.close()
+        self.state: RenderState | None = None
+
+    def spans(self, index: int, piece: str) -> Spans | None:
+        """The worker's answer for this piece, or None (and the worker stopped) if it has none."""
+        try:
+            got_index, fingerprint, spans = self.results.recv()
+        except Exception:  # noqa: BLE001 - a dead or garbled worker: read on alone
+            got_index, fingerprint, spans = -1, None, None
+        if got_index != index or fingerprint != _fingerprint(piece):
+            self.close()
+            return None
+        return spans
+
+    def send_state(self, state: RenderState | None) -> bool:
+        if state != self.state:
+            try:
+                self.control.send(state)
+            except OSError:
+                return False
+            self.state = state
+        return True
+
+    def close(self) -> None:
+        if self.pid <= 0:
+            return
+        self.results.close()
+        self.control.close()
+        done, _ = os.waitpid(self.pid, os.WNOHANG)
+        if not done:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        self.pid = 0
+
+
+def _feed_lines(builder: RunBuilder, events: _Events, text: str) -> None:
+    if text:
+        for number, event in events.lines(split_lines(text)):
+            builder.feed(number, event)
+
+
+def _take_serially(builder: RunBuilder, events: _Events, batch, text: str) -> None:  # type: ignore[no-untyped-def]
+    """A stretch as read_log's serial loop takes it: in bulk if the builder can, else line by line."""
+    number = events.number + 1
+    if not builder.take_batch(number, batch, text):
+        for offset, line in enumerate(split_lines(text)):
+            builder.feed(number + offset, classify(line))
+    events.number += batch.lines
+
+
+def _serial_piece(builder: RunBuilder, events: _Events, piece: str) -> None:
+    pos = 0
+    for first, last, batch in split_spans(piece):
+        _feed_lines(builder, events, piece[pos:first])
+        for number, event in events.close_block():
+            builder.feed(number, event)
+        _take_serially(builder, events, batch, piece[first:last])
+        pos = last
+    _feed_lines(builder, events, piece[pos:])
+
+
+def _worker_piece(builder: RunBuilder, events: _Events, piece: str, spans: Spans) -> None:
+    pos = 0
+    local = None
+    for k, (first, last, rendered) in enumerate(spans):
+        _feed_lines(builder, events, piece[pos:first])
+        for number, event in events.close_block():
+            builder.feed(number, event)
+        if rendered is not None and builder.take_rendered(events.number + 1, rendered):
+            events.number += rendered.lines
+        else:
+            if local is None:
+                local = list(split_spans(piece))
+            if k < len(local) and local[k][:2] == (first, last):
+                _take_serially(builder, events, local[k][2], piece[first:last])
+            else:  # cannot happen for the same piece; the line path is right for any text
+                _feed_lines(builder, events, piece[first:last])
+        pos = last
+    _feed_lines(builder, events, piece[pos:])
+
+
+def read_parallel(path: str, stream: BinaryIO, builder: RunBuilder, progress: ProgressCallback | None,
+                  size: int | None, read_chars: int = READ_CHARS, share: tuple[int, int] = SHARE) -> int:
+    """Feed the whole file to ``builder`` with a worker's help; returns the number of lines read."""
+    events = _Events()
+    worker: _Worker | None = None
+    try:
+        try:
+            worker = _Worker(path, read_chars, share)
+        except OSError:
+            worker = None
+        for index, piece in enumerate(_chunks(stream, progress, size, read_chars)):
+            spans = None
+            if worker is not None and _takes(index, share):
+                spans = worker.spans(index, piece)
+                if spans is None:
+                    worker = None
+            if spans is None:
+                _serial_piece(builder, events, piece)
+            else:
+                _worker_piece(builder, events, piece, spans)
+            if worker is not None and not worker.send_state(builder.render_state()):
+                worker.close()
+                worker = None
+    finally:
+        if worker is not None:
+            worker.close()
+    for number, event in events.close_block():
+        builder.feed(number, event)
+    return events.number

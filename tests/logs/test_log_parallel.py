@@ -1,0 +1,120 @@
+"""The parallel path (a forked worker renders part of the bulk stretches) writes the serial path's JSON, byte for byte.
+
+The parallel path is forced with ``parallel_min_bytes=0`` and small pieces (``read_chars``),
+so that even small logs are cut into many pieces, half of them done by the worker. Both paths
+read the same pieces, since where a piece ends decides what is read in bulk.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+import caffemem.logs.parallel as parallel
+from caffemem.logs import read_log
+from caffemem.logs.runs import RunBuilder
+from caffemem.report.log_json import write_log_json
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED = ROOT / ".." / "shared"
+SEED = ROOT / "sample_logs" / "imagedata-conv-fc-killed.log"
+NEVER = 1 << 62
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parallel path needs fork")
+
+
+def _shared_logs() -> list[Path]:
+    if not SHARED.is_dir():
+        return []
+    found = {p.resolve() for p in (SHARED / "corpus" / "logs").rglob("*") if p.is_file()}
+    found |= {p.resolve() for p in SHARED.rglob("*.log") if p.is_file()}
+    return sorted(found)
+
+
+def _json(path: Path, parallel_min_bytes: int, read_chars: int) -> str:
+    report = read_log(path, parallel_min_bytes=parallel_min_bytes, read_chars=read_chars)
+    out = io.StringIO()
+    write_log_json(report, out)
+    return out.getvalue()
+
+
+def _same(path: Path, read_chars: int) -> None:
+    serial = _json(path, NEVER, read_chars)
+    assert _json(path, 0, read_chars) == serial
+
+
+def _big_log(path: Path, blocks: int) -> Path:
+    """The seed log with its training lines repeated, the iteration growing (as bench_log.py does)."""
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    setup = [line for line in lines if "Iteration" not in line and "net output" not in line
+             and line.strip() != "Killed"]
+    training = [line for line in lines if "Iteration" in line or "net output" in line]
+    test_lines = [line for line in training if "Testing net" in line or "Test net output" in line]
+    train_lines = [line for line in training if line not in test_lines]
+    number = re.compile(r"Iteration \d+")
+    out = list(setup)
+    for iteration in range(blocks):
+        if iteration % 97 == 0:
+            out.extend(number.sub(f"Iteration {iteration}", line) for line in test_lines)
+        out.extend(number.sub(f"Iteration {iteration}", line) for line in train_lines)
+    out.append("Killed")
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.log")) + [SEED], ids=lambda p: p.name)
+@pytest.mark.parametrize("read_chars", [1 << 10, 1 << 13])
+def test_fixtures_parallel_equals_serial(path: Path, read_chars: int) -> None:
+    _same(path, read_chars)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared not present")
+@pytest.mark.parametrize("path", _shared_logs(), ids=lambda p: str(p.relative_to(SHARED.resolve())))
+def test_shared_logs_parallel_equals_serial(path: Path) -> None:
+    _same(path, 1 << 12)
+
+
+def test_worker_renders_and_results_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = _big_log(tmp_path / "big.log", 6000)
+    taken = []
+    original = RunBuilder.take_rendered
+
+    def counting(self: RunBuilder, number: int, rendered: object) -> bool:
+        done = original(self, number, rendered)  # type: ignore[arg-type]
+        taken.append(done)
+        return done
+
+    monkeypatch.setattr(RunBuilder, "take_rendered", counting)
+    for read_chars in (1 << 14, 1 << 16):
+        _same(log, read_chars)
+    assert sum(taken) > 10  # the worker's rows were used, not only the fallback
+
+
+def test_default_threshold_keeps_small_logs_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork(*args: object, **kwargs: object) -> int:
+        raise AssertionError("a small log must not fork")
+
+    monkeypatch.setattr("caffemem.logs.read_parallel", no_fork)
+    assert parallel.PARALLEL_MIN_BYTES == 64 << 20
+    read_log(SEED)
+
+
+@pytest.mark.parametrize("failure", ["dies", "garbles"])
+def test_failing_worker_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
+    log = _big_log(tmp_path / "big.log", 3000)
+    serial = _json(log, NEVER, 1 << 14)
+    if failure == "dies":
+        def work(*args: object) -> None:
+            raise RuntimeError("worker failed")
+
+        monkeypatch.setattr(parallel, "_work", work)
+    else:
+        original = parallel._fingerprint  # the worker's answers no longer match this process's pieces
+        monkeypatch.setattr(parallel, "_fingerprint", lambda piece: (os.getpid(), original(piece)))
+    assert _json(log, 0, 1 << 14) == serial
