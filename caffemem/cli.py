@@ -221,7 +221,7 @@ class _LogProgress:
 def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str | None, verbose: bool,
                 progress: bool | None) -> None:
     """Read a Caffe training LOG: nets, solver, training curve, and how each run ended."""
-    from caffemem.logs import read_log
+    from caffemem.logs import PARALLEL_MIN_BYTES, read_log
     from caffemem.report.log_csv import write_log_csv, write_log_csv_files
     from caffemem.report.log_json import write_log_json
     from caffemem.report.log_table import render_log
@@ -231,7 +231,7 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
     show = sys.stderr.isatty() if progress is None else progress
     bar = _LogProgress(click.format_filename(log_file)) if show else None
     try:
-        report = read_log(log_file, progress=bar)
+        report = read_log(log_file, progress=bar, parallel_min_bytes=PARALLEL_MIN_BYTES)
     finally:
         if bar is not None:
             bar.close()

@@ -16,13 +16,14 @@ from caffemem.logs.runs import RunBuilder
 
 
 def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = None,
-             bulk: bool = True, parallel_min_bytes: int = PARALLEL_MIN_BYTES,
+             bulk: bool = True, parallel_min_bytes: int | None = None,
              read_chars: int = READ_CHARS) -> LogReport:
     """Read one log file. ``progress(bytes_done, total)`` is called now and then if given.
 
     ``bulk=False`` reads every line through the line classifier (slower, same result; the tests
-    use it to check the bulk path). Files of at least ``parallel_min_bytes`` are read with a
-    worker process doing part of the bulk work (parallel.py; same result). ``read_chars`` is
+    use it to check the bulk path). When ``parallel_min_bytes`` is given (the command line passes
+    ``PARALLEL_MIN_BYTES``), files at least that big are read with a forked worker process doing
+    part of the bulk work (parallel.py; same result). A library caller gets no fork unless it asks. ``read_chars`` is
     the size of the pieces the file is read in (the tests make it small).
 
     Call ``close()`` on the result (or let it be collected) to drop the temporary files that
@@ -32,7 +33,7 @@ def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = N
     builder = RunBuilder(os.fspath(path))
     lines = 0
     with stream:
-        parallel = bulk and can_fork(stream, size, parallel_min_bytes)
+        parallel = bulk and parallel_min_bytes is not None and can_fork(stream, size, parallel_min_bytes)
         if parallel:
             lines = read_parallel(os.fspath(path), stream, builder, progress, size, read_chars)
         for number, event in () if parallel else iter_events(stream, progress, size, bulk, read_chars):
@@ -52,4 +53,4 @@ def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = N
     return report
 
 
-__all__ = ["Layer", "LogReport", "Net", "ProgressCallback", "Run", "RunEnd", "Top", "read_log"]
+__all__ = ["PARALLEL_MIN_BYTES", "Layer", "LogReport", "Net", "ProgressCallback", "Run", "RunEnd", "Top", "read_log"]

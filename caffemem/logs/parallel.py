@@ -49,6 +49,8 @@ def can_fork(stream: BinaryIO, size: int | None, min_bytes: int) -> bool:
     """Whether to read this file with a worker process."""
     if size is None or size < min_bytes or not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return False
+    if threading.active_count() > 1:
+        return False  # forking a process that runs other threads is unsafe
     try:
         return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
     except (OSError, ValueError):
