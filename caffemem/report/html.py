@@ -13,7 +13,7 @@ COLOURS = {"activations": "#4e79a7", "activation_gradients": "#a0cbe8", "weights
            "cudnn_workspace": "#8cd17d", "prefetch": "#b6992d", "weights_loading": "#9d7660", "runtime": "#bab0ac"}
 
 STYLE = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
-td,th{padding:2px 8px;border-bottom:1px solid #eee;text-align:left}td.n{text-align:right}
+td,th{padding:2px 8px;border-bottom:1px solid #eee;text-align:left}td.n,th.n{text-align:right;white-space:nowrap}
 .bar{display:flex;height:12px;min-width:1px}.bar span{display:block;height:12px}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}"""
 
@@ -40,8 +40,9 @@ def render_check(result: CheckResult) -> str:
             bar = "".join(f"<span title='{escape(c)}: {human_bytes(r.bytes[c])}' style='width:"
                           f"{400 * r.bytes[c] / biggest:.1f}px;background:{COLOURS.get(c, '#999')}'></span>"
                           for c in cats if r.bytes.get(c))
+            params = f"{r.params:,}" if r.params else ""
             parts.append(f"<tr><td>{escape(r.name)}</td><td>{escape(r.type)}</td><td>{escape(r.tops)}</td>"
-                         f"<td class='n'>{r.params:,}</td><td class='n'>{human_bytes(r.total)}</td>"
+                         f"<td class='n'>{params}</td><td class='n'>{human_bytes(r.total)}</td>"
                          f"<td><div class='bar'>{bar}</div></td></tr>")
         parts.append("</table>")
     parts.append("</body></html>\n")
