@@ -38,7 +38,7 @@ def budget_from_options(mem: str | None, device: str | None) -> tuple[int, str] 
         from caffemem.memory.devices import find_device
 
         name, size = find_device(device)
-        return size, f"a {name}"
+        return size, f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
     if mem:
         if mem.strip().lower() == "host":
             size = host_available_bytes()
@@ -58,6 +58,31 @@ def solver_mode(analysis: Analysis) -> str:
     if solver is not None and solver.HasField("solver_mode") and solver.solver_mode == solver.GPU:
         return "gpu"
     return "cpu"
+
+
+def check_inputs_exist(analysis: Analysis, inputs: dict[str, tuple[int, ...]]) -> None:
+    """A ``--input`` naming no top of the net is a typo that would silently change nothing."""
+    tops = {top for net in analysis.nets for layer in net.layers for top in layer.tops}
+    missing = sorted(set(inputs) - tops)
+    if missing:
+        raise CaffememError(f"--input names no top of the net: {', '.join(missing)}", analysis.source)
+
+
+def int_max_batch(analysis: Analysis) -> int | None:
+    """The largest batch at which every batch-sized top stays within Caffe's INT_MAX elements per blob."""
+    from caffemem.layers.registry import count
+
+    per_sample = 0
+    for net in analysis.nets:
+        batch = next((layer.top_shapes[0][0] for layer in net.layers if layer.impl is not None and layer.impl.is_data
+                      and layer.top_shapes and layer.top_shapes[0]), None)
+        if not batch:
+            continue
+        for layer in net.layers:
+            for shape in layer.top_shapes:
+                if shape and shape[0] == batch:
+                    per_sample = max(per_sample, count(shape) // batch)
+    return (2**31 - 1) // per_sample if per_sample else None
 
 
 def first_batch(analysis: Analysis) -> int:
@@ -81,10 +106,18 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
         return analyze_path(path, phase_id, options, level, tuple(stages))
 
     analysis = analyse(batch)
+    check_inputs_exist(analysis, inputs)
+    if not any(net.layers for net in analysis.nets):
+        raise CaffememError("the net has no layers", path)
     if mode is None:
-        mode = solver_mode(analysis)
+        mode = "gpu" if device else solver_mode(analysis)
     if gpus > 1 and mode != "gpu":
         raise CaffememError("--gpus needs GPU mode (--mode gpu): Caffe trains on several GPUs only there")
+    if device and mode != "gpu":
+        raise CaffememError("--device is a GPU's memory: it needs GPU mode (drop --mode cpu, or give --mem)")
+    if mem and mem.strip().lower() == "host" and mode == "gpu":
+        raise CaffememError("--mem host is this machine's RAM, but in GPU mode the budget is the GPU's memory: "
+                            "give --device NAME or --mem SIZE")
     fp = footprint(analysis, mode, solver_type, gpus)
     result = CheckResult(analysis, fp)
     extra = 0
@@ -103,23 +136,32 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
         result.notes.append(f"loading {weights} holds about {loading:,} bytes while Caffe copies it into the "
                             f"net; it adds {extra:,} bytes to the peak")
     budget = budget_from_options(mem, device)
+    unknown = [layer for net in analysis.nets for layer in net.unanalysed_layers]
+    if budget is not None and unknown:
+        roots = [layer for layer in unknown if not (layer.unknown or "").startswith("a bottom's shape")]
+        first = (roots or unknown)[0]
+        raise CaffememError(f"cannot say whether the run fits: {len(unknown)} layer(s) could not be analysed, "
+                            f"starting with '{first.name}' ({first.type}): {first.unknown}", path)
     if budget is not None:
         size, name = budget
         needed = fp.total_bytes
         fit = Fit(size, name, needed, needed <= size, None)
-        unknown = any(net.unanalysed_layers for net in analysis.nets)
-        if not unknown:
-            probe = batch or first_batch(analysis)
-            cache = {probe: fp.total_bytes - extra} if batch else {}
+        probe = batch or first_batch(analysis)
+        cache = {probe: fp.total_bytes - extra} if batch else {}
 
-            def at(b: int) -> int:
-                if b not in cache:
-                    cache[b] = footprint(analyse(b), mode, solver_type, gpus).total_bytes
-                return cache[b] + extra
+        def at(b: int) -> int:
+            if b not in cache:
+                cache[b] = footprint(analyse(b), mode, solver_type, gpus).total_bytes
+            return cache[b] + extra
 
-            try:
-                fit.max_batch, fit.fixed_bytes, fit.per_sample_bytes = largest_batch(at, size, probe)
-            except CaffememError as err:
-                result.notes.append(f"largest batch not computed: {err}")
+        try:
+            fit.max_batch, fit.fixed_bytes, fit.per_sample_bytes = largest_batch(at, size, probe)
+        except CaffememError as err:
+            result.notes.append(f"largest batch not computed: {err}")
+        cap = int_max_batch(analysis)
+        if fit.max_batch is not None and cap is not None and fit.max_batch > cap:
+            result.notes.append(f"memory would allow batch {fit.max_batch}, but at batch {cap + 1} a blob would "
+                                "exceed Caffe's limit of INT_MAX elements")
+            fit.max_batch = cap
         result.fit = fit
     return result

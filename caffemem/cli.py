@@ -30,8 +30,12 @@ def friendly_errors(func: F) -> F:
         except CaffememError as err:
             click.echo(f"caffemem: error: {err}", err=True)
             sys.exit(2)
-        except (OSError, UnicodeDecodeError) as err:
-            click.echo(f"caffemem: error: {err}", err=True)
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            click.echo(f"caffemem: error: {where}{err.strerror or err}", err=True)
+            sys.exit(2)
+        except UnicodeDecodeError as err:
+            click.echo(f"caffemem: error: not a text file (byte {err.start} is not UTF-8)", err=True)
             sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit):
             raise
@@ -56,10 +60,8 @@ def parse_input_option(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
     out: dict[str, tuple[int, ...]] = {}
     for value in values:
         top, sep, dims = value.partition("=")
-        try:
-            shape = tuple(int(d) for d in dims.replace("x", ",").split(",") if d.strip())
-        except ValueError:
-            shape = ()
+        parts = [d.strip() for d in dims.replace("x", ",").split(",")]
+        shape = tuple(int(d) for d in parts) if all(d.isdigit() for d in parts) else ()
         if not sep or not top or not shape or any(d <= 0 for d in shape):
             raise CaffememError(f"--input expects TOP=C,H,W (positive per-sample dims), got '{value}'")
         out[top] = shape

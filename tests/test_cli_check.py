@@ -36,7 +36,7 @@ def test_json_contract_keys() -> None:
     # the example solver says solver_mode: GPU, which `caffe train` honours: so does caffemem
     assert fp["mode"] == "gpu" and fp["total_bytes"] == sum(fp["by_category"].values())
     assert fp["solver_type"] == "Adam"  # the solver's own type wins over --solver-type
-    assert "max_batch" not in data
+    assert data["max_batch"] is None  # no budget given
 
 
 def test_solver_type_changes_history() -> None:
@@ -122,3 +122,41 @@ def test_snapshot_copy_counts_in_cpu_mode_unless_the_solver_never_snapshots(tmp_
 def test_a_log_given_to_check_says_what_it_is() -> None:
     code, _, err = run("check", str(EXAMPLES.parent / "sample_logs" / "imagedata-conv-fc-killed.log"))
     assert code == 2 and "this is a Caffe log" in err and "caffemem postmortem" in err
+
+
+def test_no_verdict_on_a_net_that_could_not_be_analysed(tmp_path: Path) -> None:
+    net = tmp_path / "py.prototxt"
+    net.write_text('layer { name: "py" type: "Python" top: "data" python_param { module: "m" layer: "L" } }\n'
+                   'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" '
+                   'inner_product_param { num_output: 2 } }\n')
+    code, out, _ = run("check", str(net))
+    assert code == 0 and "INCOMPLETE" in out
+    code, out, err = run("check", str(net), "--mem", "1GiB")
+    assert code == 2 and "cannot say whether the run fits" in err and "'py' (Python)" in err
+    code, out, _ = run("check", str(net), "--input", "data=8", "--batch", "4", "--mem", "1GiB")
+    assert code == 0 and "fits" in out
+
+
+def test_device_names_and_modes() -> None:
+    code, out, _ = run("check", NET, "--device", "a100 80gb")
+    assert code == 0 and "on an A100 80GB (80.0 GiB)" in out and "GPU" in out  # --device implies GPU mode
+    code, _, err = run("check", NET, "--mode", "cpu", "--device", "T4")
+    assert code == 2 and "needs GPU mode" in err
+    code, _, err = run("check", NET, "--mode", "gpu", "--mem", "host")
+    assert code == 2 and "--mem host" in err
+
+
+def test_input_typos_are_errors() -> None:
+    code, _, err = run("check", NET, "--input", "nope=1,28,28")
+    assert code == 2 and "names no top" in err
+    code, _, err = run("check", NET, "--input", "data=3,,227")
+    assert code == 2 and "--input expects" in err
+
+
+def test_largest_batch_respects_int_max() -> None:
+    code, out, _ = run("check", NET, "--mem", "10TiB", "--format", "json")
+    best = json.loads(out)["max_batch"]
+    code, _, err = run("check", NET, "--batch", str(best))
+    assert code == 0, err
+    code, _, err = run("check", NET, "--batch", str(best + 1))
+    assert code == 2 and "INT_MAX" in err

@@ -86,3 +86,24 @@ def test_reconcile_marks_a_different_batch() -> None:
     data = json.loads(out)
     statuses = {c["name"]: c["status"] for c in data["nets"][0]["layers"]}
     assert statuses["conv1"] == "shape mismatch"
+
+
+def test_big_net_with_cut_echo_falls_back_to_logged_shapes() -> None:
+    shared = need_shared()
+    code, out, err = run("postmortem", str(shared / "oracle" / "googlenet-b8-sgd" / "caffe.log"))
+    assert code == 0, err
+    assert "rebuilt from the log's shapes" in out and "could not be read" in out
+
+
+def test_wrong_net_is_flagged() -> None:
+    shared = need_shared()
+    caffenet = glob.glob(str(shared / "oracle" / "caffenet-b16-sgd" / "*.runnable.prototxt"))[0]
+    code, out, _ = run("postmortem", str(shared / "oracle" / "googlenet-b8-sgd" / "caffe.log"), "--net", caffenet)
+    assert code == 0 and "does not match the log's TRAIN net" in out
+
+
+def test_reconcile_needs_a_net_set_up_in_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "empty.log"
+    log.write_text("I0101 00:00:00.000000  1 caffe.cpp:1] Use CPU.\n")
+    code, _, err = run("reconcile", str(ROOT / "examples" / "small_train_val.prototxt"), str(log))
+    assert code == 2 and "no net set-up" in err

@@ -116,12 +116,19 @@ def _builder(run: Run, net_path: str | None, source: str) -> tuple[str, Callable
         return "given", from_file, []
     logged = _log_nets(run)
     texts = [n.text for n in logged]
+    params: list[caffe_pb2.NetParameter] = []
+    fallback: list[str] = []
     if logged and all(t and not n.text_truncated for t, n in zip(texts, logged, strict=True)):
-        params = []
-        for i, text in enumerate(texts):
-            param = caffe_pb2.NetParameter()
-            parse_text(text or "", param, f"{source} (net #{i + 1} echoed in the log)")
-            params.append(param)
+        try:
+            for i, text in enumerate(texts):
+                param = caffe_pb2.NetParameter()
+                parse_text(text or "", param, f"{source} (net #{i + 1} echoed in the log)")
+                params.append(param)
+        except CaffememError as err:  # glog cuts long messages: big nets' echoed text is often incomplete
+            params = []
+            fallback.append(f"the net text echoed in the log could not be read ({err.message}); the net was "
+                            "rebuilt from the logged shapes instead")
+    if params:
 
         def from_text(batch: int | None) -> list[BuiltNet]:
             nets = []
@@ -130,12 +137,17 @@ def _builder(run: Run, net_path: str | None, source: str) -> tuple[str, Callable
                 ctx = SetupContext(phase, BuildOptions(batch=batch), f"{source} (net #{i + 1})")
                 nets.append(build_net(param, compose_state(phase, param.state), ctx))
             return nets
-        return "echoed in the log", from_text, []
+        try:
+            from_text(None)
+            return "echoed in the log", from_text, []
+        except CaffememError as err:
+            fallback.append(f"the net echoed in the log could not be built ({err.message}); the net was rebuilt "
+                            "from the logged shapes instead")
     if not logged:
         raise CaffememError("the log shows no net set-up (no 'Top shape' lines) and no --net was given", source)
     recs = [reconstruct(n) for n in logged]
-    guesses = [g for r in recs for g in r.guesses] + [f"{u}: not recognised; its tops taken as given"
-                                                       for r in recs for u in r.unknown]
+    guesses = fallback + [g for r in recs for g in r.guesses] + [f"{u}: not recognised; its tops taken as given"
+                                                                  for r in recs for u in r.unknown]
 
     def from_shapes(batch: int | None) -> list[BuiltNet]:
         nets = []
@@ -178,6 +190,8 @@ def postmortem(log_path: str, net_path: str | None = None, budget: tuple[int, st
         stype = solver_type_of(run)
         notes: list[str] = []
         nets = build(None)  # each net at the batch it ran with
+        if net_path:
+            notes += _compare_with_log(run, nets)
         fp = run_footprint(nets, roles_of(nets), mode, stype) if nets else None
         pm = PostMortem(log_path, run, len(report.runs), origin, nets, fp, stype, batch, guesses, notes=notes)
         if fp is not None:
@@ -199,6 +213,24 @@ def postmortem(log_path: str, net_path: str | None = None, budget: tuple[int, st
         return pm
     finally:
         report.close()
+
+
+def _compare_with_log(run: Run, nets: list[BuiltNet]) -> list[str]:
+    """Warnings when the net given does not produce the shapes the log shows."""
+    from caffemem.logs.reconcile import compare_net
+
+    notes = []
+    for i, logged in enumerate(_log_nets(run)):
+        phase = logged.phase or ("TRAIN" if i == 0 else "TEST")
+        built = next((n for n in nets if n.phase_name == phase), None)
+        if built is None:
+            notes.append(f"the net given has no {phase} net, but the log shows one")
+            continue
+        bad = [c.name for c in compare_net(logged, built).layers if c.status != "match"]
+        if bad:
+            notes.append(f"the net given does not match the log's {phase} net: {len(bad)} layer(s) differ "
+                         f"(first: {bad[0]}); the figures are for the net given")
+    return notes
 
 
 def category_words(category: str) -> str:

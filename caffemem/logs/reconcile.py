@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions
 from caffemem.logs import read_log
 from caffemem.logs.model import Net
 from caffemem.logs.postmortem import pick_run
 from caffemem.net.analyze import analyze_path
 from caffemem.net.build import BuiltNet
+from caffemem.net.state import phase_from_name
 
 
 @dataclass
@@ -90,12 +92,21 @@ def reconcile(net_path: str, log_path: str, run_index: int | None = None,
     try:
         run = pick_run(report, run_index)
         logged = [n for n in run.nets if n.nested_in is None and n.layers]
+        if not logged:
+            raise CaffememError("the log shows no net set-up (no 'Top shape' lines): nothing to compare", log_path)
         analysis = analyze_path(net_path, options=options or BuildOptions())
         result = Reconciliation(net_path, log_path, run.index + 1)
         available = list(analysis.nets)
+        built_phases: set[str] = set()
         for i, net in enumerate(logged):
             phase = net.phase or ("TRAIN" if i == 0 else "TEST")
             match = next((b for b in available if b.phase_name == phase), None)
+            if match is None and analysis.kind == "net" and phase not in built_phases:
+                # a net file is built in the phase the log shows (a deploy net trained by a solver)
+                built_phases.add(phase)
+                extra = analyze_path(net_path, phase=phase_from_name(phase), options=options or BuildOptions())
+                available.extend(extra.nets)
+                match = next((b for b in available if b.phase_name == phase), None)
             if match is None:
                 result.unmatched.append(f"the log's net #{i + 1} ({phase}) has no counterpart in {net_path}")
                 continue

@@ -101,7 +101,7 @@ def _guess(bshapes: list, tshapes: list, bottoms: list[str], tops: list[str]):  
         def inner_product(layer, b, t):  # noqa: ANN001, ANN202
             layer.type = "InnerProduct"
             layer.inner_product_param.num_output = t[0][1]
-            return f"InnerProduct with {t[0][1]} outputs ({t[0][1] * count(b[0][1:]):,} weights)"
+            return f"InnerProduct with {t[0][1]} outputs ({t[0][1] * (count(b[0][1:]) + 1):,} weights with bias)"
         return inner_product
     if len(tshapes) == 1 and len(bshapes) == 1 and len(t0) == 4 and len(b0) == 4 and t0[0] == b0[0]:
         if t0 == b0:

@@ -51,19 +51,19 @@ DEVICES: dict[str, tuple[str, int]] = {
 
 
 def _key(name: str) -> str:
-    key = re.sub(r"[\s_]+", "", name.lower())
-    key = key.replace("geforce", "").replace("tesla", "").replace("nvidia", "")
-    key = re.sub(r"(\d+)gb?$", r"-\1", key)
-    return key.replace("--", "-")
+    """A device name reduced to letters and digits: 'GeForce GTX 1080 Ti' -> '1080ti', 'A100 80GB' -> 'a100-80'."""
+    text = name.lower().strip()
+    text = re.sub(r"[\s_-]+(\d+)\s*gb?$", r"-\1", text)
+    for word in ("nvidia", "geforce", "tesla", "quadro", "gtx", "rtx"):
+        text = text.replace(word, "")
+    return re.sub(r"[\s_]+", "", text).strip("-")
 
 
 def find_device(name: str) -> tuple[str, int]:
     """(display name, bytes) for a GPU name such as ``"GTX 1080 Ti"``, ``"v100-32"`` or ``"A100 80GB"``."""
     key = _key(name)
-    if key in DEVICES:
-        return DEVICES[key]
-    base = key.split("-")[0]
-    if base in DEVICES and key.endswith(f"-{DEVICES[base][1] // GiB}"):
-        return DEVICES[base]
+    table = {_key(k): v for k, v in DEVICES.items()} | {_key(v[0]): v for v in DEVICES.values()}
+    if key in table:
+        return table[key]
     known = ", ".join(sorted({v[0] for v in DEVICES.values()}))
     raise CaffememError(f"unknown device '{name}'; known devices: {known}; or give --mem SIZE")

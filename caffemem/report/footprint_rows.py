@@ -51,6 +51,10 @@ def categories_used(result: CheckResult) -> list[str]:
 
 def headline(result: CheckResult) -> str:
     fp = result.footprint
+    unknown = [layer for net in result.analysis.nets for layer in net.unanalysed_layers]
+    if unknown:
+        return (f"INCOMPLETE: {len(unknown)} layer(s) could not be analysed (see 'not analysed' above); "
+                f"the run needs more than {human_bytes(fp.total_bytes)}")
     where = "on the GPU" if fp.mode == "gpu" else "in host memory (CPU mode)"
     per_gpu = " per GPU" if fp.mode == "gpu" and fp.gpus > 1 else ""
     text = f"needs {human_bytes(fp.total_bytes)}{per_gpu} {where}"
@@ -70,6 +74,7 @@ def headline(result: CheckResult) -> str:
     if fit.max_batch is not None and fit.max_batch >= 1:
         text += f" — largest batch that fits: {fit.max_batch}"
     elif fit.fixed_bytes is not None:
-        text += (f" — not even at batch 1: weights, gradients and solver state alone need "
-                 f"{human_bytes(fit.fixed_bytes)}; use a smaller net, a solver with less state, or more memory")
+        text += (f" — not even at batch 1: what does not depend on the batch (weights, gradients, solver state, "
+                 f"the process) needs {human_bytes(fit.fixed_bytes)}; use a smaller net, a solver with less "
+                 "state, or more memory")
     return text

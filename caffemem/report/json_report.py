@@ -71,6 +71,8 @@ def check_dict(result: CheckResult) -> dict[str, Any]:
         net_data["footprint"]["role"] = fp.role
         for layer in net_data["layers"]:
             layer["bytes"] = dict(fp.by_layer.get(layer["name"], {}))
+    data["complete"] = not any(net.unanalysed_layers for net in result.analysis.nets)
+    data["max_batch"] = None  # set when a budget was given
     if result.fit is not None:
         fit = result.fit
         data["max_batch"] = fit.max_batch

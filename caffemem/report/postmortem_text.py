@@ -66,6 +66,7 @@ def render_text(pm: PostMortem) -> str:
     if pm.guesses:
         out.append("  The log names no layer types, so they were read from the shapes:")
         out += [f"    - {g}" for g in pm.guesses]
+    out += [f"  Note: {n}" for n in pm.notes]
     if pm.consumers:
         out += ["", "Biggest consumers:"]
         for c in pm.consumers:
@@ -88,12 +89,14 @@ def _advice(pm: PostMortem) -> list[str]:
         verdict = "fits" if fit.fits else "does not fit"
         lines.append(f"  on {fit.budget_name} ({human_bytes(fit.budget_bytes)}) this run {verdict}.")
         if fit.max_batch is not None and fit.max_batch >= 1:
-            lines.append(f"  the largest batch that fits is {fit.max_batch}, with every data layer (train and test "
-                         "nets) at that batch.")
+            lines.append(f"  the largest batch that fits is {fit.max_batch}, with every data layer at that batch.")
         elif fit.fixed_bytes is not None:
             at_one = fit.fixed_bytes + (fit.per_sample_bytes or 0)
             lines.append(f"  no batch fits: even at batch 1 it needs {human_bytes(at_one)}"
                          " — shrink the largest layers or use a machine with more memory.")
+    elif pm.at_batch_one is None:
+        lines.append("  give --mem SIZE (the machine's memory) or --device NAME (the GPU) for a verdict and the "
+                     "largest batch that fits.")
     elif pm.at_batch_one is not None:
         lines.append(f"  at batch 1 the same run needs {human_bytes(pm.at_batch_one)}; every sample adds about "
                      f"{human_bytes((fp.total_bytes - pm.at_batch_one) / max(1, (pm.batch or 2) - 1))}. "
