@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from caffemem.errors import CaffememError
 from caffemem.logs.bulk import split_piece
 from caffemem.logs.events import Event
 from caffemem.logs.lines import PREFIX_RE, classify
@@ -147,4 +148,11 @@ def open_log(path: str | os.PathLike[str]) -> tuple[BinaryIO, int | None]:
         size: int | None = os.fstat(stream.fileno()).st_size
     except OSError:
         size = None
+    head = stream.peek(4096)[:4096] if hasattr(stream, "peek") else b""
+    if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh9"[:3] and head[3:4].isdigit() or head[:6] == b"\xfd7zXZ\x00":
+        stream.close()
+        raise CaffememError("a compressed file: decompress it first", os.fspath(path))
+    if len(head) >= 64 and sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 10:
+        stream.close()  # a stray NUL from a data layer is fine; mostly control bytes is not a log
+        raise CaffememError("binary data, not a text log", os.fspath(path))
     return stream, size

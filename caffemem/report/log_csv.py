@@ -52,7 +52,7 @@ def write_log_csv_files(runs: list[Run], prefix: str) -> list[str]:
     """
     written = []
     for run in runs:
-        stem = prefix if len(runs) == 1 else f"{prefix}.run{run.index}"
+        stem = prefix if len(runs) == 1 else f"{prefix}.run{run.index + 1}"  # runs count from 1, as --run
         for suffix, table in ((".train", run.train), (".test", run.test)):
             path = stem + suffix
             with open(path, "w", encoding="utf-8", newline="") as handle:

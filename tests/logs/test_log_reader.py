@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from caffemem.errors import CaffememError
 from caffemem.logs import read_log
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -84,8 +87,12 @@ def test_progress_callback(tmp_path: Path) -> None:
 
 def test_empty_and_binary_files(tmp_path: Path) -> None:
     assert read_log(_write(tmp_path, b"")).runs == []
-    report = read_log(_write(tmp_path, bytes(range(256)) * 50))
-    assert report.counts["top_shape"] == 0
+    with pytest.raises(CaffememError, match="binary data, not a text log"):
+        read_log(_write(tmp_path, bytes(range(256)) * 50))
+    import gzip
+
+    with pytest.raises(CaffememError, match="compressed"):
+        read_log(_write(tmp_path, gzip.compress(SEED.read_bytes())))
 
 
 def test_huge_line_without_newline_is_cut(tmp_path: Path, monkeypatch: object) -> None:
