@@ -107,3 +107,11 @@ def test_reconcile_needs_a_net_set_up_in_the_log(tmp_path: Path) -> None:
     log.write_text("I0101 00:00:00.000000  1 caffe.cpp:1] Use CPU.\n")
     code, _, err = run("reconcile", str(ROOT / "examples" / "small_train_val.prototxt"), str(log))
     assert code == 2 and "no net set-up" in err
+
+
+def test_seed_log_alone_recognises_imagedata_and_the_test_pass() -> None:
+    code, out, _ = run("postmortem", SEED_LOG, "--format", "json")
+    data = json.loads(out)
+    assert any("Layer1: ImageData" in g for g in data["guesses"])
+    assert data["footprint"]["by_category"]["prefetch"] > 0  # ImageData's prefetch batches
+    assert any("test passes" in g for g in data["guesses"])

@@ -36,6 +36,7 @@ class Layer:
     memory_required_for_data: int | None = None
     needs_backward: bool | None = None
     set_up: bool = False
+    type_hint: str | None = None  # the type a layer's own set-up lines reveal (data layers)
 
 
 @dataclass

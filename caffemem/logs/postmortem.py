@@ -111,8 +111,13 @@ def _builder(run: Run, net_path: str | None, source: str) -> tuple[str, Callable
                                                                    list[str]]:
     """How to build this run's nets at a given batch, and where they come from."""
     if net_path:
+        tested = len(run.test) > 0
+
         def from_file(batch: int | None) -> list[BuiltNet]:
-            return analyze_path(net_path, options=BuildOptions(batch=batch)).nets
+            nets = analyze_path(net_path, options=BuildOptions(batch=batch)).nets
+            if tested and all(n.phase != TEST for n in nets):  # the log shows test passes of this net
+                nets += analyze_path(net_path, phase=TEST, options=BuildOptions(batch=batch)).nets
+            return nets
         return "given", from_file, []
     logged = _log_nets(run)
     texts = [n.text for n in logged]
@@ -149,12 +154,20 @@ def _builder(run: Run, net_path: str | None, source: str) -> tuple[str, Callable
     guesses = fallback + [g for r in recs for g in r.guesses] + [f"{u}: not recognised; its tops taken as given"
                                                                   for r in recs for u in r.unknown]
 
+    phases = [_phase_of(net, i) for i, net in enumerate(logged)]
+    tested = len(run.test) > 0 and TEST not in phases and len(logged) == 1
+    if tested:  # test passes ran, but the log does not show the test net's set-up
+        guesses.append("the log shows test passes but not the test net's set-up: assumed to test the same net "
+                       "(a second copy of its activations)")
+
     def from_shapes(batch: int | None) -> list[BuiltNet]:
         nets = []
-        for i, (rec, net) in enumerate(zip(recs, logged, strict=True)):
-            phase = _phase_of(net, i)
+        for i, (rec, phase) in enumerate(zip(recs, phases, strict=True)):
             ctx = SetupContext(phase, BuildOptions(batch=batch), f"{source} (net #{i + 1} rebuilt)")
             nets.append(build_net(rec.param, compose_state(phase), ctx))
+        if tested:
+            ctx = SetupContext(TEST, BuildOptions(batch=batch), f"{source} (test net assumed)")
+            nets.append(build_net(recs[0].param, compose_state(TEST), ctx))
         return nets
     return "rebuilt from the log's shapes", from_shapes, guesses
 

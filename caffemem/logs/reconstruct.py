@@ -63,7 +63,9 @@ def reconstruct(net: Net) -> Reconstruction:
         bshapes = [shapes.get(b) for b in bottoms]
         tshapes = [t.shape for t in tops]
         kind = _guess(bshapes, tshapes, bottoms, [t.name or "" for t in tops])
-        if kind is None or any(s is None for s in tshapes) or any(s is None for s in bshapes):
+        if not bottoms and logged.type_hint and _as_logged_data(layer, logged.type_hint, tshapes):
+            rec.guesses.append(f"{logged.name}: {layer.type} (its set-up lines say so), with the logged shapes")
+        elif kind is None or any(s is None for s in tshapes) or any(s is None for s in bshapes):
             _as_data(layer, tshapes)
             rec.unknown.append(logged.name)
         else:
@@ -74,6 +76,26 @@ def reconstruct(net: Net) -> Reconstruction:
         for t in tops:
             shapes[t.name or ""] = t.shape
     return rec
+
+
+def _as_logged_data(layer: caffe_pb2.LayerParameter, hint: str, tshapes: list[list[int] | None]) -> bool:
+    """A prefetching data layer producing exactly the logged shapes, so its prefetch is counted."""
+    data = tshapes[0] if tshapes else None
+    if not data or len(data) != 4 or any(s is None for s in tshapes):
+        return False
+    n, c, h, w = data
+    if hint == "ImageData" and c in (1, 3) and len(tshapes) == 2:
+        layer.type = "ImageData"
+        p = layer.image_data_param
+        p.batch_size, p.new_height, p.new_width, p.is_color = n, h, w, c == 3
+        return True
+    if hint == "Data" and c == 3 and h == w:  # crop_size gives H and W; 3 channels is what Data assumes
+        layer.type = "Data"
+        layer.data_param.batch_size = n
+        layer.data_param.source = "(from log)"
+        layer.transform_param.crop_size = h
+        return True
+    return False
 
 
 def _as_data(layer: caffe_pb2.LayerParameter, tshapes: list[list[int] | None]) -> None:

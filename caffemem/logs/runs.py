@@ -148,6 +148,15 @@ def render_batch(batch: TrainBatch, tail: list[str], state: RenderState,
                          last=last, tail=tail)
 
 
+#: Caffe source files whose log lines, printed while a layer is set up, reveal that layer's type.
+DATA_LAYER_SOURCES = {
+    "data_layer.cpp": "Data", "image_data_layer.cpp": "ImageData", "window_data_layer.cpp": "WindowData",
+    "hdf5_data_layer.cpp": "HDF5Data", "memory_data_layer.cpp": "MemoryData",
+    "annotated_data_layer.cpp": "AnnotatedData", "dense_image_data_layer.cpp": "DenseImageData",
+    "db_lmdb.cpp": "Data", "db_leveldb.cpp": "Data",
+}
+
+
 class RunBuilder:
     """Feed events in file order with ``feed``; ``finish`` returns the LogReport."""
 
@@ -223,6 +232,11 @@ class RunBuilder:
         self.report.counts["lines"] += 1
         if event.text:
             run.tail.append(event.text)
+        if event.where and self.current_layer is not None and not self.current_layer.set_up:
+            source = event.where.split(":", 1)[0]
+            hint = DATA_LAYER_SOURCES.get(source)
+            if hint is not None:  # e.g. "image_data_layer.cpp:38] Opening file": the layer's type shows
+                self.current_layer.type_hint = hint
         if event.tid:
             if self.weak_crash and run.end.crash_kind == "other":
                 # Shell noise before Caffe's first line (an IDE's command echo) was no crash.
