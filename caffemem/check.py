@@ -133,8 +133,6 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
         extra = max(0, loading - after_load)
         if extra:
             fp.extra[C.WEIGHTS_LOADING] = extra
-        result.notes.append(f"loading {weights} holds about {loading:,} bytes while Caffe copies it into the "
-                            f"net; it adds {extra:,} bytes to the peak")
     budget = budget_from_options(mem, device)
     unknown = [layer for net in analysis.nets for layer in net.unanalysed_layers]
     if budget is not None and unknown:

@@ -97,7 +97,7 @@ def _build(loaded: LoadedNet, phase: int, solver_state: caffe_pb2.NetState | Non
             hints.append(f"this net picks layers by stage ({', '.join(rule_stages)}): give --stage")
         assumed = [w for w in ctx.warnings if "assuming" in w or "taken from the dataset" in w]
         if assumed:
-            hints.append("a data shape was assumed (see warnings): give the real one with --input TOP=C,H,W")
+            hints.append(f"a data shape was assumed: {assumed[0]}")
         if hints:
             err.message += " [" + "; ".join(hints) + "]"
             err.args = (err.location_prefix() + err.message,)
@@ -147,6 +147,10 @@ def analyze_solver(solver: LoadedSolver, phase: int | None = None, options: Buil
 
     def inline(param: caffe_pb2.NetParameter, what: str) -> LoadedNet:
         # Caffe does not upgrade nets embedded in a solver; neither do we.
+        if len(param.layers) and not len(param.layer):
+            raise CaffememError(f"the net in the solver's {what} uses the old V1 'layers' format, which Caffe does "
+                                "not upgrade inside a solver: it would build an empty net. Move the net to its own "
+                                "file (or run 'caffemem upgrade' on it)", solver.source)
         loaded = LoadedNet(caffe_pb2.NetParameter(), f"{solver.source} ({what})")
         loaded.param.CopyFrom(param)
         return loaded

@@ -49,6 +49,18 @@ def categories_used(result: CheckResult) -> list[str]:
     return [c for c in C.ORDER if used.get(c)]
 
 
+def biggest_fixed_consumer(result: CheckResult) -> tuple[str, int] | None:
+    """The layer whose weights, gradients and solver state cost the most."""
+    fixed = (C.WEIGHTS, C.WEIGHT_GRADIENTS, C.SOLVER_HISTORY)
+    best: tuple[str, int] | None = None
+    for fp in result.footprint.nets:
+        for name, cats in fp.by_layer.items():
+            n = sum(cats.get(c, 0) for c in fixed)
+            if n and (best is None or n > best[1]):
+                best = (name, n)
+    return best
+
+
 def headline(result: CheckResult) -> str:
     fp = result.footprint
     unknown = [layer for net in result.analysis.nets for layer in net.unanalysed_layers]
@@ -75,6 +87,11 @@ def headline(result: CheckResult) -> str:
         text += f" — largest batch that fits: {fit.max_batch}"
     elif fit.fixed_bytes is not None:
         text += (f" — not even at batch 1: what does not depend on the batch (weights, gradients, solver state, "
-                 f"the process) needs {human_bytes(fit.fixed_bytes)}; use a smaller net, a solver with less "
-                 "state, or more memory")
+                 f"the process) needs {human_bytes(fit.fixed_bytes)}")
+        big = biggest_fixed_consumer(result)
+        if big is not None:
+            text += f", {human_bytes(big[1])} of it for layer {big[0]}: make it smaller"
+        if fp.solver_type not in (None, "SGD"):
+            text += f", use a solver with less state than {fp.solver_type}"
+        text += ", or use more memory"
     return text
