@@ -224,12 +224,14 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
                 progress: bool | None) -> None:
     """Read a Caffe training LOG: nets, solver, training curve, and how each run ended."""
     from caffemem.logs import PARALLEL_MIN_BYTES, read_log
+    from caffemem.logs.parallel import keep_freed_memory
     from caffemem.report.log_csv import write_log_csv, write_log_csv_files
     from caffemem.report.log_json import write_log_json
     from caffemem.report.log_table import render_log
 
     if csv_prefix is not None and fmt != "csv":
         raise CaffememError("--csv-prefix goes with --format csv")
+    keep_freed_memory()  # this process only reads the log and writes it out
     show = sys.stderr.isatty() if progress is None else progress
     bar = _LogProgress(click.format_filename(log_file)) if show else None
     try:

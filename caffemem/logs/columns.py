@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tempfile
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, BinaryIO
 
 MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
 READ_BYTES = 1 << 22
@@ -226,6 +227,48 @@ class Table:
                 yield data[:cut].decode("utf-8")
             self._spill.seek(0, 2)
         yield "".join(self._parts) + self._pending_text()
+
+    def tail_text(self) -> str:
+        """The rows kept in memory, the (unrendered) last row included: what follows the spilled bytes."""
+        return "".join(self._parts) + self._pending_text()
+
+    def copy_spilled(self, sink: BinaryIO, leave_off: int = 0) -> None:
+        """Copy the spilled rows' UTF-8 bytes to ``sink`` as they are, but for the last ``leave_off`` bytes.
+
+        The caller must have flushed anything it wrote to ``sink``'s file before. The kernel copies
+        (``os.sendfile``) where it can; otherwise the bytes go through ``sink.write`` in pieces.
+        """
+        if self._spill is None:
+            return
+        spill = self._spill
+        spill.flush()
+        size = spill.seek(0, 2) - leave_off
+        done = 0
+        try:
+            target = sink.fileno()
+            sink.flush()
+            source = spill.fileno()
+        except (OSError, ValueError, AttributeError):
+            target = -1
+        if target >= 0 and hasattr(os, "sendfile"):
+            try:
+                while done < size:
+                    sent = os.sendfile(target, source, done, min(size - done, 1 << 30))
+                    if not sent:
+                        break
+                    done += sent
+            except BrokenPipeError:
+                raise
+            except OSError:
+                pass  # a sink sendfile cannot write to: copy the rest below
+        spill.seek(done)
+        while done < size:
+            data = spill.read(min(READ_BYTES, size - done))
+            if not data:
+                break
+            sink.write(data)
+            done += len(data)
+        spill.seek(0, 2)
 
     def rows(self) -> Iterator[tuple[float | int, ...]]:
         """Rows as tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""

@@ -41,8 +41,34 @@ from caffemem.logs.runs import RenderedBatch, RenderState, RunBuilder, render_ba
 PARALLEL_MIN_BYTES = 64 << 20  # smaller files are read by one process
 SHARE = (1, 2)  # (share, period): the worker takes pieces whose index % period < share
 AHEAD = 4  # answers the worker may hold beyond the one in the pipe
+KEEP_FREED_BYTES = 16 << 20  # see keep_freed_memory
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 Spans = list[tuple[int, int, RenderedBatch | None]]
+
+
+def keep_freed_memory(limit: int = KEEP_FREED_BYTES) -> None:
+    """Have glibc's malloc keep up to ``limit`` freed bytes instead of handing them back at once.
+
+    Reading a big log allocates and frees pieces of a few MiB (the text read, its translation,
+    rendered rows, spill buffers) over and over. By default glibc maps blocks of those sizes
+    afresh or trims them off its heap each time, and the kernel faults every page in again: on
+    a 300 MB log 144 k page faults and 0.6 s of system time (20 k and 0.2-0.4 s with this). With both thresholds at
+    ``limit`` they stay on the heap, at most ``limit`` of free memory more per process. For a
+    process that does little else (the command line); no effect with another C library.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        if not hasattr(libc, "gnu_get_libc_version"):
+            return
+        libc.mallopt(_M_MMAP_THRESHOLD, limit)
+        libc.mallopt(_M_TRIM_THRESHOLD, limit)
+    except (OSError, AttributeError, ValueError, ImportError):
+        return
 
 
 def can_fork(stream: BinaryIO, size: int | None, min_bytes: int) -> bool:

@@ -11,9 +11,13 @@ Contract (keys may be added, never renamed): see docs of ``write_log_json``.
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import math
-from typing import Any, TextIO
+import os
+import sys
+from typing import Any, BinaryIO, TextIO
 
 from caffemem.logs.columns import Table, key_json, nonfinite_to_null
 from caffemem.logs.model import LogReport, Net, Run, RunEnd
@@ -66,11 +70,37 @@ def end_json(end: RunEnd) -> dict[str, Any]:
     }
 
 
+def _byte_sink(out: TextIO) -> BinaryIO | None:
+    """The binary stream under ``out`` when ``out`` is the standard output writing UTF-8, else None.
+
+    Where the line end is "\\n" a text stream writes "\\n" as it is, so the UTF-8 bytes of kept
+    text written to its buffer are what writing the text would give.
+    """
+    if out is not sys.stdout or not isinstance(out, io.TextIOWrapper) or os.linesep != "\n":
+        return None
+    try:
+        if codecs.lookup(out.encoding).name != "utf-8":
+            return None
+    except (LookupError, TypeError):
+        return None
+    return out.buffer
+
+
 def _write_iterations(table: Table, out: TextIO) -> None:
     """The rows as kept: the bulk path already rendered them, so this is mostly copying."""
     if not table.uniform:
         _write_iterations_slowly(table, out)
         return
+    sink = _byte_sink(out)
+    if sink is not None:
+        tail = table.tail_text()  # also settles table.nonfinite (the last row may hold a nan)
+        if not table.nonfinite:
+            # Nothing to rewrite: the spilled bytes go out as they are, without decoding them
+            # and encoding them again.
+            out.flush()
+            table.copy_spilled(sink, 0 if tail else 2)
+            out.write(tail[:-2])  # every kept row ends with ",\n"
+            return
     held = ""
     for text in table.text_chunks():
         if text:

@@ -1,0 +1,113 @@
+"""`caffemem log --format json` to standard output copies the spilled rows' bytes; same output as writing text."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import caffemem.logs.columns as columns
+from caffemem.cli import main
+from caffemem.logs import read_log
+from caffemem.logs.parallel import keep_freed_memory
+from caffemem.report.log_json import write_log_json
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED = ROOT / "sample_logs" / "imagedata-conv-fc-killed.log"
+NAN_ROWS = """\
+I0101 10:00:00.000000  1234 solver.cpp:48] Initializing solver from parameters:
+I0101 10:00:00.100000  1234 solver.cpp:279] Solving N
+I0101 10:00:01.000000  1234 solver.cpp:228] Iteration 0, loss = 2.5
+I0101 10:00:01.000000  1234 solver.cpp:244]     Train net output #0: loss = 2.5 (* 1 = 2.5 loss)
+I0101 10:00:01.000000  1234 sgd_solver.cpp:106] Iteration 0, lr = 0.01
+I0101 10:00:02.000000  1234 solver.cpp:228] Iteration 1, loss = nan
+I0101 10:00:02.000000  1234 solver.cpp:244]     Train net output #0: loss = nan (* 1 = nan loss)
+I0101 10:00:02.000000  1234 sgd_solver.cpp:106] Iteration 1, lr = 0.01
+"""
+
+
+def _big_log(path: Path, blocks: int) -> Path:
+    """The seed log with its training lines repeated, the iteration growing."""
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    setup = [line for line in lines if "Iteration" not in line and "net output" not in line
+             and line.strip() != "Killed"]
+    train = [line for line in lines if ("Iteration" in line or "net output" in line)
+             and "Test" not in line]
+    number = re.compile(r"Iteration \d+")
+    out = list(setup)
+    for iteration in range(blocks):
+        out.extend(number.sub(f"Iteration {iteration}", line) for line in train)
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
+def _text_json(path: Path) -> str:
+    report = read_log(path)
+    try:
+        out = io.StringIO()
+        write_log_json(report, out)
+        return out.getvalue()
+    finally:
+        report.close()
+
+
+def _logs(tmp_path: Path) -> list[Path]:
+    nan = tmp_path / "nan.log"
+    nan.write_text(NAN_ROWS, encoding="utf-8")
+    return [*sorted(FIXTURES.glob("*.log")), SEED, _big_log(tmp_path / "big.log", 3000), nan]
+
+
+@pytest.mark.parametrize("memory_chars", [0, 300, 1 << 22])
+def test_stdout_copy_equals_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memory_chars: int) -> None:
+    monkeypatch.setattr(columns, "MEMORY_CHARS", memory_chars)
+    for path in _logs(tmp_path):
+        result = CliRunner().invoke(main, ["log", "--format", "json", "--no-progress", str(path)])
+        assert result.exit_code == 0, result.output
+        assert result.stdout_bytes == _text_json(path).encode("utf-8"), path.name
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="os.sendfile to any file: Linux")
+def test_stdout_file_copy_equals_text(tmp_path: Path) -> None:
+    """A real standard output (a file): the kernel copies the spilled rows."""
+    script = ("import sys, caffemem.logs.columns as c; c.MEMORY_CHARS = 300\n"
+              "from caffemem.cli import main\nmain(['log', '--format', 'json', '--no-progress', sys.argv[1]])\n")
+    for path in _logs(tmp_path):
+        target = tmp_path / "out.json"
+        with open(target, "wb") as out:
+            subprocess.run([sys.executable, "-c", script, str(path)], stdout=out, check=True, cwd=ROOT,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert target.read_bytes() == _text_json(path).encode("utf-8"), path.name
+
+
+@pytest.mark.parametrize("leave_off", [0, 2])
+def test_copy_spilled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leave_off: int) -> None:
+    monkeypatch.setattr(columns, "MEMORY_CHARS", 10)
+    monkeypatch.setattr(columns, "READ_BYTES", 7)
+    table = columns.Table()
+    for k in range(50):
+        table.add_row(k, k * 1000, 0.5, 1.25)
+    kept = "".join(table.text_chunks())
+    spilled = kept[:len(kept) - len(table.tail_text())].encode()
+    assert spilled
+    with open(tmp_path / "copy", "wb") as sink:
+        sink.write(b"head ")  # buffered: copy_spilled flushes it first
+        table.copy_spilled(sink, leave_off)
+        sink.write(b" tail")
+    assert (tmp_path / "copy").read_bytes() == b"head " + spilled[:len(spilled) - leave_off] + b" tail"
+    memory = io.BytesIO()  # no file descriptor: copied through write
+    table.copy_spilled(memory, leave_off)
+    assert memory.getvalue() == spilled[:len(spilled) - leave_off]
+    assert "".join(table.text_chunks()) == kept  # still readable after copying
+    table.close()
+
+
+def test_keep_freed_memory_is_harmless() -> None:
+    keep_freed_memory()
+    assert bytearray(1 << 25)[-1] == 0
