@@ -10,11 +10,16 @@ against the logged shapes, so the footprint built on it says how sure it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from caffemem.layers.registry import count
 from caffemem.logs.model import Net
 from caffemem.proto import caffe_pb2
+
+Dims = list[int]
+#: Configures a layer as the type its shapes suggest; returns the guess to report ("" for none).
+Configure = Callable[[caffe_pb2.LayerParameter, list[Dims], list[Dims]], str]
 
 
 @dataclass
@@ -70,7 +75,7 @@ def reconstruct(net: Net) -> Reconstruction:
             rec.unknown.append(logged.name)
         else:
             layer.bottom.extend(bottoms)
-            note = kind(layer, bshapes, tshapes)  # type: ignore[arg-type]
+            note = kind(layer, [b for b in bshapes if b is not None], [t for t in tshapes if t is not None])
             if note:
                 rec.guesses.append(f"{logged.name}: {note}")
         for t in tops:
@@ -106,10 +111,11 @@ def _as_data(layer: caffe_pb2.LayerParameter, tshapes: list[list[int] | None]) -
         layer.dummy_data_param.shape.add().dim.extend(s or [1])
 
 
-def _guess(bshapes: list, tshapes: list, bottoms: list[str], tops: list[str]):  # noqa: ANN001, ANN202
+def _guess(bshapes: list[Dims | None], tshapes: list[Dims | None], bottoms: list[str],
+           tops: list[str]) -> Configure | None:
     """A function that configures the layer as the type its shapes suggest, or None."""
     if not bshapes:
-        return lambda layer, b, t: (_as_data(layer, t), "")[1]
+        return _data_from_shapes
     if any(s is None for s in bshapes) or any(s is None for s in tshapes):
         return None
     b0, t0 = bshapes[0], tshapes[0] if tshapes else None
@@ -120,7 +126,7 @@ def _guess(bshapes: list, tshapes: list, bottoms: list[str], tops: list[str]):  
     if len(tshapes) == 1 and len(bshapes) == 1 and tops[0] == bottoms[0] and t0 == b0:
         return _setter("ReLU", "")  # in place, same shape: an element-wise layer
     if len(tshapes) == 1 and len(bshapes) == 1 and len(t0) == 2 and t0[0] == b0[0] and len(b0) >= 2:
-        def inner_product(layer, b, t):  # noqa: ANN001, ANN202
+        def inner_product(layer: caffe_pb2.LayerParameter, b: list[Dims], t: list[Dims]) -> str:
             layer.type = "InnerProduct"
             layer.inner_product_param.num_output = t[0][1]
             return f"InnerProduct with {t[0][1]} outputs ({t[0][1] * (count(b[0][1:]) + 1):,} weights with bias)"
@@ -132,14 +138,16 @@ def _guess(bshapes: list, tshapes: list, bottoms: list[str], tops: list[str]):  
             if t0[1] == b0[1]:
                 geo = _pool_geometry(b0[2], b0[3], t0[2], t0[3])
                 if geo is not None:
-                    def pooling(layer, b, t, geo=geo):  # noqa: ANN001, ANN202
+                    def pooling(layer: caffe_pb2.LayerParameter, b: list[Dims], t: list[Dims],
+                                geo: tuple[int, int] = geo) -> str:
                         layer.type = "Pooling"
                         layer.pooling_param.kernel_size, layer.pooling_param.stride = geo
                         return f"Pooling (MAX, kernel {geo[0]}, stride {geo[1]}) from its shapes"
                     return pooling
             geo3 = _conv_geometry(b0[2], b0[3], t0[2], t0[3])
             if geo3 is not None:
-                def convolution(layer, b, t, geo=geo3):  # noqa: ANN001, ANN202
+                def convolution(layer: caffe_pb2.LayerParameter, b: list[Dims], t: list[Dims],
+                                geo: tuple[int, int, int] = geo3) -> str:
                     layer.type = "Convolution"
                     cp = layer.convolution_param
                     cp.num_output = t[0][1]
@@ -159,8 +167,13 @@ def _guess(bshapes: list, tshapes: list, bottoms: list[str], tops: list[str]):  
     return None
 
 
-def _setter(type_name: str, note: str):  # noqa: ANN202
-    def apply(layer, b, t):  # noqa: ANN001, ANN202
+def _data_from_shapes(layer: caffe_pb2.LayerParameter, b: list[Dims], t: list[Dims]) -> str:
+    _as_data(layer, list(t))
+    return ""
+
+
+def _setter(type_name: str, note: str) -> Configure:
+    def apply(layer: caffe_pb2.LayerParameter, b: list[Dims], t: list[Dims]) -> str:
         layer.type = type_name
         return note
     return apply
