@@ -321,8 +321,13 @@ def reconcile_command(net_path: str, log_file: str, run_number: int | None, batc
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"], case_sensitive=False),
               default="table", show_default=True,
               help="table for people; json (a stable contract) for tools; csv one row per file; md for reports.")
+@click.option("--stage", "stages", multiple=True, help="NetState stage for every net (repeatable), as caffe's --stage.")
+@click.option("--input", "inputs", multiple=True, metavar="TOP=C,H,W",
+              help="Per-sample shape of a data/Input/Python top, for every net that has it (repeatable).")
+@click.option("--batch", type=click.IntRange(min=1), help="Batch size for every data layer of every net.")
 @friendly_errors
-def audit_command(paths: tuple[str, ...], fmt: str) -> None:
+def audit_command(paths: tuple[str, ...], fmt: str, stages: tuple[str, ...], inputs: tuple[str, ...],
+                  batch: int | None) -> None:
     """Migration audit of Caffe nets, solvers and weights under PATH... (files or folders).
 
     Folders are searched recursively for .prototxt, .pt, .solver, .caffemodel and .binaryproto;
@@ -335,9 +340,12 @@ def audit_command(paths: tuple[str, ...], fmt: str) -> None:
     Exit code 0 even when some files cannot be read or built: each such file is reported with its
     error and the audit goes on. Exit code 2 only for bad usage (a PATH that does not exist).
     """
+    from caffemem.audit.netfile import AnalysisSettings
     from caffemem.audit.run import run_audit
+    from caffemem.layers.registry import BuildOptions
 
-    result = run_audit(paths)
+    options = BuildOptions(batch=batch, inputs=parse_input_option(inputs))
+    result = run_audit(paths, AnalysisSettings(options, tuple(stages)))
     fmt = fmt.lower()
     if fmt == "json":
         from caffemem.report.audit_json import render_audit

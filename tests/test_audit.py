@@ -332,3 +332,19 @@ def test_corpus_audit_names_every_non_bvlc_type() -> None:
     on_disk = {p.resolve() for p in corpus.rglob("*") if p.is_file()
                and p.suffix in (".prototxt", ".pt", ".solver", ".caffemodel", ".binaryproto")}
     assert audited == on_disk
+
+
+def test_stage_and_input_reach_every_net(tmp_path: Path) -> None:
+    net = tmp_path / "staged.prototxt"
+    net.write_text('layer { name: "d" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 } } '
+                   'include { stage: "deploy" } }\n'
+                   'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param '
+                   '{ num_output: 4 } }\n')
+    from click.testing import CliRunner
+
+    from caffemem.cli import main
+
+    plain = json.loads(CliRunner().invoke(main, ["audit", str(net), "--format", "json"]).stdout)
+    assert plain["files"][0]["error"] and "--stage" in plain["files"][0]["error"]
+    staged = json.loads(CliRunner().invoke(main, ["audit", str(net), "--stage", "deploy", "--format", "json"]).stdout)
+    assert staged["files"][0]["error"] is None and staged["files"][0]["params"] == 4 * 3 + 4

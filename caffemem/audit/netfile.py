@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import dataclass
 
 from caffemem.audit.legacy import deprecated_fields, net_format, raw_layer_types, solver_deprecated_fields
 from caffemem.audit.model import KIND_SOLVER, FileAudit, LayerTypeUse, NetFigures, PythonLayer
 from caffemem.audit.origins import origin_of
 from caffemem.errors import CaffememError
+from caffemem.layers.registry import BuildOptions
 from caffemem.net.analyze import Analysis, analyze_net, analyze_solver
 from caffemem.net.load import LoadedNet, file_kind, net_from_text, read_text, resolve_solver_path, solver_from_text
 from caffemem.net.prototxt import parse_text
@@ -23,7 +25,15 @@ from caffemem.net.upgrade import upgrade_net
 from caffemem.proto import caffe_pb2
 
 
-def audit_text_file(path: str) -> FileAudit:
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What the user tells the audit about every net: stages, input shapes, batch (as for check)."""
+
+    options: BuildOptions | None = None
+    stages: tuple[str, ...] = ()
+
+
+def audit_text_file(path: str, settings: AnalysisSettings = AnalysisSettings()) -> FileAudit:  # noqa: B008
     """Audit a net or solver prototxt. Never raises for bad input: failures land in ``error``."""
     audit = FileAudit(path=path)
     try:
@@ -34,9 +44,9 @@ def audit_text_file(path: str) -> FileAudit:
         return audit
     try:
         if audit.kind == KIND_SOLVER:
-            _audit_solver(text, audit)
+            _audit_solver(text, audit, settings)
         else:
-            _audit_net(text, audit)
+            _audit_net(text, audit, settings)
     except CaffememError as err:
         audit.error = str(err)
     set_layer_types(audit)
@@ -94,7 +104,7 @@ def _figures(audit: FileAudit, analysis: Analysis) -> None:
         audit.memory_required_for_data = max(memory) if memory else None
 
 
-def _audit_net(text: str, audit: FileAudit) -> None:
+def _audit_net(text: str, audit: FileAudit, settings: AnalysisSettings) -> None:
     raw = net_from_text(text, audit.path, upgrade=False)
     audit.format = net_format(raw.param)
     audit.deprecated_fields = deprecated_fields(raw.param)
@@ -114,7 +124,7 @@ def _audit_net(text: str, audit: FileAudit) -> None:
         audit.detail = "a net without layers"
     _describe(audit, upgraded)
     loaded = LoadedNet(upgraded, audit.path, raw.diagnostics, list(result.applied), list(result.warnings))
-    _figures(audit, analyze_net(loaded))
+    _figures(audit, analyze_net(loaded, options=settings.options, stages=settings.stages))
 
 
 def _inline_nets(sp: caffe_pb2.SolverParameter) -> list[caffe_pb2.NetParameter]:
@@ -128,7 +138,7 @@ def _net_file_names(sp: caffe_pb2.SolverParameter) -> list[str]:
     return names + list(sp.test_net)
 
 
-def _audit_solver(text: str, audit: FileAudit) -> None:
+def _audit_solver(text: str, audit: FileAudit, settings: AnalysisSettings) -> None:
     raw = caffe_pb2.SolverParameter()
     diagnostics = parse_text(text, raw, audit.path)
     audit.unknown_fields = [str(d) for d in diagnostics]
@@ -144,7 +154,7 @@ def _audit_solver(text: str, audit: FileAudit) -> None:
             audit.net_files.append(name)
     solver = solver_from_text(text, audit.path)  # raises on solver_type and type both set
     audit.upgrades = list(solver.upgrades)
-    analysis = analyze_solver(solver)
+    analysis = analyze_solver(solver, options=settings.options, stages=settings.stages)
     seen: set[str] = set()
     for loaded in analysis.loaded:
         if os.path.isfile(loaded.source) and loaded.source not in seen:

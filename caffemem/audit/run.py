@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from caffemem.audit.discover import discover, is_binary_name, pair_weights
 from caffemem.audit.model import AuditResult, FileAudit
-from caffemem.audit.netfile import audit_text_file, set_layer_types
+from caffemem.audit.netfile import AnalysisSettings, audit_text_file, set_layer_types
 from caffemem.audit.summary import summarize
 from caffemem.audit.weightsfile import audit_binary_file, match_net
 from caffemem.net.caffemodel import CaffeModelInfo
@@ -41,31 +41,32 @@ def looks_binary(path: str) -> bool:
     return False
 
 
-def _guarded(path: str, binary: bool) -> tuple[FileAudit, CaffeModelInfo | None]:
+def _guarded(path: str, binary: bool, settings: AnalysisSettings) -> tuple[FileAudit, CaffeModelInfo | None]:
     """Audit one file; an unexpected failure becomes that file's error rather than the run's end."""
     try:
         if binary:
             audit, info = audit_binary_file(path)
             set_layer_types(audit)
             return audit, info
-        return audit_text_file(path), None
+        return audit_text_file(path, settings), None
     except (RecursionError, MemoryError) as err:
         return FileAudit(path=path, error=f"too large or too deeply nested to analyse ({type(err).__name__})"), None
     except Exception as err:  # noqa: BLE001 - one file's bug must not hide the other files' results
         return FileAudit(path=path, error=f"caffemem could not analyse this file ({type(err).__name__}: {err})"), None
 
 
-def run_audit(paths: Sequence[str]) -> AuditResult:
+def run_audit(paths: Sequence[str], settings: AnalysisSettings | None = None) -> AuditResult:
     """Audit every file under ``paths``. Raises :class:`CaffememError` only for a missing path."""
+    settings = settings or AnalysisSettings()
     candidates = discover(paths)
     pairs = pair_weights(candidates)
     infos: dict[str, tuple[CaffeModelInfo | None, str | None]] = {}
     files: list[FileAudit] = []
     for c in candidates:
-        audit, info = _guarded(c.path, is_binary_name(c.path))
+        audit, info = _guarded(c.path, is_binary_name(c.path), settings)
         if audit.error and not is_binary_name(c.path) and looks_binary(c.path):
             # A caffemodel under a text name: keep the binary reading if it makes sense of the file.
-            alt, alt_info = _guarded(c.path, True)
+            alt, alt_info = _guarded(c.path, True, settings)
             if alt.error is None:
                 audit, info = alt, alt_info
         if audit.kind == "weights":
