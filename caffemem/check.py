@@ -74,8 +74,7 @@ def int_max_batch(analysis: Analysis) -> int | None:
 
     per_sample = 0
     for net in analysis.nets:
-        batch = next((layer.top_shapes[0][0] for layer in net.layers if layer.impl is not None and layer.impl.is_data
-                      and layer.top_shapes and layer.top_shapes[0]), None)
+        batch = net.data_batch
         if not batch:
             continue
         for layer in net.layers:
@@ -87,11 +86,7 @@ def int_max_batch(analysis: Analysis) -> int | None:
 
 def first_batch(analysis: Analysis) -> int:
     """The batch of the first data layer of the first net: the run's batch as the user thinks of it."""
-    for net in analysis.nets:
-        for layer in net.layers:
-            if layer.impl is not None and layer.impl.is_data and layer.top_shapes and layer.top_shapes[0]:
-                return layer.top_shapes[0][0]
-    return 1
+    return next((net.data_batch for net in analysis.nets if net.data_batch), 1)
 
 
 def run_check(path: str, phase: str | None = None, batch: int | None = None,

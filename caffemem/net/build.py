@@ -101,6 +101,14 @@ class BuiltNet:
     def param_count(self) -> int:
         return sum(count(p.shape) for p in self.learnable_params())
 
+    @property
+    def data_batch(self) -> int | None:
+        """The batch of the net's first data layer (its first top's first axis), if it has one."""
+        for layer in self.layers:
+            if layer.impl is not None and layer.impl.is_data and layer.top_shapes and layer.top_shapes[0]:
+                return layer.top_shapes[0][0]
+        return None
+
 
 def build_net(param: caffe_pb2.NetParameter, state: caffe_pb2.NetState, ctx: SetupContext) -> BuiltNet:
     """Run FilterNet, InsertSplits and the per-layer setup loop of ``Net::Init`` on ``param``."""

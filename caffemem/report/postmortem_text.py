@@ -48,12 +48,7 @@ def render_text(pm: PostMortem) -> str:
     if fp is None:
         return "\n".join(out) + "\n"
     where = "GPU memory" if fp.mode == "gpu" else "host memory (CPU mode)"
-    batches = []
-    for net in pm.nets:
-        data = next((layer for layer in net.layers if layer.impl is not None and layer.impl.is_data
-                     and layer.top_shapes and layer.top_shapes[0]), None)
-        if data is not None:
-            batches.append(f"{data.top_shapes[0][0]} ({net.phase_name})")  # type: ignore[index]
+    batches = [f"{net.data_batch} ({net.phase_name})" for net in pm.nets if net.data_batch is not None]
     batch = f" at batch {', '.join(batches)}" if batches else ""
     out += ["", f"What this run needed{batch}: {human_bytes(fp.total_bytes)} of {where} "
                 f"(net {pm.net_origin}; solver {pm.solver_type}):"]
