@@ -119,7 +119,11 @@ class Table:
         self._rows = 0  # rendered rows
         self._parts: list[str] = []
         self._chars = 0
-        self._spill: IO[bytes] | None = None
+        self._spill: IO[bytes] | None = None  # this table's own spill file (appended to only)
+        self._spilled = 0  # bytes written to it
+        # The spilled rows in order: (file, start, end). Most are this table's own spill file;
+        # a worker process may have written others into a file of its own (``extend_spilled``).
+        self._extents: list[tuple[IO[bytes], int, int]] = []
         self._pending: Pending | None = None
         self._names_at_first_row: int | None = None  # outputs the first rendered row was written with
         self.nonfinite = False  # whether some kept value is nan/inf (then writers must replace them)
@@ -191,18 +195,53 @@ class Table:
         return (f'{{"iteration": {row.iteration}, {net}"seconds": {row.micros}e-6, "loss": {number_text(row.loss)}, '
                 f'"lr": {number_text(row.lr)}, "outputs": {{{outputs}}}}},\n')
 
-    def _append(self, text: str, rows: int) -> None:
+    def extend_spilled(self, source: IO[bytes], start: int, end: int, count: int, last: Pending,
+                       nonfinite: bool) -> None:
+        """Append ``count`` rows that another process rendered (as ``render_rows`` does, with this
+        table's outputs) into ``source[start:end]``, then ``last``.
+
+        The rows stay where they are: the table only remembers the extent (``source`` must stay
+        open and unchanged until the table is closed; the table closes it then).
+        """
+        self._render_pending()
+        if count:
+            self._note_rows(count)
+            self._spill_parts()
+            self._add_extent(source, start, end)
+            self.nonfinite |= nonfinite
+        self._pending = last
+
+    def _note_rows(self, rows: int) -> None:
         if self._names_at_first_row is None:
             self._names_at_first_row = len(self.names)
         self._rows += rows
+
+    def _append(self, text: str, rows: int) -> None:
+        self._note_rows(rows)
         self._parts.append(text)
         self._chars += len(text)
         if self._chars > MEMORY_CHARS:
-            if self._spill is None:
-                self._spill = tempfile.TemporaryFile(prefix="caffemem-rows-")
-            self._spill.write("".join(self._parts).encode("utf-8"))
-            self._parts = []
-            self._chars = 0
+            self._spill_parts()
+
+    def _spill_parts(self) -> None:
+        """Move the rows held in memory to the end of the spilled rows."""
+        if not self._parts:
+            return
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile(prefix="caffemem-rows-")
+        data = "".join(self._parts).encode("utf-8")
+        self._spill.write(data)
+        self._add_extent(self._spill, self._spilled, self._spilled + len(data))
+        self._spilled += len(data)
+        self._parts = []
+        self._chars = 0
+
+    def _add_extent(self, source: IO[bytes], start: int, end: int) -> None:
+        if start == end:
+            return
+        if self._extents and self._extents[-1][0] is source and self._extents[-1][2] == start:
+            start = self._extents.pop()[1]
+        self._extents.append((source, start, end))
 
     # ------------------------------------------------------------------ reading
 
@@ -211,21 +250,35 @@ class Table:
         """Whether every row was written with all of the table's outputs (then the text is final)."""
         return self._names_at_first_row in (None, len(self.names))
 
-    def text_chunks(self) -> Iterator[str]:
-        """The kept rows' text in pieces of whole rows, the (unrendered) last row included."""
+    def _flush_spill(self) -> None:
         if self._spill is not None:
             self._spill.flush()
-            self._spill.seek(0)
+
+    def _spilled_pieces(self, leave_off: int = 0) -> Iterator[tuple[IO[bytes], int, int]]:
+        """(file, start, end) of the spilled bytes in order, the last ``leave_off`` bytes left off."""
+        self._flush_spill()
+        extents = self._extents
+        for index, (source, start, end) in enumerate(extents):
+            if index == len(extents) - 1:
+                end = max(start, end - leave_off)
+            yield source, start, end
+
+    def text_chunks(self) -> Iterator[str]:
+        """The kept rows' text in pieces of whole rows, the (unrendered) last row included."""
+        for source, start, end in self._spilled_pieces():
             rest = b""
-            while True:
-                data = self._spill.read(READ_BYTES)
+            fd = source.fileno()
+            while start < end:
+                data = os.pread(fd, min(READ_BYTES, end - start), start)
                 if not data:
                     break
+                start += len(data)
                 data = rest + data
                 cut = data.rfind(b"\n") + 1
                 rest = data[cut:]
                 yield data[:cut].decode("utf-8")
-            self._spill.seek(0, 2)
+            if rest:
+                yield rest.decode("utf-8")
         yield "".join(self._parts) + self._pending_text()
 
     def tail_text(self) -> str:
@@ -238,37 +291,31 @@ class Table:
         The caller must have flushed anything it wrote to ``sink``'s file before. The kernel copies
         (``os.sendfile``) where it can; otherwise the bytes go through ``sink.write`` in pieces.
         """
-        if self._spill is None:
-            return
-        spill = self._spill
-        spill.flush()
-        size = spill.seek(0, 2) - leave_off
-        done = 0
         try:
             target = sink.fileno()
             sink.flush()
-            source = spill.fileno()
         except (OSError, ValueError, AttributeError):
             target = -1
-        if target >= 0 and hasattr(os, "sendfile"):
-            try:
-                while done < size:
-                    sent = os.sendfile(target, source, done, min(size - done, 1 << 30))
-                    if not sent:
-                        break
-                    done += sent
-            except BrokenPipeError:
-                raise
-            except OSError:
-                pass  # a sink sendfile cannot write to: copy the rest below
-        spill.seek(done)
-        while done < size:
-            data = spill.read(min(READ_BYTES, size - done))
-            if not data:
-                break
-            sink.write(data)
-            done += len(data)
-        spill.seek(0, 2)
+        kernel = target >= 0 and hasattr(os, "sendfile")
+        for source, start, end in self._spilled_pieces(leave_off):
+            fd = source.fileno()
+            if kernel:
+                try:
+                    while start < end:
+                        sent = os.sendfile(target, fd, start, min(end - start, 1 << 30))
+                        if not sent:
+                            break
+                        start += sent
+                except BrokenPipeError:
+                    raise
+                except OSError:
+                    kernel = False  # a sink sendfile cannot write to: copy the rest below
+            while start < end:
+                data = os.pread(fd, min(READ_BYTES, end - start), start)
+                if not data:
+                    break
+                sink.write(data)
+                start += len(data)
 
     def rows(self) -> Iterator[tuple[float | int, ...]]:
         """Rows as tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""
@@ -297,6 +344,9 @@ class Table:
         return self.column(3)
 
     def close(self) -> None:
+        for source, _, _ in self._extents:
+            source.close()
+        self._extents = []
         if self._spill is not None:
             self._spill.close()
             self._spill = None

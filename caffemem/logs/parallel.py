@@ -29,9 +29,10 @@ import queue
 import signal
 import stat
 import sys
+import tempfile
 import threading
 from multiprocessing.connection import Connection, Pipe
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from caffemem.logs.bulk import split_spans
 from caffemem.logs.lines import classify
@@ -41,6 +42,7 @@ from caffemem.logs.runs import RenderedBatch, RenderState, RunBuilder, render_ba
 PARALLEL_MIN_BYTES = 64 << 20  # smaller files are read by one process
 SHARE = (1, 2)  # (share, period): the worker takes pieces whose index % period < share
 AHEAD = 4  # answers the worker may hold beyond the one in the pipe
+LEAD = 4  # pieces the worker may be ahead of this process
 KEEP_FREED_BYTES = 16 << 20  # see keep_freed_memory
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
@@ -101,9 +103,17 @@ def _send(results: Connection, answers: queue.Queue[object]) -> None:
         results.send(answer)
 
 
-def _work(path: str, read_chars: int, share: tuple[int, int], results: Connection, control: Connection) -> None:
-    """The worker: its pieces' stretches, rendered for the newest state it was sent."""
+def _work(path: str, read_chars: int, share: tuple[int, int], results: Connection, control: Connection,
+          rows_fd: int) -> None:
+    """The worker: its pieces' stretches, rendered for the newest state it was sent.
+
+    The rendered rows go into the rows file (``rows_fd``, at offsets this process keeps), not
+    through the pipe: the parent then only records where they are, and copies them out from
+    there when it writes its output.
+    """
     state: RenderState | None = None
+    done = -1  # the last piece this process has finished
+    written = 0
     cache: dict[str, int] = {}
     answers: queue.Queue[object] = queue.Queue(AHEAD)
     sender = threading.Thread(target=_send, args=(results, answers), daemon=True)
@@ -112,13 +122,21 @@ def _work(path: str, read_chars: int, share: tuple[int, int], results: Connectio
         for index, piece in enumerate(_chunks(stream, None, None, read_chars)):
             if not _takes(index, share):
                 continue
-            while control.poll():
-                state = control.recv()
+            # Wait until this process is at most LEAD pieces behind, so that the state is one
+            # it had near this piece (a worker far ahead would render for a stale state).
+            while control.poll() or done < index - LEAD:
+                done, state = control.recv()
             spans: Spans = []
             for first, last, batch in split_spans(piece):
                 rendered = None
                 if state is not None:
                     rendered = render_batch(batch, tail_lines(piece, first, last), state, cache)
+                if rendered is not None and rendered.rows:
+                    data = rendered.rows.encode("utf-8")
+                    os.pwrite(rows_fd, data, written)
+                    rendered.rows = ""
+                    rendered.spilled = (written, written + len(data))
+                    written += len(data)
                 spans.append((first, last, rendered))
             if not sender.is_alive():
                 return
@@ -132,6 +150,9 @@ class _Worker:
 
     def __init__(self, path: str, read_chars: int, share: tuple[int, int]) -> None:
         self.share = share
+        # Where the worker writes its rendered rows; the tables that take them close it.
+        self.rows: IO[bytes] = tempfile.TemporaryFile(prefix="caffemem-rows-")
+        self.rows_taken = False
         self.results, results_w = Pipe(duplex=False)
         control_r, self.control = Pipe(duplex=False)
         for out in (sys.stdout, sys.stderr):
@@ -145,14 +166,13 @@ class _Worker:
             try:
                 self.results.close()
                 self.control.close()
-                _work(path, read_chars, share, results_w, control_r)
+                _work(path, read_chars, share, results_w, control_r, self.rows.fileno())
             except BaseException:  # noqa: BLE001 - any failure: the parent reads on alone
                 code = 1
             finally:
                 os._exit(code)
         results_w.close()
         control_r.close()
-        self.state: RenderState | None = None
 
     def spans(self, index: int, piece: str) -> Spans | None:
         """The worker's answer for this piece, or None (and the worker stopped) if it has none."""
@@ -165,16 +185,17 @@ class _Worker:
             return None
         return spans
 
-    def send_state(self, state: RenderState | None) -> bool:
-        if state != self.state:
-            try:
-                self.control.send(state)
-            except OSError:
-                return False
-            self.state = state
+    def send_progress(self, index: int, state: RenderState | None) -> bool:
+        """Tell the worker that piece ``index`` is done and the builder's state after it."""
+        try:
+            self.control.send((index, state))
+        except OSError:
+            return False
         return True
 
     def close(self) -> None:
+        if not self.rows_taken:
+            self.rows.close()
         if self.pid <= 0:
             return
         self.results.close()
@@ -212,14 +233,15 @@ def _serial_piece(builder: RunBuilder, events: _Events, piece: str) -> None:
     _feed_lines(builder, events, piece[pos:])
 
 
-def _worker_piece(builder: RunBuilder, events: _Events, piece: str, spans: Spans) -> None:
+def _worker_piece(builder: RunBuilder, events: _Events, piece: str, spans: Spans, worker: _Worker) -> None:
     pos = 0
     local = None
     for k, (first, last, rendered) in enumerate(spans):
         _feed_lines(builder, events, piece[pos:first])
         for number, event in events.close_block():
             builder.feed(number, event)
-        if rendered is not None and builder.take_rendered(events.number + 1, rendered):
+        if rendered is not None and builder.take_rendered(events.number + 1, rendered, worker.rows):
+            worker.rows_taken |= rendered.spilled is not None
             events.number += rendered.lines
         else:
             if local is None:
@@ -251,8 +273,8 @@ def read_parallel(path: str, stream: BinaryIO, builder: RunBuilder, progress: Pr
             if spans is None:
                 _serial_piece(builder, events, piece)
             else:
-                _worker_piece(builder, events, piece, spans)
-            if worker is not None and not worker.send_state(builder.render_state()):
+                _worker_piece(builder, events, piece, spans, worker)
+            if worker is not None and not worker.send_progress(index, builder.render_state()):
                 worker.close()
                 worker = None
     finally:

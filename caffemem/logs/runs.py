@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 from operator import add
+from typing import IO
 
 from caffemem.logs.bulk import TrainBatch
 from caffemem.logs.columns import Pending, render_rows
@@ -104,6 +105,9 @@ class RenderedBatch:
     last_seconds: int  # the last one's
     last: Pending
     tail: list[str]  # the stretch's last lines (for the run's last lines)
+    # Where a worker process wrote ``rows`` instead of sending them: (start, end) of its rows file
+    # (then ``rows`` is empty; see parallel.py).
+    spilled: tuple[int, int] | None = None
 
 
 def tail_lines(text: str, start: int, end: int) -> list[str]:
@@ -287,21 +291,28 @@ class RunBuilder:
         table = run.train
         return not (names != table.names and (len(table) or table.names))
 
-    def take_rendered(self, number: int, rendered: RenderedBatch) -> bool:
+    def take_rendered(self, number: int, rendered: RenderedBatch, source: IO[bytes] | None = None) -> bool:
         """Apply a batch rendered by ``render_batch`` (maybe in another process); see ``take_batch``.
+
+        A batch whose rows a worker wrote to a file (``rendered.spilled``) needs that file as
+        ``source``; the run's table then refers to the rows there.
 
         Returns False (and changes nothing) when the batch was rendered for another state or
         does not fit the run as it is now.
         """
         run = self.run
         if (run is None or rendered.state != self.render_state() or not self._fits(rendered.tids, rendered.names)
-                or rendered.first_seconds < self.last_seconds - _TURN_US):
+                or rendered.first_seconds < self.last_seconds - _TURN_US
+                or (rendered.spilled is not None and source is None)):
             return False
         table = run.train
         self.last_seconds = rendered.last_seconds
         if not table.names:
             table.names.extend(rendered.names)
-        table.extend_rendered(rendered.rows, rendered.count, rendered.last, rendered.nonfinite)
+        if rendered.spilled is not None and source is not None:
+            table.extend_spilled(source, *rendered.spilled, rendered.count, rendered.last, rendered.nonfinite)
+        else:
+            table.extend_rendered(rendered.rows, rendered.count, rendered.last, rendered.nonfinite)
         self.training = True
         self.in_test = False
         self.last_iteration = rendered.last.iteration

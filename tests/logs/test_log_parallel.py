@@ -17,7 +17,7 @@ import pytest
 
 import caffemem.logs.parallel as parallel
 from caffemem.logs import read_log
-from caffemem.logs.runs import RunBuilder
+from caffemem.logs.runs import RenderedBatch, RunBuilder
 from caffemem.report.log_json import write_log_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,15 +85,16 @@ def test_worker_renders_and_results_match(tmp_path: Path, monkeypatch: pytest.Mo
     taken = []
     original = RunBuilder.take_rendered
 
-    def counting(self: RunBuilder, number: int, rendered: object) -> bool:
-        done = original(self, number, rendered)  # type: ignore[arg-type]
-        taken.append(done)
+    def counting(self: RunBuilder, number: int, rendered: RenderedBatch, source: object = None) -> bool:
+        done = original(self, number, rendered, source)  # type: ignore[arg-type]
+        taken.append(done and rendered.spilled is not None)
         return done
 
     monkeypatch.setattr(RunBuilder, "take_rendered", counting)
     for read_chars in (1 << 14, 1 << 16):
         _same(log, read_chars)
-    assert sum(taken) > 10  # the worker's rows were used, not only the fallback
+    # The worker's rows were used (read from the file it wrote them to), not only the fallback.
+    assert sum(taken) > 10
 
 
 def test_default_threshold_keeps_small_logs_serial(monkeypatch: pytest.MonkeyPatch) -> None:
