@@ -74,6 +74,7 @@ class Shape:
     nonfinite: bool
     lines: int  # lines per block
     lr_get: itemgetter | None  # type: ignore[type-arg]
+    cut: itemgetter | None  # type: ignore[type-arg]  # (lr, *fields) of a token at once
     tid: slice  # " <tid> " in the loss line
     # Widths of the all-digit numbers in the output lines ("(* 1 = ..."): such a number can read
     # like a thread id, and names with digits can differ where the shape cannot see it. Either
@@ -83,8 +84,7 @@ class Shape:
 
 
 _SHAPES: dict[str, Shape] = {}
-_FIELDS = attrgetter("fields")
-_LR = attrgetter("lr_get")
+_CUT = attrgetter("cut")
 
 
 def _value_ok(shape: str) -> bool:
@@ -154,12 +154,13 @@ def shape_kind(shape: str) -> Shape | None:
     return Shape(key=(tuple(output_names), len(lines)), lr=slice(0, head), fields=tuple(map(itemgetter, fields)),
                  places=tuple(places), output_names=tuple(output_names),
                  nonfinite=any(value[-1] in "nf" for value in values), lines=len(lines),
-                 lr_get=itemgetter(slice(0, head)), tid=tid, digit_widths=frozenset(digit_widths),
+                 lr_get=itemgetter(slice(0, head)), cut=itemgetter(slice(0, head), *fields), tid=tid,
+                 digit_widths=frozenset(digit_widths),
                  digit_names=any("0" in name for name in output_names))
 
 
 _NOT_HOT = Shape(key=None, lr=slice(0), fields=(), places=(), output_names=(), nonfinite=False, lines=0,
-                 lr_get=None, tid=slice(0), digit_widths=frozenset(), digit_names=False)
+                 lr_get=None, cut=None, tid=slice(0), digit_widths=frozenset(), digit_names=False)
 _KEY = attrgetter("key")
 
 
@@ -233,10 +234,11 @@ def _batch(piece: str, tokens: list[str], shapes: list[Shape | None], start: int
     if uniform:
         lrs = list(map(first.lr_get, tokens[start + 1:end]))  # type: ignore[arg-type]
         columns = [list(map(getter, block_tokens)) for getter in first.fields]
-    else:  # number widths differ: cut each token with its own shape's slicers
-        lrs = list(map(call, map(_LR, shapes[start + 1:end]), tokens[start + 1:end]))
-        fieldsets = list(map(_FIELDS, own))
-        columns = [list(map(call, map(itemgetter(k), fieldsets), block_tokens)) for k in range(len(first.fields))]
+    else:  # number widths differ: cut each token with its own shape's slicers, all fields at once
+        lead, *columns = map(list, zip(*map(call, map(_CUT, own), block_tokens), strict=True))
+        lrs = lead[1:]  # a token starts with the previous block's lr
+        if stop == end:
+            lrs.append(tokens[end - 1][shapes[end - 1].lr])  # type: ignore[union-attr]
     if stop > end:
         lrs.append(tokens[end][:tokens[end].find("\n")])
     begin = token_at + first.lr.stop + 1

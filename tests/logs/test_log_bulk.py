@@ -71,3 +71,25 @@ def test_mismatched_iterations_thread_and_names_fall_back() -> None:
     renamed[3 * 3 + 1] = renamed[3 * 3 + 1].replace(": loss =", ": lost =")
     assert all(batch is None or len(batch.iterations) < MIN_BLOCKS + 1
                for _, batch, _ in split_piece(_piece(renamed)))
+
+
+def test_mixed_widths_cut_each_block_with_its_own_shape() -> None:
+    """Loss and lr texts of different widths in one stretch (as in real logs), the stretch ended
+    by an lr line with something after the number: that block is left to the line path."""
+    losses = ["0.5", "1.25", "6.9e-05", "10.125", "0.75", "2", "0.0625"]
+    lrs = ["0.01", "0.001", "0.01", "1e-05", "0.0001", "0.01", "0.1"]
+    blocks = [_block(10 + k, losses[k], lrs[k]) for k in range(len(losses))]
+    blocks[-1][-1] += " (warm-up)"
+    lines = [line for block in blocks for line in block] + ["I0101 00:01:00.000000  100 solver.cpp:337] done"]
+    items = list(split_piece(_piece(lines)))
+    batches = [batch for _, batch, _ in items if batch is not None]
+    assert len(batches) == 1
+    batch = batches[0]
+    taken = len(batch.iterations)
+    assert MIN_BLOCKS <= taken < len(losses) - 1  # the first block shares its token with nothing before
+    first = int(batch.iterations[0]) - 10
+    assert batch.iterations == [str(10 + k) for k in range(first, first + taken)]
+    assert batch.losses == losses[first:first + taken] == batch.outputs["loss"]
+    assert batch.lrs == lrs[first:first + taken]
+    assert batch.micros == ["000001"] * taken
+    assert "".join(before + text for before, _, text in items) == _piece(lines)
