@@ -1,25 +1,29 @@
-"""Read a big log with a second process doing part of the bulk work.
+"""Read a big log with a second process doing part of the work.
 
 On a big log nearly all the time goes into the bulk path: cutting training stretches into
 columns (bulk.py) and rendering them as the table's JSON rows (runs.py ``render_batch``). Both
 are pure functions of the text and of four numbers of the builder's state, so a forked worker
 can do them for some of the pieces while this process does the others:
 
-- both processes read the file with the same ``_chunks``, so they cut the same pieces; the
-  worker takes the pieces ``index % period < share`` and answers each with its index, a
-  fingerprint of its text (length and a few samples) and, per bulk stretch, the span and the
-  rendered batch (or None when it could not render it);
-- this process still reads every piece itself: it feeds the lines between stretches to the
-  builder as the serial path does and applies the worker's rendered batches in file order;
-- the worker renders with the builder's state as this process last sent it (it changes only
-  where a run starts or its clock is set). A batch rendered for another state, one the
-  builder refuses, a missing one, or a piece whose fingerprint differs is done here instead,
-  exactly as the serial path does it; a worker that fails or dies leaves the rest of the file
-  to the serial path. The result is the serial path's, byte for byte (tests/logs check it).
+- the file is cut into numbered pieces that either process can read on its own (pieces.py
+  ``FileCutter``: the same pieces the serial reader gets). The worker takes the pieces
+  ``index % period < share`` and reads, decodes and cuts only those; this process only the others;
+- for each of its pieces the worker answers with the piece's text in order: the plain text
+  between bulk stretches (to be read line by line) and, per stretch, its span and the rendered
+  batch (or None when it could not render it). The rows of a rendered batch go into the
+  worker's rows file, not through the pipe: the run's table only records where they are, and
+  the JSON writer copies them from there;
+- this process feeds the plain text to the builder as the serial path does and applies the
+  worker's batches in file order. The worker renders with the builder's state as this process
+  last sent it (it changes only where a run starts or its clock is set), and waits while it is
+  more than LEAD pieces ahead. A batch rendered for another state, one the builder refuses, or
+  a missing one is done here instead, from the piece read here, exactly as the serial path
+  does it; a worker that fails or dies leaves the rest of the file to the serial path. The
+  result is the serial path's, byte for byte (tests/logs check it).
 
-Memory stays bounded: the worker is at most one piece ahead (it blocks writing its answer to
-the pipe until this process reads it). Only on Linux (``fork``; spawning would re-run the
-command line in the child) and only for regular files of at least PARALLEL_MIN_BYTES.
+Memory stays bounded: the worker is at most LEAD pieces ahead. Only on Linux (``fork``;
+spawning would re-run the command line in the child) and only for regular files of at least
+PARALLEL_MIN_BYTES.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from typing import IO, BinaryIO
 
 from caffemem.logs.bulk import split_spans
 from caffemem.logs.lines import classify
-from caffemem.logs.reader import READ_CHARS, ProgressCallback, _chunks, _Events, split_lines
+from caffemem.logs.pieces import PIECE_BYTES, FileCutter
+from caffemem.logs.reader import ProgressCallback, _Events, split_lines
 from caffemem.logs.runs import RenderedBatch, RenderState, RunBuilder, render_batch, tail_lines
 
 PARALLEL_MIN_BYTES = 64 << 20  # smaller files are read by one process
@@ -46,7 +51,8 @@ LEAD = 4  # pieces the worker may be ahead of this process
 KEEP_FREED_BYTES = 16 << 20  # see keep_freed_memory
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
-Spans = list[tuple[int, int, RenderedBatch | None]]
+Span = tuple[int, int, RenderedBatch | None]
+Answer = list[str | Span]  # a worker piece in order: plain text, and (start, end, batch) per stretch
 
 
 def keep_freed_memory(limit: int = KEEP_FREED_BYTES) -> None:
@@ -85,13 +91,10 @@ def can_fork(stream: BinaryIO, size: int | None, min_bytes: int) -> bool:
         return False
 
 
-def _fingerprint(piece: str) -> tuple[int, str]:
-    size = len(piece)
-    return size, "".join(piece[k * size // 8:k * size // 8 + 32] for k in range(8)) + piece[-32:]
-
-
 def _takes(index: int, share: tuple[int, int]) -> bool:
-    return index % share[1] < share[0]
+    """Whether the worker takes piece ``index``: ``share[0]`` of every ``share[1]`` pieces, spread evenly."""
+    taken, period = share
+    return ((index + 1) * taken) // period > (index * taken) // period
 
 
 def _send(results: Connection, answers: queue.Queue[object]) -> None:
@@ -103,44 +106,56 @@ def _send(results: Connection, answers: queue.Queue[object]) -> None:
         results.send(answer)
 
 
-def _work(path: str, read_chars: int, share: tuple[int, int], results: Connection, control: Connection,
+def _answer(piece: str, state: RenderState | None, cache: dict[str, int], rows_fd: int,
+            written: int) -> tuple[Answer, int]:
+    """A piece as the worker answers it, and the rows file's new size."""
+    answer: Answer = []
+    pos = 0
+    for first, last, batch in split_spans(piece):
+        if first > pos:
+            answer.append(piece[pos:first])
+        rendered = None
+        if state is not None:
+            rendered = render_batch(batch, tail_lines(piece, first, last), state, cache)
+        if rendered is not None and rendered.rows:
+            data = rendered.rows.encode("utf-8")
+            os.pwrite(rows_fd, data, written)
+            rendered.rows = ""
+            rendered.spilled = (written, written + len(data))
+            written += len(data)
+        answer.append((first, last, rendered))
+        pos = last
+    if pos < len(piece):
+        answer.append(piece[pos:])
+    return answer, written
+
+
+def _work(cutter: FileCutter, share: tuple[int, int], results: Connection, control: Connection,
           rows_fd: int) -> None:
-    """The worker: its pieces' stretches, rendered for the newest state it was sent.
+    """The worker: its pieces, the stretches rendered for the newest state it was sent.
 
     The rendered rows go into the rows file (``rows_fd``, at offsets this process keeps), not
     through the pipe: the parent then only records where they are, and copies them out from
     there when it writes its output.
     """
     state: RenderState | None = None
-    done = -1  # the last piece this process has finished
+    done = -1  # the last piece the parent has finished
     written = 0
     cache: dict[str, int] = {}
     answers: queue.Queue[object] = queue.Queue(AHEAD)
     sender = threading.Thread(target=_send, args=(results, answers), daemon=True)
     sender.start()
-    with open(path, "rb") as stream:
-        for index, piece in enumerate(_chunks(stream, None, None, read_chars)):
-            if not _takes(index, share):
-                continue
-            # Wait until this process is at most LEAD pieces behind, so that the state is one
-            # it had near this piece (a worker far ahead would render for a stale state).
-            while control.poll() or done < index - LEAD:
-                done, state = control.recv()
-            spans: Spans = []
-            for first, last, batch in split_spans(piece):
-                rendered = None
-                if state is not None:
-                    rendered = render_batch(batch, tail_lines(piece, first, last), state, cache)
-                if rendered is not None and rendered.rows:
-                    data = rendered.rows.encode("utf-8")
-                    os.pwrite(rows_fd, data, written)
-                    rendered.rows = ""
-                    rendered.spilled = (written, written + len(data))
-                    written += len(data)
-                spans.append((first, last, rendered))
-            if not sender.is_alive():
-                return
-            answers.put((index, _fingerprint(piece), spans))
+    for index in range(cutter.count):
+        if not _takes(index, share):
+            continue
+        # Wait until the parent is at most LEAD pieces behind, so that the state is one it had
+        # near this piece (a worker far ahead would render for a stale state).
+        while control.poll() or done < index - LEAD:
+            done, state = control.recv()
+        answer, written = _answer(cutter.piece(index), state, cache, rows_fd, written)
+        if not sender.is_alive():
+            return
+        answers.put((index, answer))
     answers.put(None)
     sender.join()
 
@@ -148,7 +163,7 @@ def _work(path: str, read_chars: int, share: tuple[int, int], results: Connectio
 class _Worker:
     """The forked worker process and its two pipes."""
 
-    def __init__(self, path: str, read_chars: int, share: tuple[int, int]) -> None:
+    def __init__(self, cutter: FileCutter, share: tuple[int, int]) -> None:
         self.share = share
         # Where the worker writes its rendered rows; the tables that take them close it.
         self.rows: IO[bytes] = tempfile.TemporaryFile(prefix="caffemem-rows-")
@@ -166,7 +181,7 @@ class _Worker:
             try:
                 self.results.close()
                 self.control.close()
-                _work(path, read_chars, share, results_w, control_r, self.rows.fileno())
+                _work(cutter, share, results_w, control_r, self.rows.fileno())
             except BaseException:  # noqa: BLE001 - any failure: the parent reads on alone
                 code = 1
             finally:
@@ -174,16 +189,16 @@ class _Worker:
         results_w.close()
         control_r.close()
 
-    def spans(self, index: int, piece: str) -> Spans | None:
-        """The worker's answer for this piece, or None (and the worker stopped) if it has none."""
+    def answer(self, index: int) -> Answer | None:
+        """The worker's answer for piece ``index``, or None (and the worker stopped) if it has none."""
         try:
-            got_index, fingerprint, spans = self.results.recv()
+            got_index, answer = self.results.recv()
         except Exception:  # noqa: BLE001 - a dead or garbled worker: read on alone
-            got_index, fingerprint, spans = -1, None, None
-        if got_index != index or fingerprint != _fingerprint(piece):
+            got_index, answer = -1, None
+        if got_index != index or not isinstance(answer, list):
             self.close()
             return None
-        return spans
+        return answer
 
     def send_progress(self, index: int, state: RenderState | None) -> bool:
         """Tell the worker that piece ``index`` is done and the builder's state after it."""
@@ -233,47 +248,57 @@ def _serial_piece(builder: RunBuilder, events: _Events, piece: str) -> None:
     _feed_lines(builder, events, piece[pos:])
 
 
-def _worker_piece(builder: RunBuilder, events: _Events, piece: str, spans: Spans, worker: _Worker) -> None:
-    pos = 0
+def _worker_piece(builder: RunBuilder, events: _Events, answer: Answer, worker: _Worker,
+                  cutter: FileCutter, index: int) -> None:
+    """Apply the worker's answer for a piece; what it could not do is done here from the piece's text."""
+    piece = None
     local = None
-    for k, (first, last, rendered) in enumerate(spans):
-        _feed_lines(builder, events, piece[pos:first])
+    for item in answer:
+        if isinstance(item, str):
+            _feed_lines(builder, events, item)
+            continue
+        first, last, rendered = item
         for number, event in events.close_block():
             builder.feed(number, event)
         if rendered is not None and builder.take_rendered(events.number + 1, rendered, worker.rows):
             worker.rows_taken |= rendered.spilled is not None
             events.number += rendered.lines
-        else:
-            if local is None:
-                local = list(split_spans(piece))
-            if k < len(local) and local[k][:2] == (first, last):
-                _take_serially(builder, events, local[k][2], piece[first:last])
-            else:  # cannot happen for the same piece; the line path is right for any text
-                _feed_lines(builder, events, piece[first:last])
-        pos = last
-    _feed_lines(builder, events, piece[pos:])
+            continue
+        if piece is None:
+            piece = cutter.piece(index)
+            local = {(start, end): batch for start, end, batch in split_spans(piece)}
+        batch = local.get((first, last)) if local is not None else None
+        if batch is not None:
+            _take_serially(builder, events, batch, piece[first:last])
+        else:  # cannot happen for the same piece; the line path is right for any text
+            _feed_lines(builder, events, piece[first:last])
 
 
-def read_parallel(path: str, stream: BinaryIO, builder: RunBuilder, progress: ProgressCallback | None,
-                  size: int | None, read_chars: int = READ_CHARS, share: tuple[int, int] = SHARE) -> int:
+def read_parallel(stream: BinaryIO, builder: RunBuilder, progress: ProgressCallback | None,
+                  size: int | None, piece_bytes: int = PIECE_BYTES, share: tuple[int, int] = SHARE) -> int:
     """Feed the whole file to ``builder`` with a worker's help; returns the number of lines read."""
     events = _Events()
+    fd = stream.fileno()
+    cutter = FileCutter(fd, os.fstat(fd).st_size if size is None else size, piece_bytes)
     worker: _Worker | None = None
     try:
         try:
-            worker = _Worker(path, read_chars, share)
+            worker = _Worker(cutter, share)
         except OSError:
             worker = None
-        for index, piece in enumerate(_chunks(stream, progress, size, read_chars)):
-            spans = None
+        for index in range(cutter.count):
+            answer = None
             if worker is not None and _takes(index, share):
-                spans = worker.spans(index, piece)
-                if spans is None:
+                answer = worker.answer(index)
+                if answer is None:
                     worker = None
-            if spans is None:
-                _serial_piece(builder, events, piece)
+            if answer is None:
+                _serial_piece(builder, events, cutter.piece(index))
             else:
-                _worker_piece(builder, events, piece, spans, worker)
+                assert worker is not None
+                _worker_piece(builder, events, answer, worker, cutter, index)
+            if progress is not None:
+                progress(min(cutter.size, (index + 1) * cutter.piece_bytes), size)
             if worker is not None and not worker.send_progress(index, builder.render_state()):
                 worker.close()
                 worker = None

@@ -1,9 +1,8 @@
 """Stream a log file into Events in one pass and bounded memory.
 
 Bytes are decoded as UTF-8 with replacement (logs hold binary junk from custom data layers) and
-with universal newlines (CRLF logs from Windows). The file is read in large chunks; the last
-partial line of a chunk waits for the next, and a file that stops mid-line yields that partial
-line as the last one.
+with universal newlines (CRLF logs from Windows). The file is read in pieces of whole lines
+(pieces.py); a file that stops mid-line yields that partial line as the last one.
 
 The echoed NetParameter/SolverParameter after ``Initializing net/solver from parameters:``
 continues on lines without a glog prefix. Those lines are gathered (up to MAX_TEXT_CHARS) into
@@ -15,9 +14,9 @@ events; every other line is classified on its own by lines.py.
 
 from __future__ import annotations
 
-import io
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -26,12 +25,11 @@ from caffemem.logs.bulk import split_piece
 from caffemem.logs.events import Event
 from caffemem.logs.lines import PREFIX_RE, classify
 from caffemem.logs.model import MAX_TEXT_CHARS
+from caffemem.logs.pieces import PIECE_BYTES, FileCutter, iter_stream
 
 ProgressCallback = Callable[[int, int | None], None]
 """Called now and then with (bytes read so far, total bytes or None when unknown)."""
 
-READ_CHARS = 1 << 20
-MAX_LINE_CHARS = 16 * READ_CHARS
 
 # A line of protobuf text format as DebugString writes it: `field: value`, `field {`, `}`, or a
 # lone lower-case word (the start of such a line where the file was cut). Shell and runtime
@@ -40,38 +38,27 @@ _PROTO_LINE = re.compile(r"\s*(?:[A-Za-z_][\w.]*\s*(?::|\{)|[a-z_][\w.]*\s*$|\}|
 _BLOCK_START = {"net_init": "net_text", "solver_init": "solver_text"}
 
 
-def _chunks(stream: BinaryIO, progress: ProgressCallback | None, total: int | None,
-            read_chars: int = READ_CHARS) -> Iterator[str]:
-    """Decoded text in pieces of whole lines (each ends with a newline, except a cut-off last line)."""
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
-    raw = getattr(stream, "raw", None)
-    pending = ""
-    while True:
-        chunk = text.read(read_chars)
-        if not chunk:
-            break
-        if progress is not None:
-            try:
-                done = raw.tell() if raw is not None else stream.tell()
-            except (OSError, ValueError):
-                done = 0
-            progress(done, total)
-        chunk = pending + chunk
-        cut = chunk.rfind("\n") + 1
-        if not cut and len(chunk) > MAX_LINE_CHARS:
-            # A "line" this long is binary junk; cut it rather than hold it all in memory.
-            cut = len(chunk)
-            chunk += "\n"
-        pending = chunk[cut:]
-        if cut:
-            yield chunk[:cut]
-    if pending:
-        yield pending
-    text.detach()
+def _pieces(stream: BinaryIO, progress: ProgressCallback | None, total: int | None,
+            piece_bytes: int = PIECE_BYTES) -> Iterator[str]:
+    """Decoded text in pieces of whole lines (each ends with a newline, except a cut-off last line).
+
+    The pieces of pieces.py: a regular file is cut with ``pread`` exactly as the parallel
+    reader cuts it; anything else (a pipe) is read front to back into the same pieces.
+    """
+    report = None if progress is None else (lambda done: progress(done, total))
+    try:
+        fd = stream.fileno()
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except (OSError, ValueError, AttributeError):
+        regular = False
+    if regular:
+        yield from FileCutter(fd, os.fstat(fd).st_size, piece_bytes).pieces(report)
+    else:
+        yield from iter_stream(stream, piece_bytes, progress=report)
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines of a piece from _chunks, without their newlines."""
+    """Lines of a piece from _pieces, without their newlines."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -117,7 +104,7 @@ class _Events:
 
 def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
                 total: int | None = None, bulk: bool = True,
-                read_chars: int = READ_CHARS) -> Iterator[tuple[int, Event]]:
+                piece_bytes: int = PIECE_BYTES) -> Iterator[tuple[int, Event]]:
     """(1-based line number, Event) for every line, in file order.
 
     Text blocks come as one ``net_text``/``solver_text`` event (numbered by their first line).
@@ -127,7 +114,7 @@ def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
     not fit its state, classify the lines itself (see ``read_log``).
     """
     events = _Events()
-    for piece in _chunks(stream, progress, total, read_chars):
+    for piece in _pieces(stream, progress, total, piece_bytes):
         if not bulk:
             yield from events.lines(split_lines(piece))
             continue

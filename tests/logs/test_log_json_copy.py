@@ -92,7 +92,7 @@ def test_stdout_file_copy_parallel_equals_text(tmp_path: Path) -> None:
     file, interleaved, copied out by the kernel in file order."""
     script = ("import sys, caffemem.logs as logs, caffemem.logs.columns as c; c.MEMORY_CHARS = 300\n"
               "logs.PARALLEL_MIN_BYTES = 0\nread = logs.read_log\n"
-              "logs.read_log = lambda *a, **k: read(*a, **{**k, 'read_chars': 1 << 12})\n"
+              "logs.read_log = lambda *a, **k: read(*a, **{**k, 'piece_bytes': 1 << 12})\n"
               "from caffemem.cli import main\nmain(['log', '--format', 'json', '--no-progress', sys.argv[1]])\n")
     for path in _logs(tmp_path):
         target = tmp_path / "out.json"

@@ -1,6 +1,6 @@
 """The parallel path (a forked worker renders part of the bulk stretches) writes the serial path's JSON, byte for byte.
 
-The parallel path is forced with ``parallel_min_bytes=0`` and small pieces (``read_chars``),
+The parallel path is forced with ``parallel_min_bytes=0`` and small pieces (``piece_bytes``),
 so that even small logs are cut into many pieces, half of them done by the worker. Both paths
 read the same pieces, since where a piece ends decides what is read in bulk.
 """
@@ -37,16 +37,16 @@ def _shared_logs() -> list[Path]:
     return sorted(found)
 
 
-def _json(path: Path, parallel_min_bytes: int, read_chars: int) -> str:
-    report = read_log(path, parallel_min_bytes=parallel_min_bytes, read_chars=read_chars)
+def _json(path: Path, parallel_min_bytes: int, piece_bytes: int) -> str:
+    report = read_log(path, parallel_min_bytes=parallel_min_bytes, piece_bytes=piece_bytes)
     out = io.StringIO()
     write_log_json(report, out)
     return out.getvalue()
 
 
-def _same(path: Path, read_chars: int) -> None:
-    serial = _json(path, NEVER, read_chars)
-    assert _json(path, 0, read_chars) == serial
+def _same(path: Path, piece_bytes: int) -> None:
+    serial = _json(path, NEVER, piece_bytes)
+    assert _json(path, 0, piece_bytes) == serial
 
 
 def _big_log(path: Path, blocks: int) -> Path:
@@ -69,9 +69,9 @@ def _big_log(path: Path, blocks: int) -> Path:
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.log")) + [SEED], ids=lambda p: p.name)
-@pytest.mark.parametrize("read_chars", [1 << 10, 1 << 13])
-def test_fixtures_parallel_equals_serial(path: Path, read_chars: int) -> None:
-    _same(path, read_chars)
+@pytest.mark.parametrize("piece_bytes", [1 << 10, 1 << 13])
+def test_fixtures_parallel_equals_serial(path: Path, piece_bytes: int) -> None:
+    _same(path, piece_bytes)
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared not present")
@@ -91,8 +91,8 @@ def test_worker_renders_and_results_match(tmp_path: Path, monkeypatch: pytest.Mo
         return done
 
     monkeypatch.setattr(RunBuilder, "take_rendered", counting)
-    for read_chars in (1 << 14, 1 << 16):
-        _same(log, read_chars)
+    for piece_bytes in (1 << 14, 1 << 16):
+        _same(log, piece_bytes)
     # The worker's rows were used (read from the file it wrote them to), not only the fallback.
     assert sum(taken) > 10
 
@@ -106,16 +106,43 @@ def test_default_threshold_keeps_small_logs_serial(monkeypatch: pytest.MonkeyPat
     read_log(SEED)
 
 
-@pytest.mark.parametrize("failure", ["dies", "garbles"])
+@pytest.mark.parametrize("failure", ["dies", "dies_midway", "stale_state", "wrong_piece"])
 def test_failing_worker_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
     log = _big_log(tmp_path / "big.log", 3000)
     serial = _json(log, NEVER, 1 << 14)
+    original_answer = parallel._answer
     if failure == "dies":
         def work(*args: object) -> None:
             raise RuntimeError("worker failed")
 
         monkeypatch.setattr(parallel, "_work", work)
-    else:
-        original = parallel._fingerprint  # the worker's answers no longer match this process's pieces
-        monkeypatch.setattr(parallel, "_fingerprint", lambda piece: (os.getpid(), original(piece)))
+    elif failure == "dies_midway":
+        calls = []
+
+        def answer_then_die(*args: object) -> object:
+            calls.append(1)
+            if len(calls) > 5:
+                os._exit(0)
+            return original_answer(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(parallel, "_answer", answer_then_die)
+    elif failure == "stale_state":  # every batch rendered for a state the builder is not in
+        def stale(piece: str, state: object, *args: object) -> object:
+            if state is not None:
+                state = (state[0] + 1, *state[1:])  # type: ignore[index]
+            return original_answer(piece, state, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(parallel, "_answer", stale)
+    else:  # answers under the wrong piece number
+        original_send = parallel._send
+
+        def send(results: object, answers: object) -> None:
+            class Shift:
+                def get(self) -> object:
+                    got = answers.get()  # type: ignore[attr-defined]
+                    return None if got is None else (got[0] + 1, got[1])
+
+            original_send(results, Shift())  # type: ignore[arg-type]
+
+        monkeypatch.setattr(parallel, "_send", send)
     assert _json(log, 0, 1 << 14) == serial

@@ -96,10 +96,9 @@ def test_empty_and_binary_files(tmp_path: Path) -> None:
 
 
 def test_huge_line_without_newline_is_cut(tmp_path: Path, monkeypatch: object) -> None:
-    from caffemem.logs import reader
+    from caffemem.logs import pieces
 
-    monkeypatch.setattr(reader, "MAX_LINE_CHARS", 1000)  # type: ignore[attr-defined]
-    monkeypatch.setattr(reader, "READ_CHARS", 256)  # type: ignore[attr-defined]
+    monkeypatch.setattr(pieces, "MAX_LINE_BYTES", 1000)  # type: ignore[attr-defined]
     data = b"x" * 5000 + b"\n" + SEED.read_bytes()
-    report = read_log(_write(tmp_path, data))
+    report = read_log(_write(tmp_path, data), piece_bytes=256)
     assert report.counts["top_shape"] == 5 and report.runs[-1].end.crash_kind == "killed"
