@@ -45,9 +45,9 @@ from caffemem.logs.reader import ProgressCallback, _Events, split_lines
 from caffemem.logs.runs import RenderedBatch, RenderState, RunBuilder, render_batch, tail_lines
 
 PARALLEL_MIN_BYTES = 64 << 20  # smaller files are read by one process
-SHARE = (1, 2)  # (share, period): the worker takes pieces whose index % period < share
-AHEAD = 4  # answers the worker may hold beyond the one in the pipe
-LEAD = 4  # pieces the worker may be ahead of this process
+SHARE = (1, 2)  # the worker takes share[0] of every share[1] pieces (see _takes)
+AHEAD = 8  # answers the worker may hold beyond the one in the pipe
+LEAD = 8  # pieces the worker may be ahead of this process
 KEEP_FREED_BYTES = 16 << 20  # see keep_freed_memory
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
