@@ -31,6 +31,15 @@ _NONFINITE_FOR_JSON = ((": -nan", ": NaN"), (": nan", ": NaN"), (": -inf", ": -I
 _NONFINITE_TO_NULL = ((": -nan", ": null"), (": nan", ": null"), (": -inf", ": null"), (": inf", ": null"))
 
 
+def _read_at(source: IO[bytes], size: int, offset: int) -> bytes:
+    """``size`` bytes at ``offset``: ``os.pread`` where there is one (it leaves the file position
+    alone, which a worker process may share), else seek and read (Windows, where no worker runs)."""
+    if hasattr(os, "pread"):
+        return os.pread(source.fileno(), size, offset)
+    source.seek(offset)
+    return source.read(size)
+
+
 def key_json(name: str) -> str:
     """A JSON string for an output name that cannot contain ': ' (so ': nan' only ever is a value)."""
     return json.dumps(name).replace(":", "\\u003a")
@@ -230,6 +239,7 @@ class Table:
         if self._spill is None:
             self._spill = tempfile.TemporaryFile(prefix="caffemem-rows-")
         data = "".join(self._parts).encode("utf-8")
+        self._spill.seek(self._spilled)  # reading without pread moves the position
         self._spill.write(data)
         self._add_extent(self._spill, self._spilled, self._spilled + len(data))
         self._spilled += len(data)
@@ -267,9 +277,8 @@ class Table:
         """The kept rows' text in pieces of whole rows, the (unrendered) last row included."""
         for source, start, end in self._spilled_pieces():
             rest = b""
-            fd = source.fileno()
             while start < end:
-                data = os.pread(fd, min(READ_BYTES, end - start), start)
+                data = _read_at(source, min(READ_BYTES, end - start), start)
                 if not data:
                     break
                 start += len(data)
@@ -311,7 +320,7 @@ class Table:
                 except OSError:
                     kernel = False  # a sink sendfile cannot write to: copy the rest below
             while start < end:
-                data = os.pread(fd, min(READ_BYTES, end - start), start)
+                data = _read_at(source, min(READ_BYTES, end - start), start)
                 if not data:
                     break
                 sink.write(data)

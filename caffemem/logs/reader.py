@@ -43,12 +43,13 @@ def _pieces(stream: BinaryIO, progress: ProgressCallback | None, total: int | No
     """Decoded text in pieces of whole lines (each ends with a newline, except a cut-off last line).
 
     The pieces of pieces.py: a regular file is cut with ``pread`` exactly as the parallel
-    reader cuts it; anything else (a pipe) is read front to back into the same pieces.
+    reader cuts it; anything else (a pipe, or any file where there is no ``pread``) is read
+    front to back into the same pieces.
     """
     report = None if progress is None else (lambda done: progress(done, total))
     try:
         fd = stream.fileno()
-        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        regular = stat.S_ISREG(os.fstat(fd).st_mode) and hasattr(os, "pread")
     except (OSError, ValueError, AttributeError):
         regular = False
     if regular:

@@ -102,3 +102,31 @@ def test_log_read_from_a_pipe_equals_the_file(tmp_path: Path) -> None:
     writer.join()
     assert texts[0] == texts[1]
     assert '"crash_kind": "killed"' in texts[0]
+
+
+def test_without_pread_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where os has no pread (Windows), files are read front to back and spilled rows with seek."""
+    from caffemem.logs import columns, read_log
+    from caffemem.report.log_json import write_log_json
+
+    monkeypatch.setattr(columns, "MEMORY_CHARS", 300)  # spill, then read back
+
+    def json_of(path: Path) -> str:
+        report = read_log(path, piece_bytes=512)
+        out = io.StringIO()
+        write_log_json(report, out)
+        rows = list(report.runs[-1].train.rows())
+        report.close()
+        return out.getvalue() + repr(rows)
+
+    seed = Path(__file__).resolve().parents[2] / "sample_logs" / "imagedata-conv-fc-killed.log"
+    lines = seed.read_text(encoding="utf-8").splitlines()
+    train = [line for line in lines if ("Iteration" in line or "net output" in line) and "Test" not in line]
+    setup = [line for line in lines if line not in train and line.strip() != "Killed"]
+    body = [line.replace("Iteration 0,", f"Iteration {k},") for k in range(300) for line in train]
+    path = tmp_path / "log"
+    path.write_text("\n".join(setup + body) + "\n", encoding="utf-8")
+    expected = json_of(path)
+    monkeypatch.delattr(os, "pread")
+    assert json_of(path) == expected
+    assert expected.count('"iteration"') >= 300
