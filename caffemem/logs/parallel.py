@@ -45,7 +45,7 @@ from caffemem.logs.reader import ProgressCallback, _Events, split_lines
 from caffemem.logs.runs import RenderedBatch, RenderState, RunBuilder, render_batch, tail_lines
 
 PARALLEL_MIN_BYTES = 64 << 20  # smaller files are read by one process
-SHARE = (1, 2)  # the worker takes share[0] of every share[1] pieces (see _takes)
+SHARE = (6, 11)  # the worker takes 6 of every 11 pieces (see _takes): this process also applies its answers
 AHEAD = 8  # answers the worker may hold beyond the one in the pipe
 LEAD = 8  # pieces the worker may be ahead of this process
 KEEP_FREED_BYTES = 16 << 20  # see keep_freed_memory
@@ -275,8 +275,12 @@ def _worker_piece(builder: RunBuilder, events: _Events, answer: Answer, worker: 
 
 
 def read_parallel(stream: BinaryIO, builder: RunBuilder, progress: ProgressCallback | None,
-                  size: int | None, piece_bytes: int = PIECE_BYTES, share: tuple[int, int] = SHARE) -> int:
-    """Feed the whole file to ``builder`` with a worker's help; returns the number of lines read."""
+                  size: int | None, piece_bytes: int = PIECE_BYTES, share: tuple[int, int] | None = None) -> int:
+    """Feed the whole file to ``builder`` with a worker's help; returns the number of lines read.
+
+    ``share``: (pieces the worker takes, of how many); default SHARE.
+    """
+    share = SHARE if share is None else share
     events = _Events()
     fd = stream.fileno()
     cutter = FileCutter(fd, os.fstat(fd).st_size if size is None else size, piece_bytes)

@@ -146,3 +146,20 @@ def test_failing_worker_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
         monkeypatch.setattr(parallel, "_send", send)
     assert _json(log, 0, 1 << 14) == serial
+
+
+@pytest.mark.parametrize("share", [(1, 2), (6, 11), (3, 5), (0, 1)])
+def test_worker_share_is_spread_evenly(share: tuple[int, int]) -> None:
+    taken = [parallel._takes(index, share) for index in range(share[1] * 10)]
+    for start in range(0, len(taken), share[1]):
+        assert sum(taken[start:start + share[1]]) == share[0]
+    runs = "".join("w" if t else "m" for t in taken)
+    assert "www" not in runs and ("mmm" not in runs or share[0] == 0)  # no long runs for one side
+
+
+def test_parallel_with_another_share_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = _big_log(tmp_path / "big.log", 2000)
+    serial = _json(log, NEVER, 1 << 13)
+    for share in ((1, 2), (2, 3), (0, 1)):
+        monkeypatch.setattr(parallel, "SHARE", share)
+        assert _json(log, 0, 1 << 13) == serial, share
