@@ -73,33 +73,33 @@ def test_stdout_copy_equals_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert result.stdout_bytes == _text_json(path).encode("utf-8"), path.name
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="os.sendfile to any file: Linux")
-def test_stdout_file_copy_equals_text(tmp_path: Path) -> None:
-    """A real standard output (a file): the kernel copies the spilled rows."""
-    script = ("import sys, caffemem.logs.columns as c; c.MEMORY_CHARS = 300\n"
-              "from caffemem.cli import main\nmain(['log', '--format', 'json', '--no-progress', sys.argv[1]])\n")
+_RUN_LOG = "from caffemem.cli import main\nmain(['log', '--format', 'json', '--no-progress', sys.argv[1]])\n"
+
+
+def _stdout_file_equals_text(tmp_path: Path, setup: str) -> None:
+    """``caffemem log --format json`` in a fresh process (after ``setup``) writing to a real file
+    gives what the text writer gives in this process, for every test log."""
     for path in _logs(tmp_path):
         target = tmp_path / "out.json"
         with open(target, "wb") as out:
-            subprocess.run([sys.executable, "-c", script, str(path)], stdout=out, check=True, cwd=ROOT,
+            subprocess.run([sys.executable, "-c", setup + _RUN_LOG, str(path)], stdout=out, check=True, cwd=ROOT,
                            env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert target.read_bytes() == _text_json(path).encode("utf-8"), path.name
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="os.sendfile to any file: Linux")
+def test_stdout_file_copy_equals_text(tmp_path: Path) -> None:
+    """A real standard output (a file): the kernel copies the spilled rows."""
+    _stdout_file_equals_text(tmp_path, "import sys, caffemem.logs.columns as c; c.MEMORY_CHARS = 300\n")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parallel path needs fork")
 def test_stdout_file_copy_parallel_equals_text(tmp_path: Path) -> None:
     """Read by two processes in small pieces: rows in this process's spill file and in the worker's
     file, interleaved, copied out by the kernel in file order."""
-    script = ("import sys, caffemem.logs as logs, caffemem.logs.columns as c; c.MEMORY_CHARS = 300\n"
-              "logs.PARALLEL_MIN_BYTES = 0\nread = logs.read_log\n"
-              "logs.read_log = lambda *a, **k: read(*a, **{**k, 'piece_bytes': 1 << 12})\n"
-              "from caffemem.cli import main\nmain(['log', '--format', 'json', '--no-progress', sys.argv[1]])\n")
-    for path in _logs(tmp_path):
-        target = tmp_path / "out.json"
-        with open(target, "wb") as out:
-            subprocess.run([sys.executable, "-c", script, str(path)], stdout=out, check=True, cwd=ROOT,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)})
-        assert target.read_bytes() == _text_json(path).encode("utf-8"), path.name
+    _stdout_file_equals_text(tmp_path, "import sys, caffemem.logs as logs, caffemem.logs.columns as c\n"
+                                       "c.MEMORY_CHARS = 300\nlogs.PARALLEL_MIN_BYTES = 0\nread = logs.read_log\n"
+                                       "logs.read_log = lambda *a, **k: read(*a, **{**k, 'piece_bytes': 1 << 12})\n")
 
 
 @pytest.mark.parametrize("leave_off", [0, 2])
