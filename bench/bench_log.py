@@ -1,6 +1,6 @@
 """Benchmark `caffemem log --format json` on a big log against a bare `for line in file` loop.
 
-    python bench/bench_log.py [--size-mb 1024] [--vary] [--repeat 3] [--keep] [--log FILE]
+    python bench/bench_log.py [--size-mb 1024] [--vary | --source LOG] [--repeat 3] [--keep] [--log FILE]
 
 Builds a log of the requested size in a temporary directory from the shipped sample log
 (sample_logs/imagedata-conv-fc-killed.log): its set-up lines once, then its training lines
@@ -73,6 +73,40 @@ def build_log(path: Path, size: int, vary: bool = False) -> int:
             out.write(block)
             written += len(block)
             count += len(parts)
+    return count
+
+
+def build_from_log(path: Path, size: int, source: Path) -> int:
+    """Write a big log from another real log: its lines up to its last "Solving" once, then its
+    training lines (everything after, up to the last iteration line) again and again, every
+    iteration number moved on by the span of the original run so that they keep increasing."""
+    lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
+    start = max((k + 1 for k, line in enumerate(lines) if "] Solving " in line), default=None)
+    if start is None:
+        sys.exit(f"bench: {source} has no 'Solving' line")
+    training = lines[start:]
+    while training and "] Iteration " not in training[-1]:
+        training.pop()  # the end of the run (snapshot, "Optimization Done", a crash): once only, and not here
+    number = re.compile(r"(Iteration )(\d+)")
+    iterations = sorted({int(found.group(2)) for line in training for found in number.finditer(line)})
+    if not iterations:
+        sys.exit(f"bench: {source} has no iterations")
+    step = iterations[1] - iterations[0] if len(iterations) > 1 else 1
+    span = iterations[-1] - iterations[0] + step
+    count = 0
+    with open(path, "w", encoding="utf-8") as out:
+        block = "\n".join(lines[:start]) + "\n"
+        out.write(block)
+        written = len(block)
+        count += start
+        shift = 0
+        while written < size:
+            block = "\n".join(number.sub(lambda m, by=shift: m.group(1) + str(int(m.group(2)) + by), line)
+                              for line in training) + "\n"
+            out.write(block)
+            written += len(block)
+            count += len(training)
+            shift += span
     return count
 
 
@@ -149,6 +183,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the generated log and print its path")
     parser.add_argument("--vary", action="store_true",
                         help="loss values that change from block to block, as in a real run (widths vary)")
+    parser.add_argument("--source", type=Path,
+                        help="build the big log from this real log's training lines instead of the sample's")
     parser.add_argument("--log", type=Path, help="time this log instead of generating one")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each, taken in turns; the best of each is compared (default 3)")
@@ -161,7 +197,10 @@ def main() -> None:
         else:
             log = tmp / "big.log"
             t0 = time.perf_counter()
-            lines = build_log(log, args.size_mb * 2**20, args.vary)
+            if args.source is not None:
+                lines = build_from_log(log, args.size_mb * 2**20, args.source)
+            else:
+                lines = build_log(log, args.size_mb * 2**20, args.vary)
         size = log.stat().st_size
         if lines is not None:
             print(f"built {log} ({size / 2**20:,.0f} MiB, {lines:,} lines) in {time.perf_counter() - t0:.1f} s")

@@ -29,12 +29,14 @@ the stretch to the line-by-line path; the tests check both paths give the same r
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from operator import attrgetter, call, itemgetter
 
-from caffemem.logs.lines import ITERATION_RE, OUTPUT_RE, PREFIX_RE
+from caffemem.logs.events import UNKNOWN
+from caffemem.logs.lines import DATA_LAYER_SOURCES, ITERATION_RE, OUTPUT_RE, PREFIX_RE, classify
 
 SEP = ", lr = "
 _DIGITS = str.maketrans("123456789", "000000000")
@@ -58,6 +60,7 @@ class TrainBatch:
     lrs: list[str]
     outputs: dict[str, list[str]]
     nonfinite: bool  # some value is nan or inf
+    passing: int = 0  # lines of unknown kinds among them (see _passing)
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,7 +75,8 @@ class Shape:
     places: tuple[slice, ...]
     output_names: tuple[str, ...]
     nonfinite: bool
-    lines: int  # lines per block
+    lines: int  # lines per block, passing lines included
+    extras: int  # passing lines: INFO lines caffemem does not know, between a block's lines (see _passing)
     lr_get: itemgetter | None  # type: ignore[type-arg]
     cut: itemgetter | None  # type: ignore[type-arg]  # (lr, *fields) of a token at once
     tid: slice  # " <tid> " in the loss line
@@ -85,10 +89,21 @@ class Shape:
 
 _SHAPES: dict[str, Shape] = {}
 _CUT = attrgetter("cut")
+_LINES = attrgetter("lines")
+_EXTRAS = attrgetter("extras")
 
 
 def _value_ok(shape: str) -> bool:
     return _VALUE_SHAPE.fullmatch(shape) is not None
+
+
+def _passing(line: str, prefix: re.Match[str], message: str) -> bool:
+    """Whether a line inside a block is one the line path would only count and keep as a last
+    line: an INFO line of a kind caffemem does not know ("Data layer prefetch queue empty"),
+    with no digit in its message (so the shape's message is the line's own, and is classified
+    the same), from no source file whose lines say a data layer's type while it is set up."""
+    return ("0" not in message and prefix.group(5).split(":", 1)[0] not in DATA_LAYER_SOURCES
+            and classify(line).kind == UNKNOWN)
 
 
 def shape_kind(shape: str) -> Shape | None:
@@ -113,19 +128,26 @@ def shape_kind(shape: str) -> Shape | None:
     iteration_width = 0
     digit_widths: set[int] = set()
     tid = slice(0)
+    extras = 0
+    seen_loss = False
     for index, line in enumerate(lines):
         prefix = PREFIX_RE.match(line)
         if prefix is None or line[0] != "I":
             return None
         at = prefix.end()
         message = line[at:]
-        if index == 0:
+        if index == len(lines) - 1:
             found = ITERATION_RE.match(message)
-            if found is None or prefix.group(3) != _CLOCK_SHAPE or not found.group(1).isdigit():
+            if not seen_loss or found is None or found.group(3) is None or len(found.group(1)) != iteration_width:
+                return None
+            places.append(slice(offset + prefix.end(3), offset + at + found.start(1)))
+        elif not seen_loss and (found := ITERATION_RE.match(message)) is not None:
+            if prefix.group(3) != _CLOCK_SHAPE or not found.group(1).isdigit():
                 return None
             loss_group = 2 if found.group(2) is not None else 8
             if found.group(loss_group) is None or not _value_ok(found.group(loss_group)):
                 return None
+            seen_loss = True
             clock = offset + prefix.start(3)
             tid = slice(offset + prefix.start(4) - 1, offset + prefix.end(4) + 1)
             iteration_width = len(found.group(1))
@@ -134,32 +156,31 @@ def shape_kind(shape: str) -> Shape | None:
             fields += [slice(offset + prefix.start(2), clock + 8), slice(clock + 9, clock + 15),
                        slice(offset + at + found.start(1), offset + at + found.end(1)),
                        slice(offset + at + found.start(loss_group), offset + at + found.end(loss_group))]
-        elif index == len(lines) - 1:
-            found = ITERATION_RE.match(message)
-            if found is None or found.group(3) is None or len(found.group(1)) != iteration_width:
-                return None
-            places.append(slice(offset + prefix.end(3), offset + at + found.start(1)))
-        else:
-            found = OUTPUT_RE.match(message)
-            if found is None or found.group(1) != "Train" or not _value_ok(found.group(4)):
+        elif seen_loss and (found := OUTPUT_RE.match(message)) is not None:
+            if found.group(1) != "Train" or not _value_ok(found.group(4)):
                 return None
             places.append(slice(offset + prefix.end(3), offset + at + found.start(4)))
             values.append(found.group(4))
             output_names.append(found.group(3).strip())
             digit_widths.update(len(number) for number in found.group(4, 5, 6) if number and number.isdigit())
             fields.append(slice(offset + at + found.start(4), offset + at + found.end(4)))
+        elif _passing(line, prefix, message):
+            extras += 1
+            places.append(slice(offset + prefix.end(3), offset + len(line)))
+        else:
+            return None
         offset += len(line) + 1
     if len(set(output_names)) != len(output_names):
         return None  # one name twice (a blob with several values): the line path keeps the last
-    return Shape(key=(tuple(output_names), len(lines)), lr=slice(0, head), fields=tuple(map(itemgetter, fields)),
+    return Shape(key=(tuple(output_names),), lr=slice(0, head), fields=tuple(map(itemgetter, fields)),
                  places=tuple(places), output_names=tuple(output_names),
-                 nonfinite=any(value[-1] in "nf" for value in values), lines=len(lines),
+                 nonfinite=any(value[-1] in "nf" for value in values), lines=len(lines), extras=extras,
                  lr_get=itemgetter(slice(0, head)), cut=itemgetter(slice(0, head), *fields), tid=tid,
                  digit_widths=frozenset(digit_widths),
                  digit_names=any("0" in name for name in output_names))
 
 
-_NOT_HOT = Shape(key=None, lr=slice(0), fields=(), places=(), output_names=(), nonfinite=False, lines=0,
+_NOT_HOT = Shape(key=None, lr=slice(0), fields=(), places=(), output_names=(), nonfinite=False, lines=0, extras=0,
                  lr_get=None, cut=None, tid=slice(0), digit_widths=frozenset(), digit_names=False)
 _KEY = attrgetter("key")
 
@@ -244,13 +265,21 @@ def _batch(piece: str, tokens: list[str], shapes: list[Shape | None], start: int
     begin = token_at + first.lr.stop + 1
     finish = token_at + sum(map(len, block_tokens)) + sep * n + len(lrs[-1]) + 1
     text = piece[begin:finish]
-    lines = n * first.lines
+    kinds = set(own)
+    if uniform:
+        lines, passing = n * first.lines, n * first.extras
+    else:
+        lines, passing = sum(map(_LINES, own)), sum(map(_EXTRAS, own))
     tid = first_token[first.tid]
-    if first.digit_names or len(tid) - 2 in first.digit_widths:
+    if first.digit_names or any(len(tid) - 2 in kind.digit_widths for kind in kinds):
+        # Each line's words (thread id, source line, message up to its first number) counted
+        # instead: a number in them could read as a thread id.
         places: dict[str, int] = {}
-        for place in first.places:
-            key = first_token[place]
-            places[key] = places.get(key, 0) + n
+        for kind, count in Counter(own).items():
+            token = block_tokens[own.index(kind)]
+            for place in kind.places:
+                key = token[place]
+                places[key] = places.get(key, 0) + count
         if any(text.count(key) != count for key, count in places.items()):
             return None
         tids = {key.split()[0] for key in places}
@@ -263,5 +292,5 @@ def _batch(piece: str, tokens: list[str], shapes: list[Shape | None], start: int
         return None
     batch = TrainBatch(lines=lines, tids=tids, stamps=stamps, micros=micros, iterations=iterations, losses=losses,
                        lrs=lrs, outputs=dict(zip(first.output_names, outputs, strict=True)),
-                       nonfinite=any(shape.nonfinite for shape in set(own)))
+                       nonfinite=any(kind.nonfinite for kind in kinds), passing=passing)
     return batch, begin, finish

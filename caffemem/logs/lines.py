@@ -34,6 +34,14 @@ OUTPUT_RE = re.compile(
     rf"\s*(Train|Test) net output #({_INT}): (.+?) = ({_NUM})(?: \(\* ({_NUM}) = ({_NUM}) loss\))?\s*$")
 # NVCaffe's tagged forms ("[0.0] Iteration ...") are rare enough to leave to lark.
 
+#: Caffe source files whose log lines, printed while a layer is set up, reveal that layer's type.
+DATA_LAYER_SOURCES = {
+    "data_layer.cpp": "Data", "image_data_layer.cpp": "ImageData", "window_data_layer.cpp": "WindowData",
+    "hdf5_data_layer.cpp": "HDF5Data", "memory_data_layer.cpp": "MemoryData",
+    "annotated_data_layer.cpp": "AnnotatedData", "dense_image_data_layer.cpp": "DenseImageData",
+    "db_lmdb.cpp": "Data", "db_leveldb.cpp": "Data",
+}
+
 # First words of the messages glog.lark knows (other than the "<name> <-/->/needs" forms).
 _KNOWN_FIRST_WORDS = frozenset({
     "Initializing", "Creating", "Setting", "Top", "with", "Memory", "Sharing", "This", "Network",
@@ -65,6 +73,13 @@ def fast_solver_line(message: str) -> tuple[str, tuple[object, ...]] | None:
     return None
 
 
+def fast_snapshot_line(stripped: str) -> tuple[str, tuple[object, ...]] | None:
+    """What the grammar makes of ``Snapshotting REST`` (REST: the rest of the line, blanks before
+    it skipped, stripped), without the parser."""
+    rest = stripped[len("Snapshotting"):].lstrip(" \t")
+    return ("snapshot", (rest.strip(),)) if rest else None
+
+
 def classify_message(message: str) -> tuple[str, tuple[object, ...]] | None:
     """(kind, values) for a glog message, or None when it is not a kind caffemem knows."""
     stripped = message.lstrip()
@@ -75,6 +90,8 @@ def classify_message(message: str) -> tuple[str, tuple[object, ...]] | None:
         found = fast_solver_line(message)
         if found is not None:
             return found
+    elif first == "Snapshotting":  # twice per snapshot, often every few hundred iterations
+        return fast_snapshot_line(stripped)
     elif first not in _KNOWN_FIRST_WORDS and not any(form in stripped for form in _NAME_FORMS):
         return None
     return grammar.parse_message(message)

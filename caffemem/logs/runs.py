@@ -16,7 +16,7 @@ from caffemem.logs.bulk import TrainBatch
 from caffemem.logs.columns import Pending, render_rows
 from caffemem.logs.events import UNKNOWN, Event
 from caffemem.logs.grammar import to_float
-from caffemem.logs.lines import PREFIX_RE
+from caffemem.logs.lines import DATA_LAYER_SOURCES, PREFIX_RE
 from caffemem.logs.model import LAST_LINES, Layer, LogReport, Net, Run, Top
 
 # Crash kinds in order of how much they explain: a later, more explaining event (for example
@@ -79,15 +79,32 @@ RenderState = tuple[int, int, int, int]
 """(first day, first clock, year offset, start) of a run: what its seconds column is counted from."""
 
 
-def _base_us(stamp: str, state: RenderState, cache: dict[str, int]) -> int | None:
-    """(days + (clock - first)) + offset for a stamp's whole second; None for a day before the first."""
-    first_day, first_clock, year_offset, _ = state
-    date, hms = stamp.split(" ")
-    day = _day(date, cache)
-    if not day or day < first_day:
-        return None
-    clock = ((int(hms[0:2]) * 60 + int(hms[3:5])) * 60 + int(hms[6:8])) * 10**6
-    return (day - first_day) * DAY_US + clock - first_clock + year_offset
+def _relative_us(stamps: set[str], state: RenderState, cache: dict[str, int]) -> dict[str, int] | None:
+    """Each stamp's whole second as the line path counts it, (days + (clock - first)) + offset,
+    minus the run's start; None if one is on a day before the first (or no date).
+
+    Real logs print a new second on nearly every block, so the work is done once per minute
+    ("mmdd hh:mm") and each second only adds its seconds; the integers are the line path's.
+    """
+    first_day, first_clock, year_offset, start = state
+    minutes: dict[str, int | None] = {}
+    relative: dict[str, int] = {}
+    for stamp in stamps:
+        minute = stamp[:-3]
+        if minute in minutes:
+            base = minutes[minute]
+        else:
+            date, _, hours_minutes = minute.partition(" ")
+            day = _day(date, cache)
+            base = None
+            if day and day >= first_day:
+                clock = (int(hours_minutes[0:2]) * 60 + int(hours_minutes[3:5])) * 60 * 10**6
+                base = (day - first_day) * DAY_US + clock - first_clock + year_offset - start
+            minutes[minute] = base
+        if base is None:
+            return None
+        relative[stamp] = base + int(stamp[-2:]) * 10**6
+    return relative
 
 
 @dataclass(eq=False)
@@ -108,6 +125,7 @@ class RenderedBatch:
     # Where a worker process wrote ``rows`` instead of sending them: (start, end) of its rows file
     # (then ``rows`` is empty; see parallel.py).
     spilled: tuple[int, int] | None = None
+    passing: int = 0  # lines of unknown kinds in the stretch (bulk.py ``_passing``)
 
 
 def tail_lines(text: str, start: int, end: int) -> list[str]:
@@ -131,14 +149,12 @@ def render_batch(batch: TrainBatch, tail: list[str], state: RenderState,
     if math.isnan(last_lr):
         return None  # a later lr line of the same iteration would fill it in: line path
     # Line path per loss line: (days + (clock - first)) + offset, then minus start; all in
-    # integer microseconds, so one base per distinct hh:mm:ss plus the microseconds is exact.
-    # Per stamp ("mmdd hh:mm:ss"), once: its day and second as the line path counts them.
-    bases = {stamp: _base_us(stamp, state, cache) for stamp in set(batch.stamps)}
-    if None in bases.values():
+    # integer microseconds, so one value per distinct "mmdd hh:mm:ss" plus the microseconds is exact.
+    relative = _relative_us(set(batch.stamps), state, cache)
+    if relative is None:
         return None  # a day before the run's first, or no date
-    first = bases[batch.stamps[0]] + int(batch.micros[0])  # type: ignore[operator]
     start = state[3]
-    relative = {stamp: base - start for stamp, base in bases.items()}  # type: ignore[operator]
+    first = relative[batch.stamps[0]] + start + int(batch.micros[0])
     micros = list(map(str, map(add, map(relative.__getitem__, batch.stamps), map(int, batch.micros))))
     names = list(batch.outputs)
     columns = list(batch.outputs.values())
@@ -149,16 +165,9 @@ def render_batch(batch: TrainBatch, tail: list[str], state: RenderState,
                        [column[:-1] for column in columns]) if count else ""
     return RenderedBatch(state=state, lines=batch.lines, tids=batch.tids, names=names, rows=rows, count=count,
                          nonfinite=batch.nonfinite, first_seconds=first, last_seconds=int(micros[-1]) + start,
-                         last=last, tail=tail)
+                         last=last, tail=tail, passing=batch.passing)
 
 
-#: Caffe source files whose log lines, printed while a layer is set up, reveal that layer's type.
-DATA_LAYER_SOURCES = {
-    "data_layer.cpp": "Data", "image_data_layer.cpp": "ImageData", "window_data_layer.cpp": "WindowData",
-    "hdf5_data_layer.cpp": "HDF5Data", "memory_data_layer.cpp": "MemoryData",
-    "annotated_data_layer.cpp": "AnnotatedData", "dense_image_data_layer.cpp": "DenseImageData",
-    "db_lmdb.cpp": "Data", "db_leveldb.cpp": "Data",
-}
 
 
 class RunBuilder:
@@ -321,6 +330,8 @@ class RunBuilder:
         run.glog_lines += rendered.lines
         run.tail.extend(rendered.tail)
         self.report.counts["lines"] += rendered.lines
+        self.report.counts["unknown"] += rendered.passing
+        self.just_done = None
         return True
 
     def finish(self) -> LogReport:

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from caffemem.logs import grammar
-from caffemem.logs.lines import PREFIX_RE, classify, fast_solver_line
+from caffemem.logs.lines import PREFIX_RE, classify, fast_snapshot_line, fast_solver_line
 
 MESSAGES = [
     ("Initializing net from parameters: ", "net_init", ()),
@@ -120,3 +120,16 @@ def test_fast_path_matches_grammar(message: str) -> None:
     fast = fast_solver_line(message)
     slow = grammar.parse_message(message)
     assert fast is None or _same(fast, slow)
+
+
+@pytest.mark.parametrize("message", [
+    "Snapshotting to binary proto file snapshots/net_iter_1000.caffemodel",
+    "Snapshotting solver state to binary proto file snapshots/net_iter_1000.solverstate",
+    "Snapshotting to HDF5 file x.h5", "  Snapshotting  to  x ", "Snapshotting\tto x", "Snapshotting ",
+    "Snapshotting", "Snapshotting \r", "Snapshotting: to x", "Snapshotting to x\r",
+])
+def test_snapshot_fast_path_matches_grammar(message: str) -> None:
+    stripped = message.lstrip()
+    if stripped.split(" ", 1)[0] != "Snapshotting":
+        return
+    assert fast_snapshot_line(stripped) == grammar.parse_message(message)
