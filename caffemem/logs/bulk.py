@@ -44,6 +44,7 @@ _DIGITS = str.maketrans("123456789", "000000000")
 _VALUE_SHAPE = re.compile(r"-?0+(?:\.0+)?(?:e[-+]0+)?|-?nan|-?inf")
 _CLOCK_SHAPE = "00:00:00.000000"
 MAX_SHAPES = 100_000  # forget and relearn past this, so odd logs cannot grow it without end
+MAX_TOKEN_CHARS = 8192  # a longer token (a net set-up between two blocks) is never a block, nor kept
 MIN_BLOCKS = 4  # shorter stretches are cheaper line by line
 
 
@@ -67,8 +68,11 @@ class TrainBatch:
 class Shape:
     """How to read tokens of one shape: the stretch key and a slicer per field."""
 
-    key: tuple[object, ...] | None  # tokens of one stretch share it (None: not a block)
+    # (output names, lead-in): tokens of one stretch share the names; a token with a lead-in
+    # can only open a stretch. None: not a block.
+    key: tuple[tuple[str, ...], bool] | None
     lr: slice  # the previous block's lr, at the start of the token
+    begin: int  # where the block's lines start (after the lr, or after the lead-in)
     fields: tuple[itemgetter, ...]  # type: ignore[type-arg]  # stamp, micros, iteration, loss, outputs...
     # Per line of the block: the text from the clock's end to the first number of the message
     # (thread id, source line, and the message's words, output name included).
@@ -106,21 +110,57 @@ def _passing(line: str, prefix: re.Match[str], message: str) -> bool:
             and classify(line).kind == UNKNOWN)
 
 
+def _block_start(lines: list[str]) -> int | None:
+    """Index of the line where the block at the end of a token starts (its loss line, or the
+    passing lines just before it), or None when the token does not end with a block.
+
+    The block is read backwards from the lr line: outputs and passing lines, then the loss
+    line. Lines before it (a test pass, a snapshot) are the token's lead-in, left to the line
+    path; a lead-in of passing lines only belongs to the block.
+    """
+    index = len(lines) - 2
+    while index >= 0:
+        prefix = PREFIX_RE.match(lines[index])
+        if prefix is None:
+            return None
+        message = lines[index][prefix.end():]
+        found = ITERATION_RE.match(message)
+        if found is not None and (found.group(2) is not None or found.group(8) is not None):
+            break
+        if OUTPUT_RE.match(message) is None and not _passing(lines[index], prefix, message):
+            return None
+        index -= 1
+    if index < 0:
+        return None
+    while index > 0:
+        prefix = PREFIX_RE.match(lines[index - 1])
+        if prefix is None or not _passing(lines[index - 1], prefix, lines[index - 1][prefix.end():]):
+            break
+        index -= 1
+    return index
+
+
 def shape_kind(shape: str) -> Shape | None:
     """The Shape of a token (digits as 0), or None when lines.py would not read it as a block.
 
     Uses lines.py's own regexes on each line of the token; the lr line is completed with a
     number so that ITERATION_RE sees a whole line. Only INFO lines: an F line is a crash even
-    when it reads like a solver line.
+    when it reads like a solver line. A token whose block follows other lines (a lead-in: a
+    test pass, a snapshot) can only open a stretch; its lead-in is left to the line path.
     """
     head = shape.find("\n")
-    if head <= 0 or not _value_ok(shape[:head]):
+    if head <= 0 or not _value_ok(shape[:head]) or len(shape) > MAX_TOKEN_CHARS:
         return None
     lines = shape[head + 1:].split("\n")
     if len(lines) < 2:
         return None
     lines[-1] += SEP + "0.0"
-    offset = head + 1
+    start = _block_start(lines)
+    if start is None:
+        return None
+    offset = head + 1 + sum(map(len, lines[:start])) + start
+    begin = offset
+    lines = lines[start:]
     places: list[slice] = []
     fields: list[slice] = []
     output_names: list[str] = []
@@ -172,16 +212,16 @@ def shape_kind(shape: str) -> Shape | None:
         offset += len(line) + 1
     if len(set(output_names)) != len(output_names):
         return None  # one name twice (a blob with several values): the line path keeps the last
-    return Shape(key=(tuple(output_names),), lr=slice(0, head), fields=tuple(map(itemgetter, fields)),
-                 places=tuple(places), output_names=tuple(output_names),
+    return Shape(key=(tuple(output_names), begin > head + 1), lr=slice(0, head), begin=begin,
+                 fields=tuple(map(itemgetter, fields)), places=tuple(places), output_names=tuple(output_names),
                  nonfinite=any(value[-1] in "nf" for value in values), lines=len(lines), extras=extras,
                  lr_get=itemgetter(slice(0, head)), cut=itemgetter(slice(0, head), *fields), tid=tid,
                  digit_widths=frozenset(digit_widths),
                  digit_names=any("0" in name for name in output_names))
 
 
-_NOT_HOT = Shape(key=None, lr=slice(0), fields=(), places=(), output_names=(), nonfinite=False, lines=0, extras=0,
-                 lr_get=None, cut=None, tid=slice(0), digit_widths=frozenset(), digit_names=False)
+_NOT_HOT = Shape(key=None, lr=slice(0), begin=0, fields=(), places=(), output_names=(), nonfinite=False, lines=0,
+                 extras=0, lr_get=None, cut=None, tid=slice(0), digit_widths=frozenset(), digit_names=False)
 _KEY = attrgetter("key")
 
 
@@ -212,22 +252,39 @@ def split_spans(piece: str) -> Iterator[tuple[int, int, TrainBatch]]:
     if None in shapes:
         if len(_SHAPES) > MAX_SHAPES:
             _SHAPES.clear()
+        learnt = {}
         for shape in set(shapes_text).difference(_SHAPES):
-            _SHAPES[shape] = shape_kind(shape) or _NOT_HOT
-        shapes = list(map(_SHAPES.__getitem__, shapes_text))
+            if len(shape) > MAX_TOKEN_CHARS:
+                learnt[shape] = _NOT_HOT  # not kept: such text hardly repeats
+            else:
+                learnt[shape] = _SHAPES[shape] = shape_kind(shape) or _NOT_HOT
+        learnt.update(_SHAPES)
+        shapes = list(map(learnt.__getitem__, shapes_text))
     index = 0  # token index of the group below
     token_at = 0  # offset of tokens[index] in piece
     sep = len(SEP)
+    lead: tuple[int, int, tuple[str, ...]] | None = None  # (index, offset, names) of a token that may open a stretch
     for key, group in groupby(map(_KEY, shapes)):
         size = len(list(group))
         start, end = index, index + size
-        if key is not None and size >= MIN_BLOCKS:
-            found = _batch(piece, tokens, shapes, start, end, token_at, sep)
+        group_at = token_at
+        token_at += sum(map(len, tokens[start:end])) + sep * size
+        index = end
+        if key is None:
+            lead = None
+            continue
+        names, lead_in = key
+        if lead_in:  # only the last of these can open the next group
+            lead = (end - 1, token_at - len(tokens[end - 1]) - sep, names)
+            continue
+        if lead is not None and lead[0] == start - 1 and lead[2] == names:
+            start, group_at = lead[0], lead[1]
+        lead = None
+        if end - start >= MIN_BLOCKS:
+            found = _batch(piece, tokens, shapes, start, end, group_at, sep)
             if found is not None:
                 batch, first, last = found
                 yield first, last, batch
-        token_at += sum(map(len, tokens[start:end])) + sep * size
-        index = end
 
 
 def _batch(piece: str, tokens: list[str], shapes: list[Shape | None], start: int, end: int,
@@ -262,7 +319,7 @@ def _batch(piece: str, tokens: list[str], shapes: list[Shape | None], start: int
             lrs.append(tokens[end - 1][shapes[end - 1].lr])  # type: ignore[union-attr]
     if stop > end:
         lrs.append(tokens[end][:tokens[end].find("\n")])
-    begin = token_at + first.lr.stop + 1
+    begin = token_at + first.begin
     finish = token_at + sum(map(len, block_tokens)) + sep * n + len(lrs[-1]) + 1
     text = piece[begin:finish]
     kinds = set(own)
