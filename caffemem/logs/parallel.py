@@ -35,6 +35,7 @@ import stat
 import sys
 import tempfile
 import threading
+import time
 from multiprocessing.connection import Connection, Pipe
 from typing import IO, BinaryIO
 
@@ -45,7 +46,12 @@ from caffemem.logs.reader import ProgressCallback, _Events, split_lines
 from caffemem.logs.runs import RenderedBatch, RenderState, RunBuilder, render_batch, tail_lines
 
 PARALLEL_MIN_BYTES = 64 << 20  # smaller files are read by one process
-SHARE = (6, 11)  # the worker takes 6 of every 11 pieces (see _takes): this process also applies its answers
+SHARE = (6, 11)  # the worker's first share of the pieces (see _takes): this process also applies its answers
+# The shares the worker's may move along (see _Balance): this process does the line-by-line part
+# of every piece, so on logs where that is heavy (frequent test passes) the worker takes more.
+SHARES = ((1, 3), (2, 5), (1, 2), (6, 11), (3, 5), (2, 3), (3, 4), (4, 5), (7, 8), (9, 10))
+BALANCE_EVERY = 8  # pieces between two looks at the balance
+WAIT_LOW, WAIT_HIGH = 0.02, 0.10  # share of the time this process waits for answers: less -> worker takes more
 AHEAD = 8  # answers the worker may hold beyond the one in the pipe
 LEAD = 8  # pieces the worker may be ahead of this process
 KEEP_FREED_BYTES = 16 << 20  # see keep_freed_memory
@@ -97,6 +103,55 @@ def _takes(index: int, share: tuple[int, int]) -> bool:
     return ((index + 1) * taken) // period > (index * taken) // period
 
 
+class _Schedule:
+    """Which pieces the worker takes: a share, changed from a given piece on.
+
+    Both processes hold one and apply the same changes; a change is announced for a piece the
+    worker cannot have reached (more than LEAD pieces past what this process has finished), so
+    both decide every piece the same way.
+    """
+
+    def __init__(self, share: tuple[int, int]) -> None:
+        self.changes: list[tuple[int, tuple[int, int]]] = [(0, share)]
+
+    def change(self, first: int, share: tuple[int, int]) -> None:
+        self.changes.append((first, share))
+
+    def takes(self, index: int) -> bool:
+        while len(self.changes) > 1 and self.changes[1][0] <= index:
+            self.changes.pop(0)  # pieces are asked for in order
+        return _takes(index, self.changes[0][1])
+
+
+class _Balance:
+    """Moves the worker's share up when this process hardly waits for its answers (this process
+    is the slower one), down when it waits much (the worker is)."""
+
+    def __init__(self, share: tuple[int, int]) -> None:
+        self.level = SHARES.index(share) if share in SHARES else None
+        self.waited = 0.0
+        self.since = time.perf_counter()
+        self.pieces = 0
+
+    def after_piece(self, index: int) -> tuple[int, tuple[int, int]] | None:
+        """A change to announce after piece ``index``, if any."""
+        self.pieces += 1
+        if self.level is None or self.pieces < BALANCE_EVERY:
+            return None
+        now = time.perf_counter()
+        waiting = self.waited / max(now - self.since, 1e-9)
+        self.waited, self.since, self.pieces = 0.0, now, 0
+        level = self.level
+        if waiting < WAIT_LOW:
+            level = min(level + 1, len(SHARES) - 1)
+        elif waiting > WAIT_HIGH:
+            level = max(level - 1, 0)
+        if level == self.level:
+            return None
+        self.level = level
+        return index + LEAD + 1, SHARES[level]
+
+
 def _send(results: Connection, answers: queue.Queue[object]) -> None:
     """The worker's sending thread, so that it can work on while this process is busy."""
     while True:
@@ -142,16 +197,20 @@ def _work(cutter: FileCutter, share: tuple[int, int], results: Connection, contr
     done = -1  # the last piece the parent has finished
     written = 0
     cache: dict[str, int] = {}
+    schedule = _Schedule(share)
     answers: queue.Queue[object] = queue.Queue(AHEAD)
     sender = threading.Thread(target=_send, args=(results, answers), daemon=True)
     sender.start()
     for index in range(cutter.count):
-        if not _takes(index, share):
-            continue
         # Wait until the parent is at most LEAD pieces behind, so that the state is one it had
-        # near this piece (a worker far ahead would render for a stale state).
+        # near this piece (a worker far ahead would render for a stale state), and so that
+        # every change of the share for this piece has come.
         while control.poll() or done < index - LEAD:
-            done, state = control.recv()
+            done, state, change = control.recv()
+            if change is not None:
+                schedule.change(*change)
+        if not schedule.takes(index):
+            continue
         answer, written = _answer(cutter.piece(index), state, cache, rows_fd, written)
         if not sender.is_alive():
             return
@@ -189,9 +248,13 @@ class _Worker:
         results_w.close()
         control_r.close()
 
-    def answer(self, index: int) -> Answer | None:
+    def answer(self, index: int, balance: _Balance | None = None) -> Answer | None:
         """The worker's answer for piece ``index``, or None (and the worker stopped) if it has none."""
         try:
+            if balance is not None and not self.results.poll():
+                start = time.perf_counter()
+                self.results.poll(None)
+                balance.waited += time.perf_counter() - start
             got_index, answer = self.results.recv()
         except Exception:  # noqa: BLE001 - a dead or garbled worker: read on alone
             got_index, answer = -1, None
@@ -200,10 +263,12 @@ class _Worker:
             return None
         return answer
 
-    def send_progress(self, index: int, state: RenderState | None) -> bool:
-        """Tell the worker that piece ``index`` is done and the builder's state after it."""
+    def send_progress(self, index: int, state: RenderState | None,
+                      change: tuple[int, tuple[int, int]] | None = None) -> bool:
+        """Tell the worker that piece ``index`` is done, the builder's state after it, and a
+        change of its share (from which piece on), if any."""
         try:
-            self.control.send((index, state))
+            self.control.send((index, state, change))
         except OSError:
             return False
         return True
@@ -285,6 +350,8 @@ def read_parallel(stream: BinaryIO, builder: RunBuilder, progress: ProgressCallb
     fd = stream.fileno()
     cutter = FileCutter(fd, os.fstat(fd).st_size if size is None else size, piece_bytes)
     worker: _Worker | None = None
+    schedule = _Schedule(share)
+    balance = _Balance(share)
     try:
         try:
             worker = _Worker(cutter, share)
@@ -292,8 +359,8 @@ def read_parallel(stream: BinaryIO, builder: RunBuilder, progress: ProgressCallb
             worker = None
         for index in range(cutter.count):
             answer = None
-            if worker is not None and _takes(index, share):
-                answer = worker.answer(index)
+            if worker is not None and schedule.takes(index):
+                answer = worker.answer(index, balance)
                 if answer is None:
                     worker = None
             if answer is None:
@@ -303,7 +370,10 @@ def read_parallel(stream: BinaryIO, builder: RunBuilder, progress: ProgressCallb
                 _worker_piece(builder, events, answer, worker, cutter, index)
             if progress is not None:
                 progress(min(cutter.size, (index + 1) * cutter.piece_bytes), size)
-            if worker is not None and not worker.send_progress(index, builder.render_state()):
+            change = balance.after_piece(index)
+            if change is not None:
+                schedule.change(*change)
+            if worker is not None and not worker.send_progress(index, builder.render_state(), change):
                 worker.close()
                 worker = None
     finally:

@@ -163,3 +163,45 @@ def test_parallel_with_another_share_equals_serial(tmp_path: Path, monkeypatch: 
     for share in ((1, 2), (2, 3), (0, 1)):
         monkeypatch.setattr(parallel, "SHARE", share)
         assert _json(log, 0, 1 << 13) == serial, share
+
+
+@pytest.mark.parametrize("pattern", ["every_piece", "up", "down"])
+def test_share_changes_keep_both_processes_agreed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 pattern: str) -> None:
+    """The share moves while the file is read (as _Balance moves it); both processes must still
+    take the same pieces, so the result is the serial one and the worker's rows are used."""
+    log = _big_log(tmp_path / "big.log", 3000)
+    serial = _json(log, NEVER, 1 << 12)
+    if pattern == "every_piece":
+        def after_piece(self: object, index: int) -> tuple[int, tuple[int, int]]:
+            return index + parallel.LEAD + 1, parallel.SHARES[index % len(parallel.SHARES)]
+
+        monkeypatch.setattr(parallel._Balance, "after_piece", after_piece)
+    else:
+        monkeypatch.setattr(parallel, "BALANCE_EVERY", 1)
+        monkeypatch.setattr(parallel, "WAIT_LOW", 2.0 if pattern == "up" else -1.0)
+        monkeypatch.setattr(parallel, "WAIT_HIGH", 3.0 if pattern == "up" else -0.5)
+    taken = []
+    original = RunBuilder.take_rendered
+
+    def counting(self: RunBuilder, number: int, rendered: RenderedBatch, source: object = None) -> bool:
+        done = original(self, number, rendered, source)  # type: ignore[arg-type]
+        taken.append(done and rendered.spilled is not None)
+        return done
+
+    monkeypatch.setattr(RunBuilder, "take_rendered", counting)
+    assert _json(log, 0, 1 << 12) == serial
+    assert sum(taken) > 10
+
+
+def test_balance_moves_the_share_by_waiting() -> None:
+    balance = parallel._Balance(parallel.SHARE)
+    level = balance.level
+    assert level is not None
+    changes = [balance.after_piece(k) for k in range(parallel.BALANCE_EVERY)]  # no waiting: worker takes more
+    assert changes[:-1] == [None] * (parallel.BALANCE_EVERY - 1)
+    assert changes[-1] == (parallel.BALANCE_EVERY - 1 + parallel.LEAD + 1, parallel.SHARES[level + 1])
+    balance.since -= 1.0
+    balance.waited = 0.5  # waited half the time: the worker is the slower one
+    changes = [balance.after_piece(k) for k in range(parallel.BALANCE_EVERY)]
+    assert changes[-1] is not None and changes[-1][1] == parallel.SHARES[level]
