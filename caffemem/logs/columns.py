@@ -27,6 +27,7 @@ from typing import IO, BinaryIO
 
 MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
 READ_BYTES = 1 << 22
+PARSE_CHARS = 1 << 18  # rows parsed back at once by rows()
 _NONFINITE_FOR_JSON = ((": -nan", ": NaN"), (": nan", ": NaN"), (": -inf", ": -Infinity"), (": inf", ": Infinity"))
 _NONFINITE_TO_NULL = ((": -nan", ": null"), (": nan", ": null"), (": -inf", ": null"), (": inf", ": null"))
 
@@ -329,13 +330,22 @@ class Table:
     def rows(self) -> Iterator[tuple[float | int, ...]]:
         """Rows as tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""
         names = self.names
-        for text in self.text_chunks():
-            if not text:
-                continue
+        for text in self._row_pieces():
+            # (nonfinite is settled only once the last row has been rendered, by text_chunks)
             for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]"):
                 values = row["outputs"]
                 yield (row["iteration"], row["seconds"], float(row["lr"]), float(row["loss"]), row.get("net", 0),
                        *(float(values.get(name, math.nan)) for name in names))
+
+    def _row_pieces(self) -> Iterator[str]:
+        """The kept text in pieces of whole rows of about PARSE_CHARS: parsing a piece makes a
+        dict per row, so a 4 MiB piece would cost tens of MB at once."""
+        for text in self.text_chunks():
+            start = 0
+            while start < len(text):
+                cut = text.find("\n", start + PARSE_CHARS) + 1 or len(text)
+                yield text[start:cut]
+                start = cut
 
     def column(self, index: int) -> list[float | int]:
         return [row[index] for row in self.rows()]

@@ -127,3 +127,15 @@ def test_copy_spilled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leave_off
 def test_keep_freed_memory_is_harmless() -> None:
     keep_freed_memory()
     assert bytearray(1 << 25)[-1] == 0
+
+
+def test_rows_parsed_back_in_small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = columns.Table()
+    for k in range(200):
+        table.add_row(k, k * 1000, 0.5, float("nan") if k == 7 else 1.25)
+        table.set_output("acc", k / 200)
+    whole = list(table.rows())
+    monkeypatch.setattr(columns, "PARSE_CHARS", 50)  # a few rows per json.loads
+    assert list(map(repr, table.rows())) == list(map(repr, whole))
+    assert len(whole) == 200 and whole[199][0] == 199
+    table.close()
