@@ -22,11 +22,13 @@ import json
 import math
 import os
 import tempfile
+from array import array
 from collections.abc import Iterator
 from typing import IO, BinaryIO
 
 MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
 READ_BYTES = 1 << 22
+SENDFILE_BYTES = 1 << 18  # extents at least this long are copied by the kernel, shorter ones gathered
 PARSE_CHARS = 1 << 18  # rows parsed back at once by rows()
 _NONFINITE_FOR_JSON = ((": -nan", ": NaN"), (": nan", ": NaN"), (": -inf", ": -Infinity"), (": inf", ": Infinity"))
 _NONFINITE_TO_NULL = ((": -nan", ": null"), (": nan", ": null"), (": -inf", ": null"), (": inf", ": null"))
@@ -118,6 +120,47 @@ class Pending:
         self.outputs: dict[str, float] = {}
 
 
+class _Extents:
+    """Extents (file, start, end) in order, in arrays: a parallel read of a big log with frequent
+    test passes leaves hundreds of thousands, which as tuples of ints took ~150 bytes each."""
+
+    def __init__(self) -> None:
+        self.files: list[IO[bytes]] = []
+        self.which = array("B")
+        self.starts = array("q")
+        self.ends = array("q")
+
+    def __len__(self) -> int:
+        return len(self.which)
+
+    def add(self, source: IO[bytes], start: int, end: int) -> None:
+        """Append an extent; one that continues the last in the same file lengthens it."""
+        if start == end:
+            return
+        number = next((k for k, known in enumerate(self.files) if known is source), len(self.files))
+        if number == len(self.files):
+            self.files.append(source)
+        if self.which and self.which[-1] == number and self.ends[-1] == start:
+            self.ends[-1] = end
+            return
+        self.which.append(number)
+        self.starts.append(start)
+        self.ends.append(end)
+
+    def pieces(self, leave_off: int = 0) -> Iterator[tuple[IO[bytes], int, int]]:
+        """The extents in order, the last ``leave_off`` bytes left off."""
+        last = len(self.which) - 1
+        for index, (number, start, end) in enumerate(zip(self.which, self.starts, self.ends, strict=True)):
+            if index == last:
+                end = max(start, end - leave_off)
+            yield self.files[number], start, end
+
+    def close(self) -> None:
+        """Close every file the extents are in (a worker's file is shared by a log's tables)."""
+        for source in self.files:
+            source.close()
+
+
 class Table:
     """A training-curve table: iteration, seconds, lr, loss, net (test tables) and named outputs.
 
@@ -131,9 +174,9 @@ class Table:
         self._chars = 0
         self._spill: IO[bytes] | None = None  # this table's own spill file (appended to only)
         self._spilled = 0  # bytes written to it
-        # The spilled rows in order: (file, start, end). Most are this table's own spill file;
-        # a worker process may have written others into a file of its own (``extend_spilled``).
-        self._extents: list[tuple[IO[bytes], int, int]] = []
+        # The spilled rows in order, as extents of files: this table's own spill file, and the
+        # file a worker process wrote rows into (``extend_spilled``).
+        self._extents = _Extents()
         self._pending: Pending | None = None
         self._names_at_first_row: int | None = None  # outputs the first rendered row was written with
         self.nonfinite = False  # whether some kept value is nan/inf (then writers must replace them)
@@ -248,11 +291,7 @@ class Table:
         self._chars = 0
 
     def _add_extent(self, source: IO[bytes], start: int, end: int) -> None:
-        if start == end:
-            return
-        if self._extents and self._extents[-1][0] is source and self._extents[-1][2] == start:
-            start = self._extents.pop()[1]
-        self._extents.append((source, start, end))
+        self._extents.add(source, start, end)
 
     # ------------------------------------------------------------------ reading
 
@@ -268,14 +307,13 @@ class Table:
     def _spilled_pieces(self, leave_off: int = 0) -> Iterator[tuple[IO[bytes], int, int]]:
         """(file, start, end) of the spilled bytes in order, the last ``leave_off`` bytes left off."""
         self._flush_spill()
-        extents = self._extents
-        for index, (source, start, end) in enumerate(extents):
-            if index == len(extents) - 1:
-                end = max(start, end - leave_off)
-            yield source, start, end
+        return self._extents.pieces(leave_off)
 
-    def text_chunks(self) -> Iterator[str]:
-        """The kept rows' text in pieces of whole rows, the (unrendered) last row included."""
+    def _spilled_bytes(self) -> Iterator[bytes]:
+        """The spilled rows' bytes in blocks of whole rows of about READ_BYTES (small extents
+        gathered into one block: a parallel read leaves one or two per stretch)."""
+        held: list[bytes] = []
+        size = 0
         for source, start, end in self._spilled_pieces():
             rest = b""
             while start < end:
@@ -286,9 +324,21 @@ class Table:
                 data = rest + data
                 cut = data.rfind(b"\n") + 1
                 rest = data[cut:]
-                yield data[:cut].decode("utf-8")
+                held.append(data[:cut])
+                size += cut
+                if size >= READ_BYTES:
+                    yield b"".join(held)
+                    held, size = [], 0
             if rest:
-                yield rest.decode("utf-8")
+                held.append(rest)
+                size += len(rest)
+        if held:
+            yield b"".join(held)
+
+    def text_chunks(self) -> Iterator[str]:
+        """The kept rows' text in pieces of whole rows, the (unrendered) last row included."""
+        for data in self._spilled_bytes():
+            yield data.decode("utf-8")
         yield "".join(self._parts) + self._pending_text()
 
     def tail_text(self) -> str:
@@ -307,12 +357,17 @@ class Table:
         except (OSError, ValueError, AttributeError):
             target = -1
         kernel = target >= 0 and hasattr(os, "sendfile")
+        held: list[bytes] = []
+        size = 0
         for source, start, end in self._spilled_pieces(leave_off):
-            fd = source.fileno()
-            if kernel:
+            if kernel and end - start >= SENDFILE_BYTES:
+                if held:
+                    sink.write(b"".join(held))
+                    sink.flush()
+                    held, size = [], 0
                 try:
                     while start < end:
-                        sent = os.sendfile(target, fd, start, min(end - start, 1 << 30))
+                        sent = os.sendfile(target, source.fileno(), start, min(end - start, 1 << 30))
                         if not sent:
                             break
                         start += sent
@@ -320,12 +375,18 @@ class Table:
                     raise
                 except OSError:
                     kernel = False  # a sink sendfile cannot write to: copy the rest below
-            while start < end:
+            while start < end:  # small extents gathered into one write
                 data = _read_at(source, min(READ_BYTES, end - start), start)
                 if not data:
                     break
-                sink.write(data)
+                held.append(data)
+                size += len(data)
                 start += len(data)
+                if size >= READ_BYTES:
+                    sink.write(b"".join(held))
+                    held, size = [], 0
+        if held:
+            sink.write(b"".join(held))
 
     def rows(self) -> Iterator[tuple[float | int, ...]]:
         """Rows as tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""
@@ -363,9 +424,8 @@ class Table:
         return self.column(3)
 
     def close(self) -> None:
-        for source, _, _ in self._extents:
-            source.close()
-        self._extents = []
+        self._extents.close()
+        self._extents = _Extents()
         if self._spill is not None:
             self._spill.close()
             self._spill = None
