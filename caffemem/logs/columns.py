@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from typing import IO, BinaryIO
 
 MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
-READ_BYTES = 1 << 22
+READ_BYTES = 1 << 20  # spilled rows read back in blocks of about this (each block is decoded whole)
 SENDFILE_BYTES = 1 << 18  # extents at least this long are copied by the kernel, shorter ones gathered
 PARSE_CHARS = 1 << 18  # rows parsed back at once by rows()
 _NONFINITE_FOR_JSON = ((": -nan", ": NaN"), (": nan", ": NaN"), (": -inf", ": -Infinity"), (": inf", ": Infinity"))
