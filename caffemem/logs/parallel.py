@@ -50,8 +50,8 @@ SHARE = (6, 11)  # the worker's first share of the pieces (see _takes): this pro
 # The shares the worker's may move along (see _Balance): this process does the line-by-line part
 # of every piece, so on logs where that is heavy (frequent test passes) the worker takes more.
 SHARES = ((1, 3), (2, 5), (1, 2), (6, 11), (3, 5), (2, 3), (3, 4), (4, 5), (7, 8), (9, 10))
-BALANCE_EVERY = 8  # pieces between two looks at the balance
-WAIT_LOW, WAIT_HIGH = 0.02, 0.10  # share of the time this process waits for answers: less -> worker takes more
+BALANCE_EVERY = 32  # pieces between two looks at the balance (fewer make it wander on noise)
+WAIT_LOW, WAIT_HIGH = 0.01, 0.05  # share of the time this process waits for answers: less -> worker takes more
 AHEAD = 8  # answers the worker may hold beyond the one in the pipe
 LEAD = 8  # pieces the worker may be ahead of this process
 KEEP_FREED_BYTES = 16 << 20  # see keep_freed_memory
