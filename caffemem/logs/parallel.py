@@ -6,8 +6,11 @@ are pure functions of the text and of four numbers of the builder's state, so a 
 can do them for some of the pieces while this process does the others:
 
 - the file is cut into numbered pieces that either process can read on its own (pieces.py
-  ``FileCutter``: the same pieces the serial reader gets). The worker takes the pieces
-  ``index % period < share`` and reads, decodes and cuts only those; this process only the others;
+  ``FileCutter``: the same pieces the serial reader gets). The worker takes a share of them,
+  spread evenly, and reads, decodes and cuts only those; this process only the others. This
+  process also feeds every piece's line-by-line part, so the share follows how long it waits
+  for the worker's answers (``_Balance``; a change applies from a piece the worker cannot have
+  reached, so both processes always agree on who does which piece);
 - for each of its pieces the worker answers with the piece's text in order: the plain text
   between bulk stretches (to be read line by line) and, per stretch, its span and the rendered
   batch (or None when it could not render it). The rows of a rendered batch go into the
@@ -47,8 +50,8 @@ from caffemem.logs.runs import RenderedBatch, RenderState, RunBuilder, render_ba
 
 PARALLEL_MIN_BYTES = 64 << 20  # smaller files are read by one process
 SHARE = (6, 11)  # the worker's first share of the pieces (see _takes): this process also applies its answers
-# The shares the worker's may move along (see _Balance): this process does the line-by-line part
-# of every piece, so on logs where that is heavy (frequent test passes) the worker takes more.
+# The worker's share moves along these (see _Balance): this process does the line-by-line part of
+# every piece, so on logs where that is heavy (frequent test passes) the worker takes more.
 SHARES = ((1, 3), (2, 5), (1, 2), (6, 11), (3, 5), (2, 3), (3, 4), (4, 5), (7, 8), (9, 10))
 BALANCE_EVERY = 32  # pieces between two looks at the balance (fewer make it wander on noise)
 WAIT_LOW, WAIT_HIGH = 0.01, 0.05  # share of the time this process waits for answers: less -> worker takes more
