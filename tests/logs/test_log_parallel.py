@@ -80,9 +80,9 @@ def test_shared_logs_parallel_equals_serial(path: Path) -> None:
     _same(path, 1 << 12)
 
 
-def test_worker_renders_and_results_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    log = _big_log(tmp_path / "big.log", 6000)
-    taken = []
+def _count_worker_rows(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """A list that gets, per batch the builder is offered, whether it took rows the worker wrote."""
+    taken: list[bool] = []
     original = RunBuilder.take_rendered
 
     def counting(self: RunBuilder, number: int, rendered: RenderedBatch, source: object = None) -> bool:
@@ -91,6 +91,12 @@ def test_worker_renders_and_results_match(tmp_path: Path, monkeypatch: pytest.Mo
         return done
 
     monkeypatch.setattr(RunBuilder, "take_rendered", counting)
+    return taken
+
+
+def test_worker_renders_and_results_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = _big_log(tmp_path / "big.log", 6000)
+    taken = _count_worker_rows(monkeypatch)
     for piece_bytes in (1 << 14, 1 << 16):
         _same(log, piece_bytes)
     # The worker's rows were used (read from the file it wrote them to), not only the fallback.
@@ -181,15 +187,7 @@ def test_share_changes_keep_both_processes_agreed(tmp_path: Path, monkeypatch: p
         monkeypatch.setattr(parallel, "BALANCE_EVERY", 1)
         monkeypatch.setattr(parallel, "WAIT_LOW", 2.0 if pattern == "up" else -1.0)
         monkeypatch.setattr(parallel, "WAIT_HIGH", 3.0 if pattern == "up" else -0.5)
-    taken = []
-    original = RunBuilder.take_rendered
-
-    def counting(self: RunBuilder, number: int, rendered: RenderedBatch, source: object = None) -> bool:
-        done = original(self, number, rendered, source)  # type: ignore[arg-type]
-        taken.append(done and rendered.spilled is not None)
-        return done
-
-    monkeypatch.setattr(RunBuilder, "take_rendered", counting)
+    taken = _count_worker_rows(monkeypatch)
     assert _json(log, 0, 1 << 12) == serial
     assert sum(taken) > 10
 
