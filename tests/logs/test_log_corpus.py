@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from caffemem.logs import grammar, read_log
-from caffemem.logs.lines import PREFIX_RE, fast_solver_line
+from caffemem.logs.lines import PREFIX_RE, fast_snapshot_line, fast_solver_line
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 CORPUS = SHARED / "corpus" / "logs"
@@ -158,7 +158,7 @@ def _same(a: object, b: object) -> bool:
 
 def test_fast_solver_path_agrees_with_grammar_on_corpus() -> None:
     """Every line the regex fast path takes gets exactly what the lark grammar would give."""
-    checked = 0
+    checked = snapshots = 0
     for path in LOGS:
         for raw in path.read_bytes().split(b"\n"):
             line = raw.decode("utf-8", "replace").rstrip("\r")
@@ -166,12 +166,16 @@ def test_fast_solver_path_agrees_with_grammar_on_corpus() -> None:
             if m is None:
                 continue
             message = line[m.end():]
+            stripped = message.lstrip()
+            if stripped.split(" ", 1)[0] == "Snapshotting":
+                assert fast_snapshot_line(stripped) == grammar.parse_message(message), line
+                snapshots += 1
             fast = fast_solver_line(message)
             if fast is None:
                 continue
             assert _same(fast, grammar.parse_message(message)), line
             checked += 1
-    assert checked > 10000
+    assert checked > 10000 and snapshots > 10
 
 
 def _summary(path: Path, bulk: bool) -> list[object]:
