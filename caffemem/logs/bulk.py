@@ -77,7 +77,11 @@ class Shape:
     # Per line of the block: the text from the clock's end to the first number of the message
     # (thread id, source line, and the message's words, output name included).
     places: tuple[slice, ...]
+    # The outputs' names as the shape shows them: a digit in a name shows as 0 ("loss1/loss"
+    # reads "loss0/loss"); then ``digit_names`` is set and the names are cut from each stretch's
+    # first token with ``name_slices`` (the thread-id-free words check makes the others agree).
     output_names: tuple[str, ...]
+    name_slices: tuple[slice, ...]
     nonfinite: bool
     lines: int  # lines per block, passing lines included
     extras: int  # passing lines: INFO lines caffemem does not know, between a block's lines (see _passing)
@@ -164,6 +168,7 @@ def shape_kind(shape: str) -> Shape | None:
     places: list[slice] = []
     fields: list[slice] = []
     output_names: list[str] = []
+    name_slices: list[slice] = []
     values = [shape[:head]]
     iteration_width = 0
     digit_widths: set[int] = set()
@@ -202,6 +207,7 @@ def shape_kind(shape: str) -> Shape | None:
             places.append(slice(offset + prefix.end(3), offset + at + found.start(4)))
             values.append(found.group(4))
             output_names.append(found.group(3).strip())
+            name_slices.append(slice(offset + at + found.start(3), offset + at + found.end(3)))
             digit_widths.update(len(number) for number in found.group(4, 5, 6) if number and number.isdigit())
             fields.append(slice(offset + at + found.start(4), offset + at + found.end(4)))
         elif _passing(line, prefix, message):
@@ -210,17 +216,20 @@ def shape_kind(shape: str) -> Shape | None:
         else:
             return None
         offset += len(line) + 1
-    if len(set(output_names)) != len(output_names):
+    digit_names = any("0" in name for name in output_names)
+    if not digit_names and len(set(output_names)) != len(output_names):
         return None  # one name twice (a blob with several values): the line path keeps the last
     return Shape(key=(tuple(output_names), begin > head + 1), lr=slice(0, head), begin=begin,
                  fields=tuple(map(itemgetter, fields)), places=tuple(places), output_names=tuple(output_names),
+                 name_slices=tuple(name_slices),
                  nonfinite=any(value[-1] in "nf" for value in values), lines=len(lines), extras=extras,
                  lr_get=itemgetter(slice(0, head)), cut=itemgetter(slice(0, head), *fields), tid=tid,
                  digit_widths=frozenset(digit_widths),
-                 digit_names=any("0" in name for name in output_names))
+                 digit_names=digit_names)
 
 
-_NOT_HOT = Shape(key=None, lr=slice(0), begin=0, fields=(), places=(), output_names=(), nonfinite=False, lines=0,
+_NOT_HOT = Shape(key=None, lr=slice(0), begin=0, fields=(), places=(), output_names=(), name_slices=(),
+                 nonfinite=False, lines=0,
                  extras=0, lr_get=None, cut=None, tid=slice(0), digit_widths=frozenset(), digit_names=False)
 _KEY = attrgetter("key")
 
@@ -332,22 +341,29 @@ def _batch(piece: str, tokens: list[str], shapes: list[Shape | None], start: int
         # Each line's words (thread id, source line, message up to its first number) counted
         # instead: a number in them could read as a thread id.
         places: dict[str, int] = {}
+        printed_names = set()
         for kind, count in Counter(own).items():
             token = block_tokens[own.index(kind)]
+            printed_names.add(tuple(token[name].strip() for name in kind.name_slices))
             for place in kind.places:
                 key = token[place]
                 places[key] = places.get(key, 0) + count
-        if any(text.count(key) != count for key, count in places.items()):
+        if len(printed_names) != 1 or any(text.count(key) != count for key, count in places.items()):
             return None
         tids = {key.split()[0] for key in places}
     else:
         if text.count(tid) != lines:  # each line has its thread id once, words and numbers have none
             return None
         tids = {tid.strip()}
+    names = first.output_names
+    if first.digit_names:  # the names as printed (the places check above made every block agree)
+        (names,) = printed_names
+        if len(set(names)) != len(names):
+            return None  # one name twice (a blob with several values): the line path keeps the last
     stamps, micros, iterations, losses, *outputs = columns
     if not all(map(str.endswith, block_tokens, iterations)):
         return None
     batch = TrainBatch(lines=lines, tids=tids, stamps=stamps, micros=micros, iterations=iterations, losses=losses,
-                       lrs=lrs, outputs=dict(zip(first.output_names, outputs, strict=True)),
+                       lrs=lrs, outputs=dict(zip(names, outputs, strict=True)),
                        nonfinite=any(kind.nonfinite for kind in kinds), passing=passing)
     return batch, begin, finish

@@ -93,3 +93,37 @@ def test_mixed_widths_cut_each_block_with_its_own_shape() -> None:
     assert batch.lrs == lrs[first:first + taken]
     assert batch.micros == ["000001"] * taken
     assert "".join(before + text for before, _, text in items) == _piece(lines)
+
+
+GOOGLENET_OUT = ("I0101 00:00:{s:02d}.000002  100 solver.cpp:244]     Train net output #{k}: {name} = {value} "
+                 "(* 0.3 = {value} loss)")
+
+
+def _googlenet_block(it: int, names: tuple[str, str], values: tuple[str, str]) -> list[str]:
+    loss, out, lr = _block(it)
+    outputs = [GOOGLENET_OUT.format(s=it % 60, k=k, name=name, value=value)
+               for k, (name, value) in enumerate(zip(names, values, strict=True))]
+    return [loss, *outputs, lr]
+
+
+def test_output_names_with_digits_are_the_printed_ones() -> None:
+    """GoogLeNet's loss1/loss and loss2/loss share a shape ("loss0/loss"): the batch must name
+    them as printed, not as the shape shows them (nor refuse them as one name twice)."""
+    names = ("loss1/loss", "loss2/loss")
+    lines = [line for it in range(MIN_BLOCKS + 3) for line in _googlenet_block(it, names, ("0.5", "0.25"))]
+    batches = [batch for _, batch, _ in split_piece(_piece(lines)) if batch is not None]
+    assert len(batches) == 1 and list(batches[0].outputs) == list(names)
+    assert batches[0].outputs["loss2/loss"] == ["0.25"] * len(batches[0].iterations)
+
+
+def test_names_that_differ_only_in_digits_are_never_mixed() -> None:
+    """Blocks whose output names differ only in a digit have the same shape key; a stretch with
+    both (even with different number widths) must not name all its rows after the first."""
+    first = [line for it in range(3) for line in _googlenet_block(it, ("loss1/loss", "loss2/loss"), ("0.5", "0.25"))]
+    second = [line for it in range(3, 9) for line in _googlenet_block(it, ("loss3/loss", "loss2/loss"),
+                                                                       ("0.125", "0.0625"))]
+    for batch in (b for _, b, _ in split_piece(_piece(first + second)) if b is not None):
+        printed = {name for name in batch.outputs}
+        iterations = set(map(int, batch.iterations))
+        assert iterations <= set(range(3)) and printed == {"loss1/loss", "loss2/loss"} or \
+            iterations <= set(range(3, 9)) and printed == {"loss3/loss", "loss2/loss"}
