@@ -18,12 +18,19 @@ The number text Caffe printed is kept as it is (it is already a JSON number: the
 admits only ``-0.0``/``0e-00``-like forms, and ``nan``/``inf``), so nothing is parsed to a float
 and formatted again.
 
+Real logs add lines between blocks. An INFO line of a kind caffemem does not know, with no
+digit in its message ("Data layer prefetch queue empty"), may sit anywhere in a block: the batch
+counts it as the line path would (``_passing``). A token whose block follows other lines (a test
+pass, a snapshot: its *lead-in*) can open a stretch; the lead-in is left to the line path.
+
 What every line of a stretch must share (thread id, source line and words of each line of the
-block, output names included) is checked with one ``str.count`` per line of the block on the
-stretch's text instead of line by line; the loss and lr lines' iteration numbers are paired with
-``str.endswith``; the loss line's date goes with its clock into the time stamp column. Anything irregular
-(outputs that change name, iteration numbers that do not pair up, other number forms) leaves
-the stretch to the line-by-line path; the tests check both paths give the same result.
+block, output names included) is checked with one ``str.count`` per stretch on its text instead
+of line by line (per kind of line when a name or number could read as a thread id); the loss and
+lr lines' iteration numbers are paired with ``str.endswith``; the loss line's date goes with its
+clock into the time stamp column. An output name with a digit shows as 0 in the shape, so such
+names are cut from the text. Anything irregular (outputs that change name, iteration numbers that
+do not pair up, other number forms) leaves the stretch to the line-by-line path; the tests check
+both paths give the same result.
 """
 
 from __future__ import annotations

@@ -226,7 +226,6 @@ class _Worker:
     """The forked worker process and its two pipes."""
 
     def __init__(self, cutter: FileCutter, share: tuple[int, int]) -> None:
-        self.share = share
         # Where the worker writes its rendered rows; the tables that take them close it.
         self.rows: IO[bytes] = tempfile.TemporaryFile(prefix="caffemem-rows-")
         self.rows_taken = False
