@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from caffemem.logs.bulk import MIN_BLOCKS, SEP, shape_kind, split_piece
 
 LOSS = "I0101 00:00:{s:02d}.000001  100 solver.cpp:228] Iteration {it}, loss = {loss}"
@@ -127,3 +129,39 @@ def test_names_that_differ_only_in_digits_are_never_mixed() -> None:
         iterations = set(map(int, batch.iterations))
         assert iterations <= set(range(3)) and printed == {"loss1/loss", "loss2/loss"} or \
             iterations <= set(range(3, 9)) and printed == {"loss3/loss", "loss2/loss"}
+
+
+PREFETCH = "I0101 00:00:{s:02d}.000004  100 blocking_queue.cpp:50] Data layer prefetch queue empty"
+TESTING = "I0101 00:00:{s:02d}.000005  100 solver.cpp:337] Iteration {it}, Testing net (#0)"
+TEST_OUT = "I0101 00:00:{s:02d}.000006  100 solver.cpp:404]     Test net output #0: accuracy = 0.{it}"
+
+
+def test_passing_lines_and_lead_ins_are_read_in_bulk(tmp_path: Path) -> None:
+    """Prefetch lines inside blocks stay in the stretch (counted as unknown lines); the block after
+    a test pass opens the next stretch, only the test pass being read line by line."""
+    lines = ["I0101 00:00:00.000000  100 solver.cpp:279] Solving X"]
+    for it in range(40):
+        block = _block(it)
+        if it % 3 == 1:
+            block.insert(0, PREFETCH.format(s=it % 60))
+        if it == 20:
+            block[:0] = [TESTING.format(s=it % 60, it=it), TEST_OUT.format(s=it % 60, it=it)]
+        lines += block
+    text = _piece(lines)
+    items = list(split_piece(text))
+    batches = [batch for _, batch, _ in items if batch is not None]
+    assert len(batches) == 2
+    taken = sorted(int(it) for batch in batches for it in batch.iterations)
+    assert 20 in taken and len(taken) >= 36  # the test pass's own block opens the second stretch
+    assert sum(batch.passing for batch in batches) >= 12
+    plain = "".join(before for before, _, _ in items)
+    assert "Testing net" in plain and "Test net output" in plain and "Iteration 20, loss" not in plain
+
+    from caffemem.logs import read_log
+
+    path = tmp_path / "log"
+    path.write_text(text, encoding="utf-8")
+    bulk, lines_only = read_log(path), read_log(path, bulk=False)
+    assert bulk.counts == lines_only.counts and bulk.counts["unknown"] == 13
+    assert list(bulk.runs[0].train.rows()) == list(lines_only.runs[0].train.rows())
+    assert list(bulk.runs[0].test.rows()) == list(lines_only.runs[0].test.rows())
