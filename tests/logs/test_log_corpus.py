@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from log_helpers import same
 
 from caffemem.logs import grammar, read_log
 from caffemem.logs.lines import PREFIX_RE, fast_snapshot_line, fast_solver_line
@@ -148,14 +149,6 @@ def test_oracle_logs_finish_with_train_and_test_nets() -> None:
         assert runs[0].nets[0].phase == "TRAIN" and runs[0].nets[0].phase_source == "echoed"
 
 
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or a == b
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
-
-
 def test_fast_solver_path_agrees_with_grammar_on_corpus() -> None:
     """Every line the regex fast path takes gets exactly what the lark grammar would give."""
     checked = snapshots = 0
@@ -173,7 +166,7 @@ def test_fast_solver_path_agrees_with_grammar_on_corpus() -> None:
             fast = fast_solver_line(message)
             if fast is None:
                 continue
-            assert _same(fast, grammar.parse_message(message)), line
+            assert same(fast, grammar.parse_message(message)), line
             checked += 1
     assert checked > 10000 and snapshots > 10
 

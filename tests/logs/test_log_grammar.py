@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
+from log_helpers import same
 
 from caffemem.logs import grammar
 from caffemem.logs.lines import PREFIX_RE, classify, fast_snapshot_line, fast_solver_line
@@ -102,14 +101,6 @@ def test_prefix_regex_agrees_with_grammar(line: str) -> None:
     assert (event.kind, event.values) == found[1][1]
 
 
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or a == b
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
-
-
 @pytest.mark.parametrize("message", [m for m, kind, _ in MESSAGES if kind in (
     "iteration_loss", "iteration_lr", "testing_net", "train_output", "test_output")] + [
     "Iteration 7, loss = nan", "Iteration 7, loss = -nan",
@@ -119,7 +110,7 @@ def _same(a: object, b: object) -> bool:
 def test_fast_path_matches_grammar(message: str) -> None:
     fast = fast_solver_line(message)
     slow = grammar.parse_message(message)
-    assert fast is None or _same(fast, slow)
+    assert fast is None or same(fast, slow)
 
 
 @pytest.mark.parametrize("message", [

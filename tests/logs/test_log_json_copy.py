@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from log_helpers import SEED, big_log
 
 import caffemem.logs.columns as columns
 from caffemem.cli import main
@@ -20,7 +20,6 @@ from caffemem.report.log_json import write_log_json
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
-SEED = ROOT / "sample_logs" / "imagedata-conv-fc-killed.log"
 NAN_ROWS = """\
 I0101 10:00:00.000000  1234 solver.cpp:48] Initializing solver from parameters:
 I0101 10:00:00.100000  1234 solver.cpp:279] Solving N
@@ -31,21 +30,6 @@ I0101 10:00:02.000000  1234 solver.cpp:228] Iteration 1, loss = nan
 I0101 10:00:02.000000  1234 solver.cpp:244]     Train net output #0: loss = nan (* 1 = nan loss)
 I0101 10:00:02.000000  1234 sgd_solver.cpp:106] Iteration 1, lr = 0.01
 """
-
-
-def _big_log(path: Path, blocks: int) -> Path:
-    """The seed log with its training lines repeated, the iteration growing."""
-    lines = SEED.read_text(encoding="utf-8").splitlines()
-    setup = [line for line in lines if "Iteration" not in line and "net output" not in line
-             and line.strip() != "Killed"]
-    train = [line for line in lines if ("Iteration" in line or "net output" in line)
-             and "Test" not in line]
-    number = re.compile(r"Iteration \d+")
-    out = list(setup)
-    for iteration in range(blocks):
-        out.extend(number.sub(f"Iteration {iteration}", line) for line in train)
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
-    return path
 
 
 def _text_json(path: Path) -> str:
@@ -61,7 +45,7 @@ def _text_json(path: Path) -> str:
 def _logs(tmp_path: Path) -> list[Path]:
     nan = tmp_path / "nan.log"
     nan.write_text(NAN_ROWS, encoding="utf-8")
-    return [*sorted(FIXTURES.glob("*.log")), SEED, _big_log(tmp_path / "big.log", 3000), nan]
+    return [*sorted(FIXTURES.glob("*.log")), SEED, big_log(tmp_path / "big.log", 3000), nan]
 
 
 @pytest.mark.parametrize("memory_chars", [0, 300, 1 << 22])

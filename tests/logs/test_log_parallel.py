@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import sys
 from pathlib import Path
 
 import pytest
+from log_helpers import SEED, big_log
 
 import caffemem.logs.parallel as parallel
 from caffemem.logs import read_log
@@ -23,7 +23,6 @@ from caffemem.report.log_json import write_log_json
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED = ROOT / ".." / "shared"
-SEED = ROOT / "sample_logs" / "imagedata-conv-fc-killed.log"
 NEVER = 1 << 62
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parallel path needs fork")
@@ -47,25 +46,6 @@ def _json(path: Path, parallel_min_bytes: int, piece_bytes: int) -> str:
 def _same(path: Path, piece_bytes: int) -> None:
     serial = _json(path, NEVER, piece_bytes)
     assert _json(path, 0, piece_bytes) == serial
-
-
-def _big_log(path: Path, blocks: int) -> Path:
-    """The seed log with its training lines repeated, the iteration growing (as bench_log.py does)."""
-    lines = SEED.read_text(encoding="utf-8").splitlines()
-    setup = [line for line in lines if "Iteration" not in line and "net output" not in line
-             and line.strip() != "Killed"]
-    training = [line for line in lines if "Iteration" in line or "net output" in line]
-    test_lines = [line for line in training if "Testing net" in line or "Test net output" in line]
-    train_lines = [line for line in training if line not in test_lines]
-    number = re.compile(r"Iteration \d+")
-    out = list(setup)
-    for iteration in range(blocks):
-        if iteration % 97 == 0:
-            out.extend(number.sub(f"Iteration {iteration}", line) for line in test_lines)
-        out.extend(number.sub(f"Iteration {iteration}", line) for line in train_lines)
-    out.append("Killed")
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.log")) + [SEED], ids=lambda p: p.name)
@@ -95,7 +75,7 @@ def _count_worker_rows(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
 
 def test_worker_renders_and_results_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    log = _big_log(tmp_path / "big.log", 6000)
+    log = big_log(tmp_path / "big.log", 6000, test_every=97, killed=True)
     taken = _count_worker_rows(monkeypatch)
     for piece_bytes in (1 << 14, 1 << 16):
         _same(log, piece_bytes)
@@ -114,7 +94,7 @@ def test_default_threshold_keeps_small_logs_serial(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize("failure", ["dies", "dies_midway", "stale_state", "wrong_piece"])
 def test_failing_worker_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
-    log = _big_log(tmp_path / "big.log", 3000)
+    log = big_log(tmp_path / "big.log", 3000, test_every=97, killed=True)
     serial = _json(log, NEVER, 1 << 14)
     original_answer = parallel._answer
     if failure == "dies":
@@ -164,7 +144,7 @@ def test_worker_share_is_spread_evenly(share: tuple[int, int]) -> None:
 
 
 def test_parallel_with_another_share_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    log = _big_log(tmp_path / "big.log", 2000)
+    log = big_log(tmp_path / "big.log", 2000, test_every=97, killed=True)
     serial = _json(log, NEVER, 1 << 13)
     for share in ((1, 2), (2, 3), (0, 1)):
         monkeypatch.setattr(parallel, "SHARE", share)
@@ -176,7 +156,7 @@ def test_share_changes_keep_both_processes_agreed(tmp_path: Path, monkeypatch: p
                                                  pattern: str) -> None:
     """The share moves while the file is read (as _Balance moves it); both processes must still
     take the same pieces, so the result is the serial one and the worker's rows are used."""
-    log = _big_log(tmp_path / "big.log", 3000)
+    log = big_log(tmp_path / "big.log", 3000, test_every=97, killed=True)
     serial = _json(log, NEVER, 1 << 12)
     if pattern == "every_piece":
         def after_piece(self: object, index: int) -> tuple[int, tuple[int, int]]:
