@@ -364,22 +364,8 @@ class _CaffeModelReader:
         return name, entries
 
     def layer_v2(self, at: int, end: int, index: int) -> _Entry:
-        s = self.s
-        entry = _Entry("layer", at, end - at)
-        while s.pos < end:
-            what = f"layer #{index}" + (f" '{entry.name}'" if entry.name else "")
-            number, wire, _ = s.tag(end, what)
-            if wire == _LEN and number == _L2_NAME:
-                entry.name = s.text(end, f"{what} name", self.notes)
-            elif wire == _LEN and number == _L2_TYPE:
-                entry.type = s.text(end, f"{what} type", self.notes)
-            elif wire == _LEN and number == _L2_BLOBS:
-                blob_what = f"{what} blob {len(entry.blobs)}"
-                n = s.length(end, blob_what)
-                entry.blobs.append(self.blob(s.pos + n, blob_what))
-            else:
-                s.skip_value(number, wire, end, f"{what} field {number}")
-        return entry
+        return self._named_layer(_Entry("layer", at, end - at), end, f"layer #{index}", _L2_NAME, _L2_TYPE,
+                                 _L2_BLOBS)
 
     def layer_v1(self, at: int, end: int, index: int) -> _Entry:
         s = self.s
@@ -392,9 +378,7 @@ class _CaffeModelReader:
             elif wire == _VARINT and number == _L1_TYPE:
                 entry.v1_type = _int32(s.varint(end, f"{what} type"))
             elif wire == _LEN and number == _L1_BLOBS:
-                blob_what = f"{what} blob {len(entry.blobs)}"
-                n = s.length(end, blob_what)
-                entry.blobs.append(self.blob(s.pos + n, blob_what))
+                self._add_blob(entry, end, what)
             elif wire == _LEN and number == _L1_V0:
                 n = s.length(end, f"{what} V0 layer")
                 nested = self.layer_v0(nested_at, s.pos + n, what)
@@ -409,22 +393,30 @@ class _CaffeModelReader:
         return entry
 
     def layer_v0(self, at: int, end: int, outer: str) -> _Entry:
+        return self._named_layer(_Entry("layers/layer", at, end - at), end, f"{outer} V0 layer", _L0_NAME,
+                                 _L0_TYPE, _L0_BLOBS)
+
+    def _named_layer(self, entry: _Entry, end: int, label: str, name_field: int, type_field: int,
+                     blobs_field: int) -> _Entry:
+        """A layer whose name and type are strings (current and V0 layers): those and its blobs."""
         s = self.s
-        entry = _Entry("layers/layer", at, end - at)
         while s.pos < end:
-            what = f"{outer} V0 layer" + (f" '{entry.name}'" if entry.name else "")
+            what = label + (f" '{entry.name}'" if entry.name else "")
             number, wire, _ = s.tag(end, what)
-            if wire == _LEN and number == _L0_NAME:
+            if wire == _LEN and number == name_field:
                 entry.name = s.text(end, f"{what} name", self.notes)
-            elif wire == _LEN and number == _L0_TYPE:
+            elif wire == _LEN and number == type_field:
                 entry.type = s.text(end, f"{what} type", self.notes)
-            elif wire == _LEN and number == _L0_BLOBS:
-                blob_what = f"{what} blob {len(entry.blobs)}"
-                n = s.length(end, blob_what)
-                entry.blobs.append(self.blob(s.pos + n, blob_what))
+            elif wire == _LEN and number == blobs_field:
+                self._add_blob(entry, end, what)
             else:
                 s.skip_value(number, wire, end, f"{what} field {number}")
         return entry
+
+    def _add_blob(self, entry: _Entry, end: int, what: str) -> None:
+        blob_what = f"{what} blob {len(entry.blobs)}"
+        n = self.s.length(end, blob_what)
+        entry.blobs.append(self.blob(self.s.pos + n, blob_what))
 
     def blob(self, end: int, what: str) -> BlobInfo:
         s = self.s
