@@ -97,7 +97,7 @@ def check(path: str, phase: str | None, batch: int | None, inputs: tuple[str, ..
 
     Exit code 1 when a budget (--mem/--device) is given and the run will not fit.
     """
-    from caffemem.check import run_check
+    from caffemem.commands.check import run_check
 
     result = run_check(path, phase=phase, batch=batch, inputs=parse_input_option(inputs), stages=stages,
                        level=level, mode=mode.lower() if mode else None, gpus=gpus, solver_type=solver_type,
@@ -282,8 +282,8 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
 def postmortem_command(log_file: str, net_path: str | None, mem: str | None, device: str | None,
                        run_number: int | None, fmt: str) -> None:
     """Why a Caffe run died: how it ended, what it needed, the biggest consumers, what would fit."""
-    from caffemem.check import budget_from_options
-    from caffemem.logs.postmortem import postmortem
+    from caffemem.commands.check import budget_from_options
+    from caffemem.commands.postmortem import postmortem
     from caffemem.report import postmortem_text
 
     pm = postmortem(log_file, net_path, budget_from_options(mem, device), run_number)
@@ -303,8 +303,8 @@ def postmortem_command(log_file: str, net_path: str | None, mem: str | None, dev
 def reconcile_command(net_path: str, log_file: str, run_number: int | None, batch: int | None,
                       inputs: tuple[str, ...], fmt: str) -> None:
     """caffemem's shapes and data totals beside Caffe's log, per layer; exit 1 on any mismatch."""
+    from caffemem.commands.reconcile import reconcile
     from caffemem.layers.registry import BuildOptions
-    from caffemem.logs.reconcile import reconcile
     from caffemem.report import reconcile_text
 
     rec = reconcile(net_path, log_file, run_number, BuildOptions(batch=batch, inputs=parse_input_option(inputs)))
@@ -340,8 +340,8 @@ def audit_command(paths: tuple[str, ...], fmt: str, stages: tuple[str, ...], inp
     Exit code 0 even when some files cannot be read or built: each such file is reported with its
     error and the audit goes on. Exit code 2 only for bad usage (a PATH that does not exist).
     """
-    from caffemem.audit.netfile import AnalysisSettings
-    from caffemem.audit.run import run_audit
+    from caffemem.commands.audit.netfile import AnalysisSettings
+    from caffemem.commands.audit.run import run_audit
     from caffemem.layers.registry import BuildOptions
 
     options = BuildOptions(batch=batch, inputs=parse_input_option(inputs))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import SHARED, need_shared
 
-from caffemem.check import run_check
+from caffemem.commands.check import run_check
 
 CASES = sorted(glob.glob(str(SHARED / "oracle" / "*" / "case.json")))
 INFERENCE = sorted(glob.glob(str(SHARED / "oracle-inference" / "*" / "case.json")))

@@ -52,9 +52,17 @@ class SetupContext:
     options: BuildOptions = field(default_factory=BuildOptions)
     source: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: The warnings that say a data shape was assumed (a subset of ``warnings``): when the net then
+    #: fails to build, the assumption is the first suspect, and the error says so.
+    assumptions: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def assume(self, message: str) -> None:
+        """Warn that a shape was assumed where only the data would tell."""
+        self.warnings.append(message)
+        self.assumptions.append(message)
 
 
 @dataclass(frozen=True)

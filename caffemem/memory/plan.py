@@ -1,18 +1,12 @@
-"""Which run an analysis describes, its footprint, and the largest batch that fits a budget.
+"""Which run an analysis describes, and its footprint.
 
 A solver (or a net with a TRAIN phase) is a training run: the train net learns, test nets share
 its weights. A net analysed only in TEST phase is a forward-only run (``caffe test``, pycaffe).
-Memory is affine in the batch size for Caffe (every activation and most buffers scale with N;
-weights, history and the process do not), so two analyses give the largest batch directly.
+The verdict against a budget is :mod:`caffemem.memory.fit`'s.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from caffemem.errors import CaffememError
 from caffemem.memory import categories as C
 from caffemem.memory.model import RunFootprint, is_l1, run_footprint
 from caffemem.memory.solvers import canonical_solver_type
@@ -65,47 +59,3 @@ def snapshot_bytes(params: int, solver_type: str) -> int:
     """
     history = 2 if solver_type in ("AdaDelta", "Adam") else 1
     return DTYPE_BYTES * params * history
-
-
-def host_available_bytes() -> int:
-    """MemAvailable of this machine (Linux), for ``--mem host``."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError):
-        raise CaffememError("cannot read this machine's available memory; give --mem SIZE") from None
-
-
-@dataclass
-class Fit:
-    """The verdict for one budget."""
-
-    budget_bytes: int
-    budget_name: str
-    needed_bytes: int
-    fits: bool
-    max_batch: int | None  # None: no batch fits (the fixed part alone is too big), or not computed
-    fixed_bytes: int | None = None  # what does not grow with the batch
-    per_sample_bytes: int | None = None
-
-
-def largest_batch(at: Callable[[int], int], budget: int, probe: int = 1) -> tuple[int | None, int, int]:
-    """From the footprint at two batch sizes, the largest batch within ``budget``.
-
-    Returns (max batch or None, fixed bytes, bytes per sample). ``at(b)`` is the footprint when every
-    data layer has batch ``b``.
-    """
-    probe = max(1, probe)
-    low, high = at(probe), at(probe + 1)
-    slope = max(1, high - low)
-    fixed = low - slope * probe
-    if budget < fixed + slope:
-        return None, fixed, slope
-    best = (budget - fixed) // slope
-    return int(best), fixed, slope

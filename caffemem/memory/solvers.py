@@ -8,9 +8,10 @@ more parameter-sized blob than SGD on the CPU, Adam two, AdaDelta three).
 
 from __future__ import annotations
 
-from caffemem.errors import CaffememError
+from caffemem.memory.modes import Mode
+from caffemem.net.solver_types import SolverType, canonical_solver_type
 
-SOLVER_TYPES = ("SGD", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam")
+SOLVER_TYPES = tuple(SolverType)
 
 _BLOBS = {
     # type: (cpu, gpu)
@@ -23,17 +24,12 @@ _BLOBS = {
 }
 
 
-def canonical_solver_type(name: str) -> str:
-    for known in SOLVER_TYPES:
-        if known.lower() == name.lower():
-            return known
-    raise CaffememError(f"unknown solver type '{name}' (Caffe knows {', '.join(SOLVER_TYPES)})")
-
-
 def history_blobs(solver_type: str, mode: str, l1: bool = False) -> int:
     """Parameter-sized blobs per learnable parameter: history plus the update/temp Caffe touches."""
     cpu, gpu = _BLOBS[canonical_solver_type(solver_type)]
-    n = cpu if mode == "cpu" else gpu
-    if l1 and solver_type in ("SGD", "Nesterov", "AdaGrad", "RMSProp") and (mode != "cpu" or n < 3):
+    n = cpu if mode == Mode.CPU else gpu
+    if l1 and solver_type in ("SGD", "Nesterov", "AdaGrad", "RMSProp") and (mode != Mode.CPU or n < 3):
         n += 1  # L1 regularisation needs temp_
     return n
+
+__all__ = ["SOLVER_TYPES", "canonical_solver_type", "history_blobs"]

@@ -95,9 +95,8 @@ def _build(loaded: LoadedNet, phase: int, solver_state: caffe_pb2.NetState | Non
         rule_stages = _rule_stages(loaded.param)
         if rule_stages and not state.stage:
             hints.append(f"this net picks layers by stage ({', '.join(rule_stages)}): give --stage")
-        assumed = [w for w in ctx.warnings if "assuming" in w or "taken from the dataset" in w]
-        if assumed:
-            hints.append(f"a data shape was assumed: {assumed[0]}")
+        if ctx.assumptions:
+            hints.append(f"a data shape was assumed: {ctx.assumptions[0]}")
         if hints:
             err.message += " [" + "; ".join(hints) + "]"
             err.args = (err.location_prefix() + err.message,)

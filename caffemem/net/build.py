@@ -62,6 +62,9 @@ class BuiltLayer:
     bottom_need_backward: list[bool] = field(default_factory=list)
     memory_required_for_data: int | None = None  # bytes, cumulative, as Caffe logs after this layer
     unknown: str | None = None  # why caffemem could not compute this layer's tops
+    #: True when ``unknown`` is only inherited (a bottom's shape is unknown), False when this layer
+    #: is where the analysis stopped: the root cause a user should be shown first.
+    unknown_upstream: bool = False
 
     @property
     def analysed(self) -> bool:
@@ -183,6 +186,7 @@ class _Builder:
             impl.check_counts(len(lp.bottom), len(top_names))
 
         top_shapes: list[Shape | None]
+        upstream = False
         if impl is not None and all(s is not None for s in bottom_shapes):
             try:
                 top_shapes = list(impl.reshape([s for s in bottom_shapes if s is not None]))
@@ -199,7 +203,8 @@ class _Builder:
                     raise self.fail(f"layer '{lp.name}': blob size exceeds INT_MAX ({shape})")
         else:
             top_shapes = [None] * len(top_names)
-            if unknown is None:
+            upstream = unknown is None
+            if upstream:
                 roots = sorted({self.unknown_from.get(b, "?") for b, s in zip(lp.bottom, bottom_shapes, strict=True)
                                 if s is None})
                 unknown = f"a bottom's shape is unknown (because of layer {', '.join(roots)})"
@@ -237,7 +242,7 @@ class _Builder:
                           param=lp, impl=impl, is_split=lp.type == "Split" and lp.name.endswith("_split"),
                           auto_tops=auto, need_backward=need_backward, bottom_need_backward=bottom_need,
                           memory_required_for_data=None if self.memory is None else self.memory * DTYPE_BYTES,
-                          unknown=unknown)
+                          unknown=unknown, unknown_upstream=upstream and unknown is not None)
 
     def make_params(self, index: int, lp: caffe_pb2.LayerParameter, impl: Layer | None) -> list[ParamBlob]:
         """Parameter blobs with their specs, and Caffe's ``AppendParam`` sharing by name."""

@@ -31,6 +31,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from caffemem.errors import CaffememError, NetError
+from caffemem.net.solver_types import BY_ENUM
 from caffemem.net.upgrade_v0 import needs_v0_upgrade, upgrade_v0_net
 from caffemem.proto import caffe_pb2, is_repeated
 
@@ -108,15 +109,6 @@ _DATA_LAYER_PARAMS: dict[int, str] = {
     V1.WINDOW_DATA: "window_data_param",
 }
 _TRANSFORM_FIELDS = ("scale", "mean_file", "crop_size", "mirror")
-
-_SOLVER_TYPE_NAMES: dict[int, str] = {
-    caffe_pb2.SolverParameter.SGD: "SGD",
-    caffe_pb2.SolverParameter.NESTEROV: "Nesterov",
-    caffe_pb2.SolverParameter.ADAGRAD: "AdaGrad",
-    caffe_pb2.SolverParameter.RMSPROP: "RMSProp",
-    caffe_pb2.SolverParameter.ADADELTA: "AdaDelta",
-    caffe_pb2.SolverParameter.ADAM: "Adam",
-}
 
 _BOTH_LAYER_FIELDS = (
     "Refusing to upgrade inconsistent NetParameter input; the definition includes both 'layer' "
@@ -422,7 +414,7 @@ def upgrade_solver(param: caffe_pb2.SolverParameter, source: str = "") -> Upgrad
                             f"'solver_type' field (enum)': {source}"))
     if param.HasField("type"):
         raise CaffememError(_BOTH_SOLVER_TYPES, source=source)
-    param.type = _SOLVER_TYPE_NAMES[param.solver_type]
+    param.type = BY_ENUM[param.solver_type]
     param.ClearField("solver_type")
     result.applied.append(SOLVER_TYPE)
     result.log.append(("I", "Successfully upgraded file specified using deprecated 'solver_type' "

@@ -1,11 +1,11 @@
-"""Report writers: each turns a :class:`caffemem.check.CheckResult` into one output format."""
+"""Report writers: each turns a :class:`caffemem.commands.check.CheckResult` into one output format."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from caffemem.check import CheckResult
+    from caffemem.commands.check import CheckResult
 
 
 def render(result: CheckResult, fmt: str) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from caffemem.audit.model import FileAudit, LayerTypeUse, WeightsCheck
-from caffemem.audit.targets import gaps
+from caffemem.commands.audit.model import FileAudit, LayerTypeUse, WeightsCheck
+from caffemem.commands.audit.targets import gaps
 from caffemem.report.units import human_bytes
 
 

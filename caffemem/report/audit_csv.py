@@ -8,8 +8,8 @@ from __future__ import annotations
 import csv
 import io
 
-from caffemem.audit.model import AuditResult
-from caffemem.audit.targets import TARGETS
+from caffemem.commands.audit.model import AuditResult
+from caffemem.commands.audit.targets import TARGETS
 from caffemem.report.audit_common import blocking, exact
 
 COLUMNS = ["path", "kind", "format", "error", "upgrades", "deprecated_fields", "layers", "non_bvlc_types",

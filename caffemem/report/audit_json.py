@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from caffemem.audit.model import AuditResult, AuditSummary, FileAudit, WeightsCheck
-from caffemem.audit.targets import TARGETS, gaps, support
+from caffemem.commands.audit.model import AuditResult, AuditSummary, FileAudit, WeightsCheck
+from caffemem.commands.audit.targets import TARGETS, gaps, support
 
 SCHEMA_VERSION = 1
 

@@ -5,8 +5,8 @@ One overview table (a row per file), the details that need action per file, then
 
 from __future__ import annotations
 
-from caffemem.audit.model import AuditResult, AuditSummary, FileAudit
-from caffemem.audit.targets import TARGETS, support
+from caffemem.commands.audit.model import AuditResult, AuditSummary, FileAudit
+from caffemem.commands.audit.targets import TARGETS, support
 from caffemem.report.audit_common import blocking, memory_text, non_bvlc, params_text, weights_text
 
 

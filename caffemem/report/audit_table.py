@@ -6,7 +6,7 @@ errors), so a folder of a hundred models stays readable.
 
 from __future__ import annotations
 
-from caffemem.audit.model import AuditResult, AuditSummary, FileAudit
+from caffemem.commands.audit.model import AuditResult, AuditSummary, FileAudit
 from caffemem.report.audit_common import (
     blocking,
     kind_text,

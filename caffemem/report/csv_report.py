@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from caffemem.check import CheckResult
+from caffemem.commands.check import CheckResult
 from caffemem.report.footprint_rows import categories_used, layer_rows
 
 

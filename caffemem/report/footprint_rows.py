@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caffemem.check import CheckResult
+from caffemem.commands.check import CheckResult
 from caffemem.layers.registry import count
 from caffemem.memory import categories as C
 from caffemem.memory.model import NetFootprint

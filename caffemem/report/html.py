@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from caffemem.check import CheckResult
+from caffemem.commands.check import CheckResult
 from caffemem.report.footprint_rows import categories_used, headline, layer_rows
 from caffemem.report.units import human_bytes
 

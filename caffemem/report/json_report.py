@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from caffemem import __version__
-from caffemem.check import CheckResult
+from caffemem.commands.check import CheckResult
 from caffemem.memory.model import NetFootprint, RunFootprint
 from caffemem.net.analyze import Analysis
 from caffemem.net.build import BuiltLayer, BuiltNet

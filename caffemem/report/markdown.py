@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caffemem.check import CheckResult
+from caffemem.commands.check import CheckResult
 from caffemem.report.footprint_rows import headline, layer_rows
 from caffemem.report.units import human_bytes
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from caffemem.logs.postmortem import PostMortem, category_words
+from caffemem.commands.postmortem import PostMortem, category_words
 from caffemem.memory import categories as C
 from caffemem.report.units import human_bytes
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from caffemem.logs.reconcile import Reconciliation
+from caffemem.commands.reconcile import Reconciliation
 
 
 def _tops(tops: list[list[int] | None] | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caffemem.check import CheckResult
+from caffemem.commands.check import CheckResult
 from caffemem.memory.model import NetFootprint
 from caffemem.net.build import BuiltNet
 from caffemem.report.footprint_rows import categories_used, headline, layer_rows

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from caffemem.audit.legacy import DeprecatedField
+from caffemem.commands.audit.legacy import DeprecatedField
 
 if TYPE_CHECKING:
     from caffemem.net.build import BuiltNet

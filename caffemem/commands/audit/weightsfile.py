@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from caffemem.audit.model import KIND_UNKNOWN, KIND_WEIGHTS, FileAudit, WeightsCheck
+from caffemem.commands.audit.model import KIND_UNKNOWN, KIND_WEIGHTS, FileAudit, WeightsCheck
 from caffemem.errors import CaffememError
 from caffemem.net.build import BuiltNet
 from caffemem.net.caffemodel import CaffeModelInfo, read_blobproto_shape, read_caffemodel

@@ -10,22 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from caffemem.commands.reconcile import compare_net
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions, SetupContext, count
 from caffemem.logs import read_log
-from caffemem.logs.model import LogReport, Net, Run
+from caffemem.logs.model import Net, Run
 from caffemem.logs.reconstruct import reconstruct
+from caffemem.logs.select import pick_run
 from caffemem.memory import categories as C
+from caffemem.memory.budget import Budget
+from caffemem.memory.fit import Fit, judge
 from caffemem.memory.model import RunFootprint, run_footprint
-from caffemem.memory.plan import Fit, largest_batch, roles_of
-from caffemem.memory.solvers import SOLVER_TYPES, canonical_solver_type
+from caffemem.memory.modes import Mode
+from caffemem.memory.plan import roles_of
 from caffemem.net.analyze import analyze_path
 from caffemem.net.build import BuiltNet, build_net
 from caffemem.net.prototxt import parse_text
+from caffemem.net.solver_types import solver_type_from_text
 from caffemem.net.state import TEST, TRAIN, compose_state
 from caffemem.proto import caffe_pb2
-
-_SOLVER_ENUM = {"0": "SGD", "1": "Nesterov", "2": "AdaGrad", "3": "RMSProp", "4": "AdaDelta", "5": "Adam"}
 
 
 @dataclass
@@ -63,30 +66,15 @@ class PostMortem:
         return [(n.phase, n.memory_required_for_data) for n in self.run.nets if n.nested_in is None]
 
 
-def pick_run(report: LogReport, index: int | None) -> Run:
-    if not report.runs:
-        raise CaffememError("no Caffe run found in this log", report.source)
-    if index is not None:
-        if not 1 <= index <= len(report.runs):
-            raise CaffememError(f"the log has {len(report.runs)} run(s); --run {index} does not exist", report.source)
-        return report.runs[index - 1]
-    crashed = [r for r in report.runs if r.end.status == "crashed"]
-    return crashed[-1] if crashed else report.runs[-1]
-
-
 def solver_type_of(run: Run, default: str = "SGD") -> str:
-    value = run.solver.get("type") or _SOLVER_ENUM.get(run.solver.get("solver_type", ""), "")
-    if not value:
-        name = run.solver.get("solver_type", "")
-        value = next((t for t in SOLVER_TYPES if t.upper() == name.upper()), "")
-    try:
-        return canonical_solver_type(value) if value else default
-    except CaffememError:
-        return default
+    """The solver the log's echoed solver names (``type`` or the deprecated ``solver_type``), else ``default``."""
+    found = solver_type_from_text(run.solver.get("type", ""), run.solver.get("solver_type", ""))
+    return found if found is not None else default
 
 
-def mode_of(run: Run) -> str:
-    return "gpu" if run.gpus or run.end.crash_kind == "cuda_out_of_memory" else "cpu"
+def mode_of(run: Run) -> Mode:
+    """GPU mode when the log names GPUs or died of CUDA out of memory, else CPU."""
+    return Mode.GPU if run.gpus or run.end.crash_kind == "cuda_out_of_memory" else Mode.CPU
 
 
 def _log_nets(run: Run) -> list[Net]:
@@ -191,7 +179,7 @@ def _consumers(nets: list[BuiltNet], fp: RunFootprint, top: int = 3) -> list[Con
     return sorted(merged.values(), key=lambda c: -c.total)[:top]
 
 
-def postmortem(log_path: str, net_path: str | None = None, budget: tuple[int, str] | None = None,
+def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None = None,
                run_index: int | None = None) -> PostMortem:
     """Read ``log_path`` and explain how its run ended and what it needed."""
     report = read_log(log_path)
@@ -210,16 +198,14 @@ def postmortem(log_path: str, net_path: str | None = None, budget: tuple[int, st
         if fp is not None:
             pm.consumers = _consumers(nets, fp)
             if budget is not None:
-                size, name = budget
-                fit = Fit(size, name, fp.total_bytes, fp.total_bytes <= size, None)
 
                 def at(b: int) -> int:
                     built = build(b)
                     return run_footprint(built, roles_of(built), mode, stype).total_bytes
 
-                if not any(n.unanalysed_layers for n in nets):
-                    fit.max_batch, fit.fixed_bytes, fit.per_sample_bytes = largest_batch(at, size, 1)
-                pm.fit = fit
+                analysable = not any(n.unanalysed_layers for n in nets)
+                pm.fit, more = judge(Budget(*budget), fp.total_bytes, at if analysable else None, 1)
+                pm.notes += more
             elif batch and batch > 1:
                 built = build(1)
                 pm.at_batch_one = run_footprint(built, roles_of(built), mode, stype).total_bytes
@@ -230,7 +216,6 @@ def postmortem(log_path: str, net_path: str | None = None, budget: tuple[int, st
 
 def _compare_with_log(run: Run, nets: list[BuiltNet]) -> list[str]:
     """Warnings when the net given does not produce the shapes the log shows."""
-    from caffemem.logs.reconcile import compare_net
 
     notes = []
     for i, logged in enumerate(_log_nets(run)):

@@ -11,9 +11,9 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 
-from caffemem.audit.model import AuditSummary, FileAudit, TypeTotal
-from caffemem.audit.origins import origin_of
-from caffemem.audit.targets import TARGETS, gaps
+from caffemem.commands.audit.model import AuditSummary, FileAudit, TypeTotal
+from caffemem.commands.audit.origins import origin_of
+from caffemem.commands.audit.targets import TARGETS, gaps
 from caffemem.net import upgrade as steps
 
 #: Caffe's order of upgrade steps, for listing them the way Caffe runs them.

@@ -11,14 +11,19 @@ from dataclasses import dataclass, field
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions
 from caffemem.memory import categories as C
+from caffemem.memory.budget import budget_from_options, is_host
+from caffemem.memory.fit import INT_MAX, Fit, judge
 from caffemem.memory.model import RunFootprint
-from caffemem.memory.plan import Fit, footprint, host_available_bytes, largest_batch
+from caffemem.memory.modes import Mode
+from caffemem.memory.plan import footprint
 from caffemem.net.analyze import Analysis, analyze_path
 from caffemem.net.state import phase_from_name
 
 
 @dataclass
 class CheckResult:
+    """What ``caffemem check`` found: the nets as built, the run's footprint, the verdict if a budget was given."""
+
     analysis: Analysis
     footprint: RunFootprint
     fit: Fit | None = None
@@ -30,34 +35,15 @@ class CheckResult:
         return self.analysis.warnings + self.notes
 
 
-def budget_from_options(mem: str | None, device: str | None) -> tuple[int, str] | None:
-    """(bytes, name) of the budget ``--mem``/``--device`` give, or None."""
-    if mem and device:
-        raise CaffememError("give either --mem or --device, not both")
-    if device:
-        from caffemem.memory.devices import find_device
-
-        name, size = find_device(device)
-        return size, f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
-    if mem:
-        if mem.strip().lower() == "host":
-            size = host_available_bytes()
-            return size, "this machine's available memory"
-        from caffemem.report.units import parse_size
-
-        return parse_size(mem), "the budget"
-    return None
-
-
-def solver_mode(analysis: Analysis) -> str:
+def solver_mode(analysis: Analysis) -> Mode:
     """Where ``caffe train`` runs: on the CPU unless the solver explicitly says ``solver_mode: GPU``.
 
     (The schema's default is GPU, but the ``caffe`` tool only honours an explicit setting.)
     """
     solver = analysis.solver.param if analysis.solver is not None else None
     if solver is not None and solver.HasField("solver_mode") and solver.solver_mode == solver.GPU:
-        return "gpu"
-    return "cpu"
+        return Mode.GPU
+    return Mode.CPU
 
 
 def check_inputs_exist(analysis: Analysis, inputs: dict[str, tuple[int, ...]]) -> None:
@@ -81,7 +67,7 @@ def int_max_batch(analysis: Analysis) -> int | None:
             for shape in layer.top_shapes:
                 if shape and shape[0] == batch:
                     per_sample = max(per_sample, count(shape) // batch)
-    return (2**31 - 1) // per_sample if per_sample else None
+    return INT_MAX // per_sample if per_sample else None
 
 
 def first_batch(analysis: Analysis) -> int:
@@ -93,27 +79,28 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
               inputs: dict[str, tuple[int, ...]] | None = None, stages: tuple[str, ...] = (),
               level: int | None = None, mode: str | None = None, gpus: int = 1, solver_type: str = "SGD",
               mem: str | None = None, device: str | None = None, weights: str | None = None) -> CheckResult:
+    """Analyse the net or solver at ``path`` as Caffe would build it, cost the whole run, and judge it
+    against ``mem``/``device`` when one is given (the CLI's ``caffemem check``, printing nothing)."""
     phase_id = phase_from_name(phase) if phase else None
     inputs = inputs or {}
 
     def analyse(b: int | None) -> Analysis:
-        options = BuildOptions(batch=b, inputs=inputs, mode=mode or "cpu")
+        options = BuildOptions(batch=b, inputs=inputs)
         return analyze_path(path, phase_id, options, level, tuple(stages))
 
     analysis = analyse(batch)
     check_inputs_exist(analysis, inputs)
     if not any(net.layers for net in analysis.nets):
         raise CaffememError("the net has no layers", path)
-    if mode is None:
-        mode = "gpu" if device else solver_mode(analysis)
-    if gpus > 1 and mode != "gpu":
+    run_mode = Mode(mode) if mode is not None else Mode.GPU if device else solver_mode(analysis)
+    if gpus > 1 and run_mode != Mode.GPU:
         raise CaffememError("--gpus needs GPU mode (--mode gpu): Caffe trains on several GPUs only there")
-    if device and mode != "gpu":
+    if device and run_mode != Mode.GPU:
         raise CaffememError("--device is a GPU's memory: it needs GPU mode (drop --mode cpu, or give --mem)")
-    if mem and mem.strip().lower() == "host" and mode == "gpu":
+    if is_host(mem) and run_mode == Mode.GPU:
         raise CaffememError("--mem host is this machine's RAM, but in GPU mode the budget is the GPU's memory: "
                             "give --device NAME or --mem SIZE")
-    fp = footprint(analysis, mode, solver_type, gpus)
+    fp = footprint(analysis, run_mode, solver_type, gpus)
     result = CheckResult(analysis, fp)
     extra = 0
     if weights:
@@ -129,32 +116,22 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
         if extra:
             fp.extra[C.WEIGHTS_LOADING] = extra
     budget = budget_from_options(mem, device)
+    if budget is None:
+        return result
     unknown = [layer for net in analysis.nets for layer in net.unanalysed_layers]
-    if budget is not None and unknown:
-        roots = [layer for layer in unknown if not (layer.unknown or "").startswith("a bottom's shape")]
+    if unknown:
+        roots = [layer for layer in unknown if not layer.unknown_upstream]
         first = (roots or unknown)[0]
         raise CaffememError(f"cannot say whether the run fits: {len(unknown)} layer(s) could not be analysed, "
                             f"starting with '{first.name}' ({first.type}): {first.unknown}", path)
-    if budget is not None:
-        size, name = budget
-        needed = fp.total_bytes
-        fit = Fit(size, name, needed, needed <= size, None)
-        probe = batch or first_batch(analysis)
-        cache = {probe: fp.total_bytes - extra} if batch else {}
+    probe = batch or first_batch(analysis)
+    cache = {probe: fp.total_bytes - extra} if batch else {}
 
-        def at(b: int) -> int:
-            if b not in cache:
-                cache[b] = footprint(analyse(b), mode, solver_type, gpus).total_bytes
-            return cache[b] + extra
+    def at(b: int) -> int:
+        if b not in cache:
+            cache[b] = footprint(analyse(b), run_mode, solver_type, gpus).total_bytes
+        return cache[b] + extra
 
-        try:
-            fit.max_batch, fit.fixed_bytes, fit.per_sample_bytes = largest_batch(at, size, probe)
-        except CaffememError as err:
-            result.notes.append(f"largest batch not computed: {err}")
-        cap = int_max_batch(analysis)
-        if fit.max_batch is not None and cap is not None and fit.max_batch > cap:
-            result.notes.append(f"memory would allow batch {fit.max_batch}, but at batch {cap + 1} a blob would "
-                                "exceed Caffe's limit of INT_MAX elements")
-            fit.max_batch = cap
-        result.fit = fit
+    result.fit, notes = judge(budget, fp.total_bytes, at, probe, int_max_batch(analysis))
+    result.notes += notes
     return result

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from caffemem.audit.discover import discover, is_binary_name, pair_weights
-from caffemem.audit.model import AuditResult, FileAudit
-from caffemem.audit.netfile import AnalysisSettings, audit_text_file, set_layer_types
-from caffemem.audit.summary import summarize
-from caffemem.audit.weightsfile import audit_binary_file, match_net
+from caffemem.commands.audit.discover import discover, is_binary_name, pair_weights
+from caffemem.commands.audit.model import AuditResult, FileAudit
+from caffemem.commands.audit.netfile import AnalysisSettings, audit_text_file, set_layer_types
+from caffemem.commands.audit.summary import summarize
+from caffemem.commands.audit.weightsfile import audit_binary_file, match_net
 from caffemem.net.caffemodel import CaffeModelInfo
 
 _SNIFF_BYTES = 4096

@@ -13,7 +13,7 @@ from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions
 from caffemem.logs import read_log
 from caffemem.logs.model import Net
-from caffemem.logs.postmortem import pick_run
+from caffemem.logs.select import pick_run
 from caffemem.net.analyze import analyze_path
 from caffemem.net.build import BuiltNet
 from caffemem.net.state import phase_from_name

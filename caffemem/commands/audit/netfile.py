@@ -12,9 +12,9 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 
-from caffemem.audit.legacy import deprecated_fields, net_format, raw_layer_types, solver_deprecated_fields
-from caffemem.audit.model import KIND_SOLVER, FileAudit, LayerTypeUse, NetFigures, PythonLayer
-from caffemem.audit.origins import origin_of
+from caffemem.commands.audit.legacy import deprecated_fields, net_format, raw_layer_types, solver_deprecated_fields
+from caffemem.commands.audit.model import KIND_SOLVER, FileAudit, LayerTypeUse, NetFigures, PythonLayer
+from caffemem.commands.audit.origins import origin_of
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions
 from caffemem.net.analyze import Analysis, analyze_net, analyze_solver
