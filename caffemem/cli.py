@@ -55,6 +55,28 @@ def main() -> None:
     """How much memory a Caffe net needs, and why a Caffe run died."""
 
 
+def _format_option(command: str, help_text: str | None = None) -> Callable[[F], F]:
+    """``--format``, its choices and default taken from the table of writers (caffemem.report.WRITERS)."""
+    from caffemem.report import formats
+
+    choices = formats(command)
+    return click.option("--format", "fmt", type=click.Choice(choices, case_sensitive=False), default=choices[0],
+                        show_default=True, help=help_text)
+
+
+def _emit(command: str, fmt: str, result: Any, options: Any = None) -> None:
+    """Write ``result`` to stdout in ``fmt``; a reader that went away (``| head``) is not an error."""
+    from caffemem.report import write
+
+    try:
+        write(command, fmt, result, sys.stdout, options)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if command == "log":
+            sys.exit(1)
+
+
 def parse_input_option(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
     """``--input TOP=C,H,W`` (per-sample dims, any count) into a dict."""
     out: dict[str, tuple[int, ...]] = {}
@@ -87,8 +109,7 @@ def parse_input_option(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
 @click.option("--mem", "mem", metavar="SIZE", help="Memory budget: 11GiB, 12G, 800M, or 'host'.")
 @click.option("--device", metavar="NAME", help="A GPU whose memory is the budget (e.g. 'GTX 1080 Ti').")
 @click.option("--weights", type=click.Path(dir_okay=False), help="A .caffemodel the run loads.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md", "html"], case_sensitive=False),
-              default="table", show_default=True)
+@_format_option("check")
 @friendly_errors
 def check(path: str, phase: str | None, batch: int | None, inputs: tuple[str, ...], stages: tuple[str, ...],
           level: int | None, mode: str, gpus: int, solver_type: str, mem: str | None, device: str | None,
@@ -102,9 +123,7 @@ def check(path: str, phase: str | None, batch: int | None, inputs: tuple[str, ..
     result = run_check(path, phase=phase, batch=batch, inputs=parse_input_option(inputs), stages=stages,
                        level=level, mode=mode.lower() if mode else None, gpus=gpus, solver_type=solver_type,
                        mem=mem, device=device, weights=weights)
-    from caffemem.report import render
-
-    click.echo(render(result, fmt.lower()), nl=False)
+    _emit("check", fmt, result)
     for warning in result.warnings:
         click.echo(f"caffemem: warning: {warning}", err=True)
     if result.fit is not None and not result.fit.fits:
@@ -124,59 +143,19 @@ def upgrade_command(in_path: str, out_path: str | None, force: bool) -> None:
 
     The input is the user's original, so it is never overwritten, not even with --force.
     """
-    import os
-    import tempfile
-    from pathlib import Path
+    from caffemem.commands.upgrade import run_upgrade
 
-    from caffemem.net.upgrade import format_text, upgrade_text
-
-    source = Path(in_path)
-    if out_path is not None and out_path != "-":
-        target = Path(out_path)
-        same = target.resolve() == source.resolve() or (
-            target.exists() and source.exists() and os.path.samefile(target, source))
-        if same:
-            raise CaffememError("refusing to write over the input file; it is your original "
-                         "(choose another -o)", source=in_path)
-        if target.exists() and not force:
-            raise CaffememError(f"{out_path} already exists; use --force to overwrite it")
-    text = source.read_text(encoding="utf-8")
-    done = upgrade_text(text, in_path)
-    for warning in done.parse_warnings:
+    done = run_upgrade(in_path, out_path, force)
+    for warning in done.warnings:
         click.echo(f"caffemem: warning: {warning}", err=True)
-    if done.caffe_would_refuse:
-        click.echo(f"caffemem: warning: Caffe itself would refuse to read {in_path} (see the "
-                   "warnings above); the output leaves those parts out", err=True)
-    for warning in done.result.warnings:
-        click.echo(f"caffemem: warning: {warning}", err=True)
-    if done.result.applied:
-        click.echo(f"caffemem: upgraded {in_path} ({done.kind}): "
-                   f"{', '.join(done.result.applied)}", err=True)
+    if done.applied:
+        click.echo(f"caffemem: upgraded {in_path} ({done.done.kind}): {', '.join(done.applied)}", err=True)
     else:
         click.echo(f"caffemem: {in_path} is already in the current format", err=True)
-    output = format_text(done.message)
-    if out_path is None or out_path == "-":
-        click.echo(output, nl=False)
-        return
-    target = Path(out_path)
-    if force:
-        # Write beside the target and rename, so a failure never leaves a half-written file.
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(output)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    if done.written is None:
+        click.echo(done.text, nl=False)
     else:
-        # "x" mode: fails instead of overwriting if the file appeared since the check above.
-        try:
-            with open(target, "x", encoding="utf-8") as handle:
-                handle.write(output)
-        except FileExistsError:
-            raise CaffememError(f"{out_path} already exists; use --force to overwrite it") from None
-    click.echo(f"caffemem: wrote {out_path}", err=True)
+        click.echo(f"caffemem: wrote {done.written}", err=True)
 
 
 # --------------------------------------------------------------------------- caffemem log
@@ -209,8 +188,7 @@ class _LogProgress:
 
 @main.command("log")
 @click.argument("log_file", metavar="LOG", type=click.Path(dir_okay=False, allow_dash=False))
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="table for people; json for tools; csv as Caffe's parse_log.py.")
+@_format_option("log", "table for people; json for tools; csv as Caffe's parse_log.py.")
 @click.option("--run", "run_number", type=int, default=None, metavar="N",
               help="Only run N (1 = first) of a log that holds several restarts.")
 @click.option("--csv-prefix", default=None, metavar="PREFIX",
@@ -223,48 +201,30 @@ class _LogProgress:
 def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str | None, verbose: bool,
                 progress: bool | None) -> None:
     """Read a Caffe training LOG: nets, solver, training curve, and how each run ended."""
-    from caffemem.logs import PARALLEL_MIN_BYTES, read_log
+    from caffemem.commands.log import run_log
+    from caffemem.logs import PARALLEL_MIN_BYTES
     from caffemem.logs.parallel import keep_freed_memory
-    from caffemem.report.log_csv import write_log_csv, write_log_csv_files
-    from caffemem.report.log_json import write_log_json
-    from caffemem.report.log_table import render_log
+    from caffemem.report.options import ReportOptions
 
+    fmt = fmt.lower()
     if csv_prefix is not None and fmt != "csv":
         raise CaffememError("--csv-prefix goes with --format csv")
     keep_freed_memory()  # this process only reads the log and writes it out
     show = sys.stderr.isatty() if progress is None else progress
     bar = _LogProgress(click.format_filename(log_file)) if show else None
     try:
-        report = read_log(log_file, progress=bar, parallel_min_bytes=PARALLEL_MIN_BYTES)
+        result = run_log(log_file, run_number, progress=bar, parallel_min_bytes=PARALLEL_MIN_BYTES)
     finally:
         if bar is not None:
             bar.close()
-    try:
-        runs = report.runs
-        if run_number is not None:
-            if not 1 <= run_number <= len(report.runs):
-                raise CaffememError(f"--run {run_number}: the log holds {len(report.runs)} run(s)")
-            runs = [report.runs[run_number - 1]]
-        out = sys.stdout
-        if fmt == "json":
-            write_log_json(report, out, runs)
-        elif fmt == "csv":
-            if csv_prefix is not None:
-                for path in write_log_csv_files(runs, csv_prefix):
-                    click.echo(f"caffemem: wrote {path}", err=True)
-            else:
-                write_log_csv(runs, out)
-        else:
-            out.write(render_log(report, runs, verbose))
-        out.flush()
-    except BrokenPipeError:
-        # `caffemem log big.log | head`: the reader went away; that is not an error to report.
-        import os as _os
+    with result:
+        if csv_prefix is not None:
+            from caffemem.report.log_csv import write_log_csv_files
 
-        _os.dup2(_os.open(_os.devnull, _os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
-    finally:
-        report.close()
+            for path in write_log_csv_files(result.runs, csv_prefix):
+                click.echo(f"caffemem: wrote {path}", err=True)
+        else:
+            _emit("log", fmt, result, ReportOptions(layers=verbose))
 
 
 @main.command("postmortem")
@@ -276,18 +236,15 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
 @click.option("--device", metavar="NAME", help="The GPU it ran on (e.g. 'GTX 1080 Ti').")
 @click.option("--run", "run_number", type=click.IntRange(min=1), help="Which run of the file (default: the "
               "last one that crashed, else the last one).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text",
-              show_default=True)
+@_format_option("postmortem")
 @friendly_errors
 def postmortem_command(log_file: str, net_path: str | None, mem: str | None, device: str | None,
                        run_number: int | None, fmt: str) -> None:
     """Why a Caffe run died: how it ended, what it needed, the biggest consumers, what would fit."""
-    from caffemem.commands.check import budget_from_options
     from caffemem.commands.postmortem import postmortem
-    from caffemem.report import postmortem_text
+    from caffemem.memory.budget import budget_from_options
 
-    pm = postmortem(log_file, net_path, budget_from_options(mem, device), run_number)
-    click.echo(postmortem_text.render_json(pm) if fmt == "json" else postmortem_text.render_text(pm), nl=False)
+    _emit("postmortem", fmt, postmortem(log_file, net_path, budget_from_options(mem, device), run_number))
 
 
 @main.command("reconcile")
@@ -297,18 +254,16 @@ def postmortem_command(log_file: str, net_path: str | None, mem: str | None, dev
               "one that crashed, else the last one).")
 @click.option("--batch", type=click.IntRange(min=1), help="Batch size for every data layer of NET.")
 @click.option("--input", "inputs", multiple=True, metavar="TOP=C,H,W", help="Per-sample shape of a data top.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False), default="text",
-              show_default=True)
+@_format_option("reconcile")
 @friendly_errors
 def reconcile_command(net_path: str, log_file: str, run_number: int | None, batch: int | None,
                       inputs: tuple[str, ...], fmt: str) -> None:
     """caffemem's shapes and data totals beside Caffe's log, per layer; exit 1 on any mismatch."""
     from caffemem.commands.reconcile import reconcile
     from caffemem.layers.registry import BuildOptions
-    from caffemem.report import reconcile_text
 
     rec = reconcile(net_path, log_file, run_number, BuildOptions(batch=batch, inputs=parse_input_option(inputs)))
-    click.echo(reconcile_text.render_json(rec) if fmt == "json" else reconcile_text.render_text(rec), nl=False)
+    _emit("reconcile", fmt, rec)
     if rec.mismatches:
         sys.exit(1)
 
@@ -318,9 +273,8 @@ def reconcile_command(net_path: str, log_file: str, run_number: int | None, batc
 
 @main.command("audit")
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"], case_sensitive=False),
-              default="table", show_default=True,
-              help="table for people; json (a stable contract) for tools; csv one row per file; md for reports.")
+@_format_option("audit", "table for people; json (a stable contract) for tools; csv one row per file; "
+                "md for reports.")
 @click.option("--stage", "stages", multiple=True, help="NetState stage for every net (repeatable), as caffe's --stage.")
 @click.option("--input", "inputs", multiple=True, metavar="TOP=C,H,W",
               help="Per-sample shape of a data/Input/Python top, for every net that has it (repeatable).")
@@ -345,21 +299,4 @@ def audit_command(paths: tuple[str, ...], fmt: str, stages: tuple[str, ...], inp
     from caffemem.layers.registry import BuildOptions
 
     options = BuildOptions(batch=batch, inputs=parse_input_option(inputs))
-    result = run_audit(paths, AnalysisSettings(options, tuple(stages)))
-    fmt = fmt.lower()
-    if fmt == "json":
-        from caffemem.report.audit_json import render_audit
-    elif fmt == "csv":
-        from caffemem.report.audit_csv import render_audit
-    elif fmt == "md":
-        from caffemem.report.audit_md import render_audit
-    else:
-        from caffemem.report.audit_table import render_audit
-    try:
-        click.echo(render_audit(result), nl=False)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # `caffemem audit models/ | head`: the reader went away, which is not an error.
-        import os as _os
-
-        _os.dup2(_os.open(_os.devnull, _os.O_WRONLY), sys.stdout.fileno())
+    _emit("audit", fmt, run_audit(paths, AnalysisSettings(options, tuple(stages))))

@@ -17,7 +17,6 @@ from caffemem.logs import read_log
 from caffemem.logs.model import Net, Run
 from caffemem.logs.reconstruct import reconstruct
 from caffemem.logs.select import pick_run
-from caffemem.memory import categories as C
 from caffemem.memory.budget import Budget
 from caffemem.memory.fit import Fit, judge
 from caffemem.memory.model import RunFootprint, run_footprint
@@ -229,10 +228,3 @@ def _compare_with_log(run: Run, nets: list[BuiltNet]) -> list[str]:
             notes.append(f"the net given does not match the log's {phase} net: {len(bad)} layer(s) differ "
                          f"(first: {bad[0]}); the figures are for the net given")
     return notes
-
-
-def category_words(category: str) -> str:
-    return {C.WEIGHTS: "weights", C.WEIGHT_GRADIENTS: "their gradient", C.SOLVER_HISTORY: "solver history",
-            C.ACTIVATIONS: "activations", C.ACTIVATION_GRADIENTS: "activation gradients",
-            C.LAYER_BUFFERS: "layer buffers", C.PREFETCH: "prefetch", C.CUDNN_WORKSPACE: "cuDNN workspace"
-            }.get(category, category)

@@ -1,31 +1,67 @@
-"""Report writers: each turns a :class:`caffemem.commands.check.CheckResult` into one output format."""
+"""Report writers: one table, :data:`WRITERS`, from (command, format) to the module that writes it.
+
+Every writer module has one function, ``write(result, out, options)``: ``result`` is what the
+command of :mod:`caffemem.commands` returned, ``out`` a text stream, ``options`` a
+:class:`~caffemem.report.options.ReportOptions`. The CLI builds each command's ``--format``
+choices from this table, so a new format is one module and one row here. Modules are imported
+only when their format is asked for: start-up stays quick however many writers there are.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from collections.abc import Callable
+from typing import Any, TextIO
 
-if TYPE_CHECKING:
-    from caffemem.commands.check import CheckResult
+from caffemem.report.options import ReportOptions
+
+Writer = Callable[[Any, TextIO, ReportOptions], None]
+
+#: (command, format) -> module of caffemem.report holding ``write``. The first format listed for a
+#: command is its default.
+WRITERS: dict[tuple[str, str], str] = {
+    ("check", "table"): "check_table",
+    ("check", "json"): "check_json",
+    ("check", "csv"): "check_csv",
+    ("check", "md"): "check_md",
+    ("check", "html"): "check_html",
+    ("log", "table"): "log_table",
+    ("log", "json"): "log_json",
+    ("log", "csv"): "log_csv",
+    ("postmortem", "text"): "postmortem_text",
+    ("postmortem", "json"): "postmortem_json",
+    ("reconcile", "text"): "reconcile_text",
+    ("reconcile", "json"): "reconcile_json",
+    ("audit", "table"): "audit_table",
+    ("audit", "json"): "audit_json",
+    ("audit", "csv"): "audit_csv",
+    ("audit", "md"): "audit_md",
+}
 
 
-def render(result: CheckResult, fmt: str) -> str:
-    """The report of ``caffemem check`` in ``fmt`` (table, json, csv, md or html)."""
-    if fmt == "json":
-        from caffemem.report import json_report
+def formats(command: str) -> list[str]:
+    """The formats ``command`` can be written in, its default first."""
+    return [fmt for cmd, fmt in WRITERS if cmd == command]
 
-        return json_report.render_check(result)
-    if fmt == "csv":
-        from caffemem.report import csv_report
 
-        return csv_report.render_check(result)
-    if fmt == "md":
-        from caffemem.report import markdown
+def writer(command: str, fmt: str) -> Writer:
+    """The ``write`` function for ``command`` in ``fmt`` (a KeyError names both when there is none)."""
+    module = importlib.import_module(f"caffemem.report.{WRITERS[(command, fmt.lower())]}")
+    return module.write  # type: ignore[no-any-return]
 
-        return markdown.render_check(result)
-    if fmt == "html":
-        from caffemem.report import html
 
-        return html.render_check(result)
-    from caffemem.report import table
+def write(command: str, fmt: str, result: Any, out: TextIO, options: ReportOptions | None = None) -> None:
+    """Write ``result`` of ``command`` in ``fmt`` to ``out``."""
+    writer(command, fmt)(result, out, options or ReportOptions())
 
-    return table.render_check(result)
+
+def render(result: Any, fmt: str, command: str = "check") -> str:
+    """The report as a string (for notebooks and tests; the CLI streams with :func:`write`)."""
+    import io
+
+    buffer = io.StringIO()
+    write(command, fmt, result, buffer)
+    return buffer.getvalue()
+
+
+__all__ = ["WRITERS", "ReportOptions", "Writer", "formats", "render", "write", "writer"]

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TextIO
 
 from caffemem.commands.audit.model import AuditResult
 from caffemem.commands.audit.targets import TARGETS
 from caffemem.report.audit_common import blocking, exact
+from caffemem.report.options import ReportOptions
 
 COLUMNS = ["path", "kind", "format", "error", "upgrades", "deprecated_fields", "layers", "non_bvlc_types",
            "python_layers", "params", "params_exact", "memory_required_for_data", "phases", "stages",
@@ -35,3 +37,8 @@ def render_audit(result: AuditResult) -> str:
             ";".join("true" if w.loads else "false" for w in f.weights),
         ])
     return out.getvalue()
+
+
+def write(result: AuditResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem audit --format csv``."""
+    out.write(render_audit(result))

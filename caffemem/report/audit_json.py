@@ -8,10 +8,11 @@ This is a contract: keys may be added, never renamed or removed. The documented 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TextIO
 
 from caffemem.commands.audit.model import AuditResult, AuditSummary, FileAudit, WeightsCheck
 from caffemem.commands.audit.targets import TARGETS, gaps, support
+from caffemem.report.options import ReportOptions
 
 SCHEMA_VERSION = 1
 
@@ -81,3 +82,8 @@ def audit_dict(result: AuditResult) -> dict[str, Any]:
 
 def render_audit(result: AuditResult) -> str:
     return json.dumps(audit_dict(result), indent=2) + "\n"
+
+
+def write(result: AuditResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem audit --format json``."""
+    out.write(render_audit(result))

@@ -5,9 +5,12 @@ One overview table (a row per file), the details that need action per file, then
 
 from __future__ import annotations
 
+from typing import TextIO
+
 from caffemem.commands.audit.model import AuditResult, AuditSummary, FileAudit
 from caffemem.commands.audit.targets import TARGETS, support
 from caffemem.report.audit_common import blocking, memory_text, non_bvlc, params_text, weights_text
+from caffemem.report.options import ReportOptions
 
 
 def _cell(text: str) -> str:
@@ -79,3 +82,8 @@ def render_audit(result: AuditResult) -> str:
         lines += ["## Details", "", *details]
     lines += _summary(result.summary)
     return "\n".join(lines) + "\n"
+
+
+def write(result: AuditResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem audit --format md``."""
+    out.write(render_audit(result))

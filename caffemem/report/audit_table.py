@@ -6,6 +6,8 @@ errors), so a folder of a hundred models stays readable.
 
 from __future__ import annotations
 
+from typing import TextIO
+
 from caffemem.commands.audit.model import AuditResult, AuditSummary, FileAudit
 from caffemem.report.audit_common import (
     blocking,
@@ -15,6 +17,7 @@ from caffemem.report.audit_common import (
     params_text,
     weights_text,
 )
+from caffemem.report.options import ReportOptions
 
 
 def _file_lines(f: FileAudit) -> list[str]:
@@ -84,3 +87,8 @@ def render_audit(result: AuditResult) -> str:
         lines.append("")
     lines += _summary_lines(result.summary)
     return "\n".join(lines) + "\n"
+
+
+def write(result: AuditResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem audit --format table``."""
+    out.write(render_audit(result))

@@ -13,8 +13,10 @@ import math
 from collections.abc import Iterator
 from typing import TextIO
 
+from caffemem.commands.log import LogResult
 from caffemem.logs.columns import Table
 from caffemem.logs.model import Run
+from caffemem.report.options import ReportOptions
 
 HEAD = ["NumIters", "Seconds", "LearningRate"]
 
@@ -59,3 +61,8 @@ def write_log_csv_files(runs: list[Run], prefix: str) -> list[str]:
                 write_table(table, handle)
             written.append(path)
     return written
+
+
+def write(result: LogResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem log --format csv`` on one stream (``--csv-prefix`` writes two files instead)."""
+    write_log_csv(result.runs, out)

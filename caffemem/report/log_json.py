@@ -19,8 +19,10 @@ import os
 import sys
 from typing import Any, BinaryIO, TextIO
 
+from caffemem.commands.log import LogResult
 from caffemem.logs.columns import Table, key_json, nonfinite_to_null
 from caffemem.logs.model import LogReport, Net, Run, RunEnd
+from caffemem.report.options import ReportOptions
 
 
 def _num(value: float | int | None) -> float | int | None:
@@ -164,3 +166,8 @@ def write_log_json(report: LogReport, out: TextIO, runs: list[Run] | None = None
               "lines": report.lines, "unknown_lines": report.counts.get("unknown", 0),
               "runs": len(report.runs)}
     out.write('\n], "counts": ' + json.dumps(counts) + "}\n")
+
+
+def write(result: LogResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem log --format json``."""
+    write_log_json(result.report, out, result.runs)

@@ -7,9 +7,12 @@ the full curve is what ``--format csv`` is for.
 from __future__ import annotations
 
 import math
+from typing import TextIO
 
+from caffemem.commands.log import LogResult
 from caffemem.logs.columns import Table
 from caffemem.logs.model import LogReport, Net, Run
+from caffemem.report.options import ReportOptions
 from caffemem.report.units import human_bytes
 
 CURVE_ROWS = 8
@@ -107,3 +110,8 @@ def render_log(report: LogReport, runs: list[Run] | None = None, verbose: bool =
         out.append("")
         out.extend(run_lines(run, verbose))
     return "\n".join(out) + "\n"
+
+
+def write(result: LogResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem log --format table``."""
+    out.write(render_log(result.report, result.runs, options.layers))

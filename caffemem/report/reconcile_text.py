@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
+from typing import TextIO
 
 from caffemem.commands.reconcile import Reconciliation
+from caffemem.report.options import ReportOptions
 
 
 def _tops(tops: list[list[int] | None] | None) -> str:
@@ -31,13 +32,6 @@ def render_text(rec: Reconciliation) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_json(rec: Reconciliation) -> str:
-    return json.dumps({
-        "net": rec.net_source, "log": rec.log_source, "run": rec.run, "mismatches": rec.mismatches,
-        "unmatched": rec.unmatched,
-        "nets": [{"phase": n.phase, "logged_memory_required_for_data": n.logged_total,
-                  "memory_required_for_data": n.predicted_total,
-                  "layers": [{"name": c.name, "status": c.status, "logged_tops": c.logged_tops,
-                              "tops": c.predicted_tops, "logged_memory": c.logged_memory,
-                              "memory": c.predicted_memory} for c in n.layers]} for n in rec.nets],
-    }, indent=1) + "\n"
+def write(rec: Reconciliation, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem reconcile --format text``."""
+    out.write(render_text(rec))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from html import escape
+from typing import TextIO
 
 from caffemem.commands.check import CheckResult
 from caffemem.report.footprint_rows import categories_used, headline, layer_rows
+from caffemem.report.options import ReportOptions
 from caffemem.report.units import human_bytes
 
 COLOURS = {"activations": "#4e79a7", "activation_gradients": "#a0cbe8", "weights": "#f28e2b",
@@ -47,3 +49,8 @@ def render_check(result: CheckResult) -> str:
         parts.append("</table>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def write(result: CheckResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem check --format html``."""
+    out.write(render_check(result))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TextIO
 
 from caffemem.commands.check import CheckResult
 from caffemem.report.footprint_rows import categories_used, layer_rows
+from caffemem.report.options import ReportOptions
 
 
 def render_check(result: CheckResult) -> str:
@@ -22,3 +24,8 @@ def render_check(result: CheckResult) -> str:
     w.writerow(["(run)", "", "(total)", "", "", "", "", *[result.footprint.by_category.get(c, 0) for c in cats],
                 result.footprint.total_bytes])
     return buf.getvalue()
+
+
+def write(result: CheckResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem check --format csv``."""
+    out.write(render_check(result))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TextIO
 
 from caffemem import __version__
 from caffemem.commands.check import CheckResult
 from caffemem.memory.model import NetFootprint, RunFootprint
 from caffemem.net.analyze import Analysis
 from caffemem.net.build import BuiltLayer, BuiltNet
+from caffemem.report.options import ReportOptions
 
 
 def layer_dict(layer: BuiltLayer) -> dict[str, Any]:
@@ -88,3 +89,8 @@ def check_dict(result: CheckResult) -> dict[str, Any]:
 
 def render_check(result: CheckResult) -> str:
     return json.dumps(check_dict(result), indent=1) + "\n"
+
+
+def write(result: CheckResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem check --format json``."""
+    out.write(render_check(result))

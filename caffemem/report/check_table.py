@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TextIO
+
 from caffemem.commands.check import CheckResult
 from caffemem.memory.model import NetFootprint
 from caffemem.net.build import BuiltNet
 from caffemem.report.footprint_rows import categories_used, headline, layer_rows
+from caffemem.report.options import ReportOptions
 from caffemem.report.units import human_bytes
 
 _SHORT = {"activations": "act", "activation_gradients": "act grad", "weights": "weights",
@@ -86,3 +89,8 @@ def render_check(result: CheckResult) -> str:
     out.append("")
     out.append(headline(result))
     return "\n".join(out) + "\n"
+
+
+def write(result: CheckResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem check --format table``."""
+    out.write(render_check(result))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TextIO
+
 from caffemem.commands.check import CheckResult
 from caffemem.report.footprint_rows import headline, layer_rows
+from caffemem.report.options import ReportOptions
 from caffemem.report.units import human_bytes
 
 TOP_LAYERS = 15
@@ -31,3 +34,8 @@ def render_check(result: CheckResult) -> str:
             cells = [_cell(r.name), _cell(r.type), _cell(r.tops), f"{r.params:,}", human_bytes(r.total)]
             out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
+
+
+def write(result: CheckResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem check --format md``."""
+    out.write(render_check(result))

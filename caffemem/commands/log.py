@@ -1,0 +1,43 @@
+"""``caffemem log`` as a library call: read a Caffe log once and pick the runs to report."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from caffemem.errors import CaffememError
+from caffemem.logs import LogReport, ProgressCallback, Run, read_log
+
+
+@dataclass
+class LogResult:
+    """A log read, and the runs the caller asked about (all of them unless one was picked).
+
+    The report may keep long training curves in temporary files: ``close()`` it (or use the result
+    as a context manager) when done writing.
+    """
+
+    report: LogReport
+    runs: list[Run]
+
+    def close(self) -> None:
+        self.report.close()
+
+    def __enter__(self) -> LogResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def run_log(path: str | os.PathLike[str], run_number: int | None = None, progress: ProgressCallback | None = None,
+            parallel_min_bytes: int | None = None) -> LogResult:
+    """Read ``path``; with ``run_number`` (1 = first) keep only that run."""
+    report = read_log(path, progress=progress, parallel_min_bytes=parallel_min_bytes)
+    runs = report.runs
+    if run_number is not None:
+        if not 1 <= run_number <= len(report.runs):
+            report.close()
+            raise CaffememError(f"--run {run_number}: the log holds {len(report.runs)} run(s)")
+        runs = [report.runs[run_number - 1]]
+    return LogResult(report, runs)
