@@ -14,8 +14,8 @@ from caffemem.memory import categories as C
 from caffemem.memory.budget import budget_from_options, is_host
 from caffemem.memory.fit import INT_MAX, Fit, judge
 from caffemem.memory.model import RunFootprint
-from caffemem.memory.modes import Mode
 from caffemem.memory.plan import footprint
+from caffemem.modes import Mode
 from caffemem.net.analyze import Analysis, analyze_path
 from caffemem.net.state import phase_from_name
 
@@ -75,6 +75,13 @@ def first_batch(analysis: Analysis) -> int:
     return next((net.data_batch for net in analysis.nets if net.data_batch), 1)
 
 
+def _mode(name: str) -> Mode:
+    try:
+        return Mode(name.lower())
+    except ValueError:
+        raise CaffememError(f"unknown mode '{name}' (cpu or gpu)") from None
+
+
 def run_check(path: str, phase: str | None = None, batch: int | None = None,
               inputs: dict[str, tuple[int, ...]] | None = None, stages: tuple[str, ...] = (),
               level: int | None = None, mode: str | None = None, gpus: int = 1, solver_type: str = "SGD",
@@ -92,7 +99,7 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
     check_inputs_exist(analysis, inputs)
     if not any(net.layers for net in analysis.nets):
         raise CaffememError("the net has no layers", path)
-    run_mode = Mode(mode) if mode is not None else Mode.GPU if device else solver_mode(analysis)
+    run_mode = _mode(mode) if mode is not None else Mode.GPU if device else solver_mode(analysis)
     if gpus > 1 and run_mode != Mode.GPU:
         raise CaffememError("--gpus needs GPU mode (--mode gpu): Caffe trains on several GPUs only there")
     if device and run_mode != Mode.GPU:

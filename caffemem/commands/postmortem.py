@@ -20,8 +20,8 @@ from caffemem.logs.select import pick_run
 from caffemem.memory.budget import Budget
 from caffemem.memory.fit import Fit, judge
 from caffemem.memory.model import RunFootprint, run_footprint
-from caffemem.memory.modes import Mode
 from caffemem.memory.plan import roles_of
+from caffemem.modes import Mode
 from caffemem.net.analyze import analyze_path
 from caffemem.net.build import BuiltNet, build_net
 from caffemem.net.prototxt import parse_text

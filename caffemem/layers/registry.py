@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
 from caffemem.errors import NetError
+from caffemem.modes import Mode
 from caffemem.proto import caffe_pb2
 
 Shape = tuple[int, ...]
@@ -86,7 +87,7 @@ class RunInfo:
     """How a layer runs in the net being costed: what decides which buffers Caffe touches."""
 
     phase: int
-    mode: str  # "cpu" or "gpu"
+    mode: Mode
     backward: bool  # this layer's Backward runs (training net, layer needs backward)
     propagate_down: tuple[bool, ...]
     inplace: tuple[bool, ...]
@@ -95,7 +96,7 @@ class RunInfo:
 
     @property
     def gpu(self) -> bool:
-        return self.mode == "gpu"
+        return self.mode == Mode.GPU
 
 
 class Layer:

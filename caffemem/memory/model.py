@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from caffemem.layers.registry import INTERNAL, RunInfo, count
 from caffemem.memory import categories as C
 from caffemem.memory.solvers import history_blobs
+from caffemem.modes import Mode, Role
 from caffemem.net.build import DTYPE_BYTES, BuiltNet
 from caffemem.proto import caffe_pb2
 
@@ -36,7 +37,7 @@ class NetFootprint:
 
     name: str
     phase: str
-    role: str  # "train", "test" or "inference"
+    role: Role
     by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_layer: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -56,7 +57,7 @@ class NetFootprint:
 class RunFootprint:
     """The whole process: every net of the run plus the process itself."""
 
-    mode: str
+    mode: Mode
     nets: list[NetFootprint]
     runtime_bytes: int
     extra: dict[str, int] = field(default_factory=dict)  # e.g. weights_loading
@@ -85,7 +86,7 @@ class RunFootprint:
         GPU mode [estimate]: fillers write every parameter on the host, and those pinned copies stay;
         prefetch batches exist on both sides; plus the CPU process baseline.
         """
-        if self.mode == "cpu":
+        if self.mode == Mode.CPU:
             return self.total_bytes
         cats = self.by_category
         return cats.get(C.WEIGHTS, 0) + cats.get(C.PREFETCH, 0) + cats.get(C.WEIGHTS_LOADING, 0) + CPU_RUNTIME_BYTES
@@ -101,11 +102,11 @@ def _param_propagate(net: BuiltNet, layer_params: list) -> tuple[bool, ...]:
     return tuple(net.force_backward or p.lr_mult != 0 for p in layer_params)
 
 
-def net_footprint(net: BuiltNet, role: str, mode: str = "cpu", solver_type: str = "SGD",
+def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type: str = "SGD",
                   train_layer_names: set[str] | None = None, l1: bool = False) -> NetFootprint:
     """Bytes ``net`` holds in a run where it plays ``role`` (train, test or inference)."""
     fp = NetFootprint(net.name, net.phase_name, role)
-    train = role == "train"
+    train = role == Role.TRAIN
     data: dict[int, _Storage] = {}
     diff: dict[int, _Storage] = {}
     blob_of: dict[str, tuple[int | None, int | None]] = {}  # blob name -> (data id, diff id)
@@ -195,7 +196,7 @@ def net_footprint(net: BuiltNet, role: str, mode: str = "cpu", solver_type: str 
         own = sum(count(p.shape) for p in layer.params if not p.shared) * DTYPE_BYTES
         if not own:
             continue
-        if role == "test" and train_layer_names is not None and layer.name in train_layer_names:
+        if role == Role.TEST and train_layer_names is not None and layer.name in train_layer_names:
             continue  # ShareTrainedLayersWith frees the test net's copy and uses the train net's
         fp.add(layer.name, C.WEIGHTS, own)
         if train:
@@ -204,17 +205,17 @@ def net_footprint(net: BuiltNet, role: str, mode: str = "cpu", solver_type: str 
     return fp
 
 
-def run_footprint(nets: list[BuiltNet], roles: list[str], mode: str = "cpu", solver_type: str = "SGD",
+def run_footprint(nets: list[BuiltNet], roles: list[Role], mode: Mode = Mode.CPU, solver_type: str = "SGD",
                   gpus: int = 1, l1: bool = False) -> RunFootprint:
     """The footprint of a run made of ``nets`` (train first, then tests), or of a forward-only net."""
-    train_names = {layer.name for net, role in zip(nets, roles, strict=True) if role == "train"
+    train_names = {layer.name for net, role in zip(nets, roles, strict=True) if role == Role.TRAIN
                    for layer in net.layers}
-    fps = [net_footprint(net, role, mode, solver_type, train_names if role == "test" else None, l1)
+    fps = [net_footprint(net, role, mode, solver_type, train_names if role == Role.TEST else None, l1)
            for net, role in zip(nets, roles, strict=True)]
-    runtime = CPU_RUNTIME_BYTES if mode == "cpu" else GPU_RUNTIME_BYTES
+    runtime = CPU_RUNTIME_BYTES if mode == Mode.CPU else GPU_RUNTIME_BYTES
     run = RunFootprint(mode=mode, nets=fps, runtime_bytes=runtime,
-                       solver_type=solver_type if "train" in roles else None, gpus=gpus)
-    if mode == "gpu" and gpus > 1 and "train" in roles:
+                       solver_type=solver_type if Role.TRAIN in roles else None, gpus=gpus)
+    if mode == Mode.GPU and gpus > 1 and Role.TRAIN in roles:
         # Caffe's NCCL path moves each GPU's weights and gradients into two flat buffers of the
         # same size (GPUParams), so they cost nothing extra; NCCL's own communication buffers do.
         run.extra[C.MULTI_GPU] = NCCL_BUFFER_BYTES

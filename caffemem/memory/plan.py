@@ -10,24 +10,25 @@ from __future__ import annotations
 from caffemem.memory import categories as C
 from caffemem.memory.model import RunFootprint, is_l1, run_footprint
 from caffemem.memory.solvers import canonical_solver_type
+from caffemem.modes import Mode, Role
 from caffemem.net.analyze import Analysis
 from caffemem.net.build import DTYPE_BYTES, BuiltNet
 from caffemem.net.state import TRAIN
 from caffemem.proto import caffe_pb2
 
 
-def roles_of(nets: list[BuiltNet]) -> list[str]:
-    """"train"/"test" for a training run, "inference" for a forward-only one."""
+def roles_of(nets: list[BuiltNet]) -> list[Role]:
+    """TRAIN/TEST roles for a training run, INFERENCE for a forward-only one."""
     if not any(net.phase == TRAIN for net in nets):
-        return ["inference"] * len(nets)
-    return ["train" if net.phase == TRAIN else "test" for net in nets]
+        return [Role.INFERENCE] * len(nets)
+    return [Role.TRAIN if net.phase == TRAIN else Role.TEST for net in nets]
 
 
-def roles_for(analysis: Analysis) -> list[str]:
+def roles_for(analysis: Analysis) -> list[Role]:
     return roles_of(analysis.nets)
 
 
-def footprint(analysis: Analysis, mode: str = "cpu", solver_type: str | None = None,
+def footprint(analysis: Analysis, mode: Mode = Mode.CPU, solver_type: str | None = None,
               gpus: int = 1) -> RunFootprint:
     """The run's footprint. The solver's own type wins over ``solver_type`` (the CLI default)."""
     solver = analysis.solver.param if analysis.solver is not None else None
@@ -37,8 +38,8 @@ def footprint(analysis: Analysis, mode: str = "cpu", solver_type: str | None = N
         stype = canonical_solver_type(solver_type or "SGD")
     roles = roles_for(analysis)
     fp = run_footprint(analysis.nets, roles, mode, stype, gpus, is_l1(solver))
-    if mode == "cpu" and "train" in roles and snapshots(solver):
-        train = analysis.nets[roles.index("train")]
+    if mode == Mode.CPU and Role.TRAIN in roles and snapshots(solver):
+        train = analysis.nets[roles.index(Role.TRAIN)]
         fp.extra[C.SNAPSHOT] = snapshot_bytes(train.param_count, stype)
     return fp
 

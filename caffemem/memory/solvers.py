@@ -8,7 +8,7 @@ more parameter-sized blob than SGD on the CPU, Adam two, AdaDelta three).
 
 from __future__ import annotations
 
-from caffemem.memory.modes import Mode
+from caffemem.modes import Mode
 from caffemem.net.solver_types import SolverType, canonical_solver_type
 
 SOLVER_TYPES = tuple(SolverType)
@@ -24,7 +24,7 @@ _BLOBS = {
 }
 
 
-def history_blobs(solver_type: str, mode: str, l1: bool = False) -> int:
+def history_blobs(solver_type: str, mode: Mode, l1: bool = False) -> int:
     """Parameter-sized blobs per learnable parameter: history plus the update/temp Caffe touches."""
     cpu, gpu = _BLOBS[canonical_solver_type(solver_type)]
     n = cpu if mode == Mode.CPU else gpu

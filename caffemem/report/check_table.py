@@ -6,6 +6,7 @@ from typing import TextIO
 
 from caffemem.commands.check import CheckResult
 from caffemem.memory.model import NetFootprint
+from caffemem.modes import Mode
 from caffemem.net.build import BuiltNet
 from caffemem.report.footprint_rows import categories_used, headline, layer_rows
 from caffemem.report.options import ReportOptions
@@ -83,7 +84,7 @@ def render_check(result: CheckResult) -> str:
     for cat, n in fpr.by_category.items():
         out.append(f"  {cat:<22} {human_bytes(n):>12}")
     out.append(f"  {'total':<22} {human_bytes(fpr.total_bytes):>12}")
-    if fpr.mode == "gpu":
+    if fpr.mode == Mode.GPU:
         out.append(f"  (GPU memory{' per GPU' if fpr.gpus > 1 else ''}; the process also holds about "
                    f"{human_bytes(fpr.host_bytes)} of host memory, pinned parameter and prefetch copies included)")
     out.append("")

@@ -8,6 +8,7 @@ from caffemem.commands.check import CheckResult
 from caffemem.layers.registry import count
 from caffemem.memory import categories as C
 from caffemem.memory.model import NetFootprint
+from caffemem.modes import Mode
 from caffemem.net.build import BuiltLayer, BuiltNet
 from caffemem.report.units import human_bytes
 
@@ -67,8 +68,8 @@ def headline(result: CheckResult) -> str:
     if unknown:
         return (f"INCOMPLETE: {len(unknown)} layer(s) could not be analysed (see 'not analysed' above); "
                 f"the run needs more than {human_bytes(fp.total_bytes)}")
-    where = "on the GPU" if fp.mode == "gpu" else "in host memory (CPU mode)"
-    per_gpu = " per GPU" if fp.mode == "gpu" and fp.gpus > 1 else ""
+    where = "on the GPU" if fp.mode == Mode.GPU else "in host memory (CPU mode)"
+    per_gpu = " per GPU" if fp.mode == Mode.GPU and fp.gpus > 1 else ""
     text = f"needs {human_bytes(fp.total_bytes)}{per_gpu} {where}"
     fit = result.fit
     if fit is None:

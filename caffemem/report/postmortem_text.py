@@ -6,6 +6,7 @@ from typing import TextIO
 
 from caffemem.commands.postmortem import PostMortem
 from caffemem.memory import categories as C
+from caffemem.modes import Mode
 from caffemem.report.options import ReportOptions
 from caffemem.report.units import human_bytes
 
@@ -47,7 +48,7 @@ def render_text(pm: PostMortem) -> str:
     fp = pm.footprint
     if fp is None:
         return "\n".join(out) + "\n"
-    where = "GPU memory" if fp.mode == "gpu" else "host memory (CPU mode)"
+    where = "GPU memory" if fp.mode == Mode.GPU else "host memory (CPU mode)"
     batches = [f"{net.data_batch} ({net.phase_name})" for net in pm.nets if net.data_batch is not None]
     batch = f" at batch {', '.join(batches)}" if batches else ""
     out += ["", f"What this run needed{batch}: {human_bytes(fp.total_bytes)} of {where} "
