@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURES as TEST_FIXTURES
+from conftest import SHARED
 
 from caffemem.cli import main
 from caffemem.errors import CaffememError, NetError
@@ -31,8 +33,7 @@ from caffemem.net.upgrade import (
 )
 from caffemem.proto import caffe_pb2
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "upgrade"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FIXTURES = TEST_FIXTURES / "upgrade"
 LEGACY = SHARED / "corpus" / "legacy"
 ORACLE = SHARED / "oracle" / "upgrade"
 # The one corpus file Caffe cannot parse (unknown V0 field "subtraction"); no oracle output.

@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from caffemem.net.prototxt import parse_text
 from caffemem.proto import caffe_pb2
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # Loads a freshly generated caffe_pb2 in a child process (so its descriptor never meets the one
 # already registered in this process's default pool) and prints its serialized descriptor.

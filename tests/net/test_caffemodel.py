@@ -18,6 +18,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 
 from caffemem.errors import CaffememError, NetError
 from caffemem.net.analyze import analyze_net
@@ -35,7 +36,6 @@ from caffemem.net.state import TEST
 from caffemem.net.weights import loading_bytes, loading_estimate, match_weights, shape_string
 from caffemem.proto import caffe_pb2
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 ORACLE = SHARED / "oracle-inference"
 V1 = caffe_pb2.V1LayerParameter
 
