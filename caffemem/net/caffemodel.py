@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from caffemem.errors import CaffememError
+from caffemem.layers.registry import count
 from caffemem.net.upgrade import V1_TYPE_TO_V2
 from caffemem.net.upgrade_v0 import V0_TYPE_TO_V1
 from caffemem.proto import caffe_pb2
@@ -87,10 +88,7 @@ class BlobInfo:
     @property
     def count(self) -> int:
         """Elements the shape describes (1 for a 0-axis blob, as in Caffe)."""
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return count(self.shape)
 
     @property
     def value_count(self) -> int:
@@ -607,13 +605,11 @@ def write_standin_caffemodel(path: str | os.PathLike[str], layers: Iterable[Laye
         for name, type_, shapes in layers:
             blob_parts: list[tuple[bytes, int]] = []  # (header bytes, value bytes to stream)
             for dims in shapes:
-                count = 1
-                for d in dims:
-                    count *= d
+                elements = count(dims)
                 dim_bytes = b"".join(_varint(d) for d in dims)
                 shape = _len_header(_S_DIM, len(dim_bytes)) + dim_bytes
-                head = _len_header(_B_SHAPE, len(shape)) + shape + _len_header(_B_DATA, 4 * count)
-                blob_parts.append((_len_header(_L2_BLOBS, len(head) + 4 * count) + head, 4 * count))
+                head = _len_header(_B_SHAPE, len(shape)) + shape + _len_header(_B_DATA, 4 * elements)
+                blob_parts.append((_len_header(_L2_BLOBS, len(head) + 4 * elements) + head, 4 * elements))
             body_head = (_len_header(_L2_NAME, len(name.encode())) + name.encode()
                          + _len_header(_L2_TYPE, len(type_.encode())) + type_.encode())
             body_len = len(body_head) + sum(len(h) + n for h, n in blob_parts)

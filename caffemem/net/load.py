@@ -48,7 +48,7 @@ def read_text(path: str) -> str:
         raise CaffememError("is a directory, not a net or solver file", path) from None
     except OSError as err:
         raise CaffememError(err.strerror or str(err), path) from None
-    if data[:1] == b"\n" or b"\0" not in data[:4096]:
+    if not looks_binary(data[:_HEAD_BYTES]):
         return data.decode("utf-8", errors="replace")
     raise ParseError("looks like a binary file; text prototxt expected (use --weights for .caffemodel)", path)
 
@@ -86,6 +86,12 @@ def is_binary_net_file(path: str) -> bool:
             head = f.read(_HEAD_BYTES)
     except OSError:
         return False
+    return looks_binary(head)
+
+
+def looks_binary(head: bytes) -> bool:
+    """Whether a file's first bytes are binary rather than text: HDF5's signature, or a control byte
+    text never has. The one sniffer every reader of user files uses (nets, solvers, audits)."""
     return head.startswith(_HDF5_SIGNATURE) or any(b < 0x20 and b not in _TEXT_CONTROLS for b in head)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from caffemem.errors import NetError
+from caffemem.layers.registry import count
 from caffemem.net.build import BuiltLayer, BuiltNet
 from caffemem.net.caffemodel import CAFFE_READ_LIMIT, BlobInfo, CaffeModelInfo, WeightsLayer
 
@@ -45,10 +46,7 @@ class WeightsMatch:
 
 def shape_string(shape: tuple[int, ...]) -> str:
     """``Blob::shape_string``: each dim followed by a space, then the count in parentheses."""
-    n = 1
-    for d in shape:
-        n *= d
-    return "".join(f"{d} " for d in shape) + f"({n})"
+    return "".join(f"{d} " for d in shape) + f"({count(shape)})"
 
 
 def legacy_shape(shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
@@ -76,9 +74,7 @@ def _details(layer: WeightsLayer) -> list[BlobInfo]:
 
 def _check_values(target: tuple[int, ...], blob: BlobInfo, j: int, layer: str, source: str) -> None:
     """``Blob::FromProto``'s CHECK_EQs between the blob's count and the values the proto holds."""
-    count = 1
-    for d in target:
-        count *= d
+    elements = count(target)
     checks = [("double_data_size", blob.double_data_values) if blob.double_data_values > 0
               else ("data_size", blob.data_values)]
     if blob.double_diff_values > 0:
@@ -86,8 +82,8 @@ def _check_values(target: tuple[int, ...], blob: BlobInfo, j: int, layer: str, s
     elif blob.diff_values > 0:
         checks.append(("diff_size", blob.diff_values))
     for what, n in checks:
-        if n != count:
-            raise NetError(f"Check failed: count_ == proto.{what}() ({count} vs. {n}) "
+        if n != elements:
+            raise NetError(f"Check failed: count_ == proto.{what}() ({elements} vs. {n}) "
                            f"(copying param {j} of layer '{layer}')", source)
 
 

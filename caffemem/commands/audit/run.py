@@ -14,32 +14,17 @@ from caffemem.commands.audit.model import AuditResult, FileAudit
 from caffemem.commands.audit.netfile import AnalysisSettings, audit_text_file, set_layer_types
 from caffemem.commands.audit.summary import summarize
 from caffemem.commands.audit.weightsfile import audit_binary_file, match_net
+from caffemem.errors import CaffememError
 from caffemem.net.caffemodel import CaffeModelInfo
+from caffemem.net.load import is_binary_net_file
 
-_SNIFF_BYTES = 4096
 
-
-def looks_binary(path: str) -> bool:
-    """Whether a file named like a prototxt holds protobuf binary (a caffemodel saved as ``.prototxt``
-    or ``.pt``, which happens): NUL bytes, or bytes that are not UTF-8, near the start.
-
-    A serialized NetParameter may begin with a newline byte (the tag of its ``name`` field), so
-    the text reader's own check can let one through to the text parser.
-    """
+def _binary_content(path: str) -> bool:
+    """A caffemodel saved under a text name (``.prototxt``, ``.pt``: it happens) shows by its bytes."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(_SNIFF_BYTES)
-    except OSError:
+        return is_binary_net_file(path)
+    except CaffememError:  # a blob or solver-state file: not a net either way
         return False
-    if b"\0" in head:
-        return True
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as err:
-        # A multi-byte character cut by the read size is not evidence of binary.
-        return err.start < len(head) - 4
-    return False
-
 
 def _guarded(path: str, binary: bool, settings: AnalysisSettings) -> tuple[FileAudit, CaffeModelInfo | None]:
     """Audit one file; an unexpected failure becomes that file's error rather than the run's end."""
@@ -64,7 +49,7 @@ def run_audit(paths: Sequence[str], settings: AnalysisSettings | None = None) ->
     files: list[FileAudit] = []
     for c in candidates:
         audit, info = _guarded(c.path, is_binary_name(c.path), settings)
-        if audit.error and not is_binary_name(c.path) and looks_binary(c.path):
+        if audit.error and not is_binary_name(c.path) and _binary_content(c.path):
             # A caffemodel under a text name: keep the binary reading if it makes sense of the file.
             alt, alt_info = _guarded(c.path, True, settings)
             if alt.error is None:

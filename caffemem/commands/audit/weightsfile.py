@@ -12,6 +12,7 @@ from collections import Counter
 
 from caffemem.commands.audit.model import KIND_UNKNOWN, KIND_WEIGHTS, FileAudit, WeightsCheck
 from caffemem.errors import CaffememError
+from caffemem.layers.registry import count
 from caffemem.net.build import BuiltNet
 from caffemem.net.caffemodel import CaffeModelInfo, read_blobproto_shape, read_caffemodel
 from caffemem.net.state import TEST
@@ -21,13 +22,6 @@ from caffemem.net.upgrade import V0_TO_V1, V1_TO_V2
 _FORMATS = {"V2": "current", "V1": "V1", "V0": "V0", "mixed": "mixed"}
 #: Upgrades Caffe runs on a caffemodel of each format when it loads it (``UpgradeNetAsNeeded``).
 _UPGRADES = {"V1": [V1_TO_V2], "V0": [V0_TO_V1, V1_TO_V2]}
-
-
-def _count(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def audit_binary_file(path: str) -> tuple[FileAudit, CaffeModelInfo | None]:
@@ -63,7 +57,7 @@ def audit_binary_file(path: str) -> tuple[FileAudit, CaffeModelInfo | None]:
                        f"Caffe cannot load it")
     counts = Counter(layer.type for layer in info.layers if layer.type)
     audit.type_sources = [(None, counts)]
-    audit.params = sum(_count(shape) for layer in info.layers for shape in layer.blobs)
+    audit.params = sum(count(shape) for layer in info.layers for shape in layer.blobs)
     return audit, info
 
 
