@@ -218,7 +218,7 @@ class _Builder:
             self.shapes[blob] = shape
             if shape is None:
                 self.unknown_from[blob] = self.unknown_from.get(lp.bottom[0], lp.name) \
-                    if unknown and unknown.startswith("a bottom") and lp.bottom else lp.name
+                    if upstream and unknown is not None and lp.bottom else lp.name
             if not is_inplace:
                 self.blob_need_backward[blob] = False
             self.available.add(blob)
