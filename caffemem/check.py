@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from caffemem.categories import Category as C
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions
-from caffemem.memory import categories as C
 from caffemem.memory.model import RunFootprint
 from caffemem.memory.plan import Fit, footprint, host_available_bytes, largest_batch
 from caffemem.net.analyze import Analysis, analyze_path

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from caffemem.categories import Category as C
 from caffemem.layers.conv import ConvolutionBase
 from caffemem.layers.data import PrefetchingDataLayer
 from caffemem.layers.loss import LossLayer, softmax_buffers
 from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, register
-from caffemem.memory import categories as C
 from caffemem.proto import caffe_pb2
 
 #: [estimate] Prior boxes matched to ground truth per image in SSD's MultiBoxLoss. The real number

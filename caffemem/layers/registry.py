@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
+from caffemem.categories import Category
 from caffemem.errors import NetError
 from caffemem.proto import caffe_pb2
 
@@ -70,7 +71,7 @@ class Buffer:
     elements: int
     when: str = "fwd"
     diff: bool = False
-    category: str = "layer_buffers"
+    category: str = Category.LAYER_BUFFERS
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from caffemem.categories import Category as C
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions, SetupContext, count
 from caffemem.logs import read_log
 from caffemem.logs.model import LogReport, Net, Run
 from caffemem.logs.reconstruct import reconstruct
-from caffemem.memory import categories as C
 from caffemem.memory.model import RunFootprint, run_footprint
 from caffemem.memory.plan import Fit, largest_batch, roles_of
 from caffemem.memory.solvers import SOLVER_TYPES, canonical_solver_type

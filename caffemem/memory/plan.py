@@ -12,8 +12,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from caffemem.categories import Category as C
 from caffemem.errors import CaffememError
-from caffemem.memory import categories as C
 from caffemem.memory.model import RunFootprint, is_l1, run_footprint
 from caffemem.memory.solvers import canonical_solver_type
 from caffemem.net.analyze import Analysis

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from caffemem.categories import Category as C
 from caffemem.logs.postmortem import PostMortem, category_words
-from caffemem.memory import categories as C
 from caffemem.report.units import human_bytes
 
 _KIND_WORDS = {
