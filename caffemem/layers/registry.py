@@ -36,6 +36,23 @@ def canonical_axis(axis: int, num_axes: int, layer: str) -> int:
     return axis + num_axes if axis < 0 else axis
 
 
+def legacy(shape: Shape, index: int) -> int:
+    """Caffe's ``Blob::LegacyShape``: axes past the blob's rank read as 1 (num/channels/height/width).
+
+    Many forks read shapes through these legacy accessors rather than ``shape(i)``; mirroring them is
+    what makes odd-rank bottoms give the shapes the fork itself would compute.
+    """
+    return shape[index] if index < len(shape) else 1
+
+
+def legacy4(layer: Layer, shape: Shape) -> Shape:
+    """(num, channels, height, width) as the legacy accessors see it; they refuse blobs above 4-D."""
+    if len(shape) > 4:
+        raise layer.fail(f"cannot use legacy accessors on a {len(shape)}-D blob {shape}")
+    return (legacy(shape, 0), legacy(shape, 1), legacy(shape, 2), legacy(shape, 3))
+
+
+
 @dataclass
 class BuildOptions:
     """What the user says about the run that a prototxt cannot: batch size and input shapes."""

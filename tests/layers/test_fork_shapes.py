@@ -17,7 +17,7 @@ from caffemem.net.analyze import analyze_path
 from caffemem.net.prototxt import parse_text
 from caffemem.proto import caffe_pb2
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 
 def make(text: str, phase: int = caffe_pb2.TEST, **options: object) -> Layer:

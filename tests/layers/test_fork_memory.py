@@ -7,7 +7,7 @@ named in the layer class's docstring), in 4-byte elements, not read from caffeme
 from __future__ import annotations
 
 from caffemem.categories import Category as C
-from caffemem.layers.forks import MULTIBOX_MATCHES_PER_IMAGE
+from caffemem.layers.detection import MULTIBOX_MATCHES_PER_IMAGE
 from caffemem.layers.registry import BuildOptions, SetupContext
 from caffemem.memory.model import RunFootprint, run_footprint
 from caffemem.net.build import build_net
