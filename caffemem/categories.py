@@ -8,7 +8,7 @@ their buffers under a category), the memory model and the writers all name categ
 
 from __future__ import annotations
 
-from enum import StrEnum
+from caffemem._strenum import StrEnum
 
 
 class Category(StrEnum):
