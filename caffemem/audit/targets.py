@@ -16,7 +16,7 @@ PARTIAL = Status.PARTIAL
 NO = Status.NO
 TRAINING_ONLY = Status.TRAINING_ONLY
 
-__all__ = ["NO", "PARTIAL", "TARGETS", "TRAINING_ONLY", "YES", "Support", "gaps", "is_training_only", "support"]
+__all__ = ["NO", "PARTIAL", "TARGETS", "TRAINING_ONLY", "YES", "Support", "gaps", "support"]
 
 
 def support(layer_type: str, target: str) -> Support:
@@ -24,10 +24,6 @@ def support(layer_type: str, target: str) -> Support:
     if target not in TARGETS:
         raise ValueError(f"{target!r} is not a migration target (one of {', '.join(TARGETS)})")
     return card(layer_type).converters[target]
-
-
-def is_training_only(layer_type: str) -> bool:
-    return card(layer_type).training_only is not None
 
 
 def gaps(layer_types: Iterable[str],

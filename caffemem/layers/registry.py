@@ -3,7 +3,9 @@
 Each class mirrors what Caffe's own layer does in ``SetUp`` (``LayerSetUp`` + ``Reshape``): given
 the bottom shapes it returns the top shapes and records its learnable parameter shapes, and it
 fails with a message naming the layer wherever Caffe's CHECKs would fail. Adding a layer type is
-one small class in the module of its family, decorated with :func:`register`.
+one small class in the module of its kind (not of the fork that wrote it), decorated with
+:func:`register`, plus its row in :mod:`caffemem.layers.types` (origin, converters, training-only,
+log sources); ``tests/layers/test_types.py`` checks the two agree.
 """
 
 from __future__ import annotations
