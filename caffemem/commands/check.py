@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from caffemem.categories import Category as C
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions
-from caffemem.memory import categories as C
 from caffemem.memory.budget import budget_from_options, is_host
 from caffemem.memory.fit import INT_MAX, Fit, judge
 from caffemem.memory.model import RunFootprint

@@ -3,12 +3,13 @@
 from caffemem.layers import (  # noqa: F401
     conv,
     data,
-    forks,
+    detection,
     inner_product,
     loss,
     neuron,
     normalization,
     pooling,
+    rearrange,
     recurrent,
     shape_ops,
 )

@@ -1,10 +1,15 @@
-"""Convolution-like layers: Convolution, Deconvolution, Im2col (Caffe's ``BaseConvolutionLayer``)."""
+"""Convolution-like layers: Convolution, Deconvolution, Im2col (Caffe's ``BaseConvolutionLayer``),
+and the forks' depthwise convolutions and DeepLab's ``hole`` convolution.
+
+Fork types follow the fork that defines them; each class docstring names the source file its
+shapes and allocations were read from.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, canonical_axis, count, register
+from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, canonical_axis, count, legacy, legacy4, register
 from caffemem.proto import caffe_pb2
 
 
@@ -183,3 +188,119 @@ class Im2colLayer(Layer):
 
     def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
         return True
+
+
+# --- depthwise and DeepLab convolutions (forks) ---------------------------------------------------
+
+@register("ConvolutionDepthwise", "DepthwiseConvolution")
+class DepthwiseConvolutionLayer(ConvolutionBase):
+    """Depthwise convolution ports: ``BaseConvolutionLayer`` with ``convolution_param``, so the
+    shapes and parameters are Convolution's (``group`` normally equals the channel count).
+
+    The two type strings are two different implementations, and neither has a cuDNN engine:
+
+    - ``DepthwiseConvolution`` (yonghenglh6/DepthwiseConvolution ``depthwise_conv_layer.cpp``/``.cu``)
+      keeps ``BaseConvolutionLayer``'s CPU path (im2col column buffer and GEMMs), while its GPU
+      kernels read the image and weights directly: no column buffer, only the base class's
+      ``bias_multiplier_`` filled on the host at set-up.
+    - ``ConvolutionDepthwise`` (farmingyard/caffe-mobilenet ``conv_dw_layer.cpp``/``.cu``) is a plain
+      ``Layer`` whose Reshape fills two ones-vectors of [N*H_out*W_out] (weights, and bias when
+      present) on the device; its GPU backward writes per-position weight products into
+      ``weight_buffer_`` [C*kh*kw*N*H_out*W_out] and bias terms into ``bias_buffer_``
+      [C*N*H_out*W_out] before summing them; the CPU path loops directly and needs neither.
+
+    Both zero or take the bottom diff as soon as Backward runs, whatever ``propagate_down`` says.
+    """
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        cp = self.conv_param()
+        g = self.geometry
+        if self.type == "ConvolutionDepthwise":
+            n, c = legacy(bottoms[0], 0), legacy(bottoms[0], 1)
+            positions = n * count(self.output_spatial)
+            out = [Buffer("weight_multiplier", positions, "setup")]
+            if cp.bias_term:
+                out.append(Buffer("bias_multiplier", positions, "setup"))
+            if run.gpu and run.param_propagate[:1] and run.param_propagate[0]:
+                out.append(Buffer("weight_buffer", c * count(g.kernel) * positions, "bwd"))
+            if run.gpu and cp.bias_term and len(run.param_propagate) > 1 and run.param_propagate[1]:
+                out.append(Buffer("bias_buffer", c * positions, "bwd"))
+            return out
+        if run.gpu:
+            return [Buffer("bias_multiplier", count(self.output_spatial), "setup")] if cp.bias_term else []
+        # The CPU path is BaseConvolutionLayer's; no cuDNN, whatever the build.
+        return super().buffers(bottoms, tops, RunInfo(run.phase, run.mode, run.backward, run.propagate_down,
+                                                      run.inplace, run.param_propagate, cudnn=False))
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return True
+
+
+@register("ConvolutionDeeplab")
+class ConvolutionDeeplabLayer(Layer):
+    """DeepLab v1's convolution with ``hole`` (dilation), 2-D only, bias stored as [1, 1, 1, N]."""
+
+    min_bottoms = 1
+    min_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        cp = self.param.convolution_deeplab_param
+        if self.n_tops != len(bottoms):
+            raise self.fail(f"number of bottom and top blobs must be equal ({len(bottoms)} vs {self.n_tops})")
+
+        def pair(name: str) -> tuple[int, int]:
+            """``name`` for both axes, or ``name_h`` and ``name_w`` (never a mix), as the fork CHECKs."""
+            has_h, has_w = cp.HasField(f"{name}_h"), cp.HasField(f"{name}_w")
+            if (has_h or has_w) and (cp.HasField(name) or not (has_h and has_w)):
+                raise self.fail(f"{name} is {name} OR {name}_h and {name}_w")
+            if has_h:
+                return getattr(cp, f"{name}_h"), getattr(cp, f"{name}_w")
+            return getattr(cp, name), getattr(cp, name)
+
+        if not cp.HasField("kernel_size") and not (cp.HasField("kernel_h") and cp.HasField("kernel_w")):
+            raise self.fail("filter size is kernel_size OR kernel_h and kernel_w")
+        square = cp.HasField("kernel_size")
+        kh, kw = (cp.kernel_size, cp.kernel_size) if square else (cp.kernel_h, cp.kernel_w)
+        if cp.HasField("kernel_size") and (cp.HasField("kernel_h") or cp.HasField("kernel_w")):
+            raise self.fail("filter size is kernel_size OR kernel_h and kernel_w; not both")
+        ph, pw = pair("pad")
+        sh, sw = pair("stride")
+        hh, hw = pair("hole")
+        if kh <= 0 or kw <= 0:
+            raise self.fail("filter dimensions cannot be zero")
+        n, c, h, w = legacy4(self, bottoms[0])
+        if cp.num_output <= 0:
+            raise self.fail("num_output must be positive")
+        if c % cp.group or cp.num_output % cp.group:
+            raise self.fail(f"channels ({c}) and num_output ({cp.num_output}) must be multiples of group "
+                            f"({cp.group})")
+        for b in bottoms[1:]:
+            if legacy4(self, b) != (n, c, h, w):
+                raise self.fail(f"all inputs must have the same shape ({bottoms[0]} vs {b})")
+        ekh, ekw = kh + (kh - 1) * (hh - 1), kw + (kw - 1) * (hw - 1)
+        oh, ow = (h + 2 * ph - ekh) // sh + 1, (w + 2 * pw - ekw) // sw + 1
+        if oh <= 0 or ow <= 0:
+            raise self.fail(f"output size {oh}x{ow} is not positive for input {bottoms[0]}")
+        self.blobs = [(cp.num_output, c // cp.group, kh, kw)]
+        if cp.bias_term:
+            self.blobs.append((1, 1, 1, cp.num_output))
+        self.is_1x1 = (kh, kw, sh, sw, ph, pw, hh, hw) == (1, 1, 1, 1, 0, 0, 1, 1)
+        self.col_elements = c * kh * kw * oh * ow
+        self.out_pixels = oh * ow
+        return [(n, cp.num_output, oh, ow)] * len(bottoms)
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """LSTM-CF's ``conv_deeplab_layer.cpp``/``.cu`` (no cuDNN variant): a one-image column buffer
+        [C*kh*kw*H_out*W_out], skipped only for true 1x1 kernels (stride 1, no pad, no hole), since
+        then both directions read or write the bottom in place; ``bias_multiplier_`` [H_out*W_out] is
+        filled on the host in Reshape."""
+        out = [Buffer("bias_multiplier", self.out_pixels, "setup")] if self.param.convolution_deeplab_param.bias_term \
+            else []
+        if not self.is_1x1:
+            out.append(Buffer("col_buffer", self.col_elements, "fwd"))
+        return out
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """The bottom diff is taken when the weights learn or the bottom needs a gradient."""
+        return run.propagate_down[bottom_index] or bool(run.param_propagate[:1] and run.param_propagate[0])
+

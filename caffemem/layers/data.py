@@ -4,11 +4,17 @@ Caffe learns most input shapes from the data itself (the first Datum, the first 
 caffemem never reads. So the shape comes, in order, from ``--input TOP=C,H,W``, from what the
 prototxt says (crop size, new_height/new_width, explicit shapes), and otherwise from a stated
 assumption that is reported as a warning. ``--batch N`` replaces every data layer's batch size.
+
+The forks' data layers (SSD, SegNet, DeepLab, OpenPose) are built on an older
+``BasePrefetchingDataLayer`` that copies each batch into the tops: see :class:`ForkPrefetchingDataLayer`.
 """
 
 from __future__ import annotations
 
-from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, register
+from typing import ClassVar
+
+from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, legacy, register
+from caffemem.proto import caffe_pb2
 
 # What common example datasets hold, recognised by the source path (an assumption, reported).
 _KNOWN_SOURCES = (("mnist", (1, 28, 28)), ("cifar", (3, 32, 32)))
@@ -242,3 +248,152 @@ class PythonLayer(Layer):
     def unknown_reason(self) -> str:
         return (f"Python layer {self.module_and_layer} is never imported or run; give its top shapes with "
                 + " ".join(f"--input {t}=DIMS" for t in self.param.top))
+
+
+# --- data layers of forks built on an older BasePrefetchingDataLayer ------------------------------
+
+class ForkPrefetchingDataLayer(PrefetchingDataLayer):
+    """Fork data layers built on an older ``BasePrefetchingDataLayer``.
+
+    Unlike BVLC master (whose tops alias the prefetch batches), every one of these forks' Forward
+    ``caffe_copy``s the batch into the tops, so the tops own their data; and the number of batches
+    is the fork's fixed ``PREFETCH_COUNT`` (``include/caffe/layers/base_data_layer.hpp``), not
+    ``data_param.prefetch``. Each batch holds every top's worth of data.
+    """
+
+    tops_own_data = True
+    #: Batches the fork's prefetch queue holds.
+    prefetch_count: ClassVar[int] = 3
+
+    def prefetch_batches(self) -> int:
+        return self.prefetch_count
+
+    def sized_sample(self, channels: int, height: int, width: int) -> tuple[int, ...]:
+        """Per-sample (C, H, W): the user's ``--input`` first, else the given size, else an assumption."""
+        user = self.user_sample_shape()
+        if user is not None:
+            return user
+        if height and width:
+            return (channels, height, width)
+        return self.assume((channels, 256, 256), "the image size is in the data, which caffemem does not "
+                                                 "read")
+
+
+@register("AnnotatedData")
+class AnnotatedDataLayer(ForkPrefetchingDataLayer):
+    """SSD's images with boxes. Data: [batch, C, H, W] with H, W from ``resize_param`` (then crop);
+    label: [1, 1, boxes, 8] where ``boxes`` is the box count of the first record (at least 1), which
+    caffemem cannot read: it takes 1, what Caffe logs for a single-object first image.
+
+    Memory: SSD's ``base_data_layer.hpp`` fixes ``PREFETCH_COUNT = 3`` and its Forward copies each
+    batch into the tops (``base_data_layer.cpp``/``.cu``). The label blobs grow with the boxes of each
+    batch (a few hundred values), which is left out.
+    """
+
+    min_tops = 1
+    max_tops = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        tp = self.param.transform_param
+        batch = self.batch_size(self.param.data_param.batch_size)
+        rp = tp.resize_param
+        resize_mode = caffe_pb2.ResizeParameter
+        if tp.HasField("resize_param") and rp.resize_mode == resize_mode.FIT_SMALL_SIZE and batch != 1:
+            raise self.fail("only batch size 1 is supported with resize_mode FIT_SMALL_SIZE")
+        height = width = 0
+        if tp.HasField("resize_param") and rp.resize_mode != resize_mode.FIT_SMALL_SIZE:
+            height, width = rp.height, rp.width
+        crop_h, crop_w = (tp.crop_size, tp.crop_size) if tp.crop_size else (tp.crop_h, tp.crop_w)
+        height, width = crop_h or height, crop_w or width
+        sample = self.sized_sample(3, height, width)
+        tops: list[Shape | None] = [(batch, *sample)]
+        if self.n_tops > 1:
+            tops.append((1, 1, 1, 8))
+        return tops
+
+
+@register("DenseImageData")
+class DenseImageDataLayer(ForkPrefetchingDataLayer):
+    """SegNet's image + label-image reader: [batch, C, H, W] and [batch, 1, H, W].
+
+    Memory: SegNet's ``BasePrefetchingDataLayer`` predates the prefetch queue: one host batch
+    (``prefetch_data_``, ``prefetch_label_``) filled by a thread that is joined each forward, and
+    copied into the tops (``base_data_layer.cpp``/``.cu``).
+    """
+
+    exact_tops = 2
+    prefetch_count = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        dp = self.param.dense_image_data_param
+        if (dp.new_height > 0) != (dp.new_width > 0) or (dp.crop_height > 0) != (dp.crop_width > 0):
+            raise self.fail("new_height/new_width and crop_height/crop_width must be set together")
+        crop = self.param.transform_param.crop_size
+        if crop > 0:
+            h, w = crop, crop
+        elif dp.crop_height > 0:
+            h, w = dp.crop_height, dp.crop_width
+        else:
+            h, w = dp.new_height, dp.new_width
+        sample = self.sized_sample(3 if dp.is_color else 1, h, w)
+        batch = self.batch_size(dp.batch_size)
+        return [(batch, *sample), (batch, 1, *sample[1:])]
+
+
+@register("ImageSegData")
+class ImageSegDataLayer(ForkPrefetchingDataLayer):
+    """DeepLab's image + segmentation reader (via ``image_data_param``): image, label and a
+    [batch, 1, 1, 2] size blob. It declares three tops and makes the missing ones anonymous.
+
+    Memory follows PSPNet's version: ``PREFETCH_COUNT = 5`` batches of image, label and size (its
+    ``ImageDimPrefetchingDataLayer`` touches all three at set-up), copied into the tops each forward
+    (``base_data_layer.cpp``/``.cu``). LSTM-CF's DeepLab-v1 copy keeps a single batch instead.
+    """
+
+    exact_tops = 3
+    prefetch_count = 5
+    auto_top_blobs = True
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        ip = self.param.image_data_param
+        if (ip.new_height > 0) != (ip.new_width > 0):
+            raise self.fail("new_height and new_width must be set together")
+        if self.param.transform_param.HasField("mean_file"):
+            raise self.fail("ImageSegData does not support mean_file")
+        crop = self.param.transform_param.crop_size
+        h, w = (crop, crop) if crop > 0 else (ip.new_height, ip.new_width)
+        sample = self.sized_sample(3 if ip.is_color else 1, h, w)
+        batch = self.batch_size(ip.batch_size)
+        return [(batch, *sample), (batch, 1, *sample[1:]), (batch, 1, 1, 2)]
+
+
+@register("CPMData")
+class CPMDataLayer(ForkPrefetchingDataLayer):
+    """OpenPose training data: 6-channel records (image, centre map, masks; the transformer CHECKs
+    6) cropped to crop_size_y x crop_size_x in TRAIN, and label maps of 2*(num_parts+1) channels at
+    1/stride resolution. Outside TRAIN the record's own size is used, which caffemem assumes is
+    the crop size.
+
+    Memory: caffe_train's ``base_data_layer.hpp`` fixes ``PREFETCH_COUNT = 3``, and its Forward
+    copies each batch into the tops.
+    """
+
+    min_tops = 1
+    max_tops = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        cp = self.param.cpm_transform_param
+        batch = self.batch_size(self.param.data_param.batch_size)
+        user = self.user_sample_shape()
+        if user is not None:
+            sample: tuple[int, ...] = user
+        else:
+            sample = (6, cp.crop_size_y, cp.crop_size_x)
+            if self.ctx.phase != caffe_pb2.TRAIN:
+                self.assume(sample, "outside TRAIN the record's own size is used")
+        h, w = legacy(sample, 1), legacy(sample, 2)
+        tops: list[Shape | None] = [(batch, *sample)]
+        if self.n_tops > 1:
+            tops.append((batch, 2 * (cp.num_parts + 1), h // cp.stride, w // cp.stride))
+        return tops
+

@@ -1,8 +1,12 @@
-"""Softmax, loss and accuracy layers. Losses get an automatic scalar top and loss weight 1."""
+"""Softmax, loss and accuracy layers. Losses get an automatic scalar top and loss weight 1.
+
+Fast R-CNN's ``SmoothL1Loss`` and DeepLab's ``SegAccuracy`` sit here beside their BVLC kin; SSD's
+``MultiBoxLoss`` lives in :mod:`caffemem.layers.detection` with the priors it matches against.
+"""
 
 from __future__ import annotations
 
-from caffemem.layers.registry import INTERNAL, Buffer, Layer, RunInfo, Shape, canonical_axis, count, register
+from caffemem.layers.registry import INTERNAL, Buffer, Layer, RunInfo, Shape, canonical_axis, count, legacy4, register
 
 
 @register("Softmax")
@@ -173,3 +177,54 @@ class AccuracyLayer(Layer):
         extra = count(label) if self.n_tops == 1 else count(pred)
         return [Buffer("bottom_diff_scratch", count(pred) + extra, "fwd", diff=True,
                        category="activation_gradients")]
+
+
+# --- fork losses and evaluation -------------------------------------------------------------------
+
+@register("SmoothL1Loss")
+class SmoothL1LossLayer(LossLayer):
+    """Fast R-CNN's box regression loss: prediction, target, and optionally inside/outside weights."""
+
+    exact_bottoms = None
+    min_bottoms = 2
+    max_bottoms = 4
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return True
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        if len(bottoms) == 3:
+            raise self.fail("if weights are used, both inside and outside weights must be given")
+        top = super().reshape(bottoms)
+        first = legacy4(self, bottoms[0])[1:]
+        for b in bottoms[1:]:
+            if legacy4(self, b)[1:] != first:
+                raise self.fail(f"inputs must agree on channels, height and width ({bottoms[0]} vs {b})")
+        return top
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """Bottom-sized ``diff_`` and ``errors_`` in forward. Faster R-CNN's version
+        (``smooth_L1_loss_layer.cpp``/``.cu``, GPU only: its CPU path is NOT_IMPLEMENTED) also fills
+        a bottom-sized ``ones_`` in Reshape to sum the errors; the only CPU implementation, SSD's, has
+        no ``ones_``."""
+        n = count(bottoms[0])
+        out = [Buffer("diff", n, "fwd"), Buffer("errors", n, "fwd")]
+        if run.gpu:
+            out.append(Buffer("ones", n, "setup"))
+        return out
+
+
+@register("SegAccuracy")
+class SegAccuracyLayer(Layer):
+    """DeepLab-style segmentation accuracy: a [1, 1, 1, 4] summary."""
+
+    exact_bottoms = 2
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        pn, pc, ph, pw = legacy4(self, bottoms[0])
+        ln, lc, lh, lw = legacy4(self, bottoms[1])
+        if pn != ln or lc != 1 or (ph, pw) != (lh, lw):
+            raise self.fail(f"label {bottoms[1]} must be [N, 1, H, W] for prediction {bottoms[0]}")
+        return [(1, 1, 1, 4)]
+

@@ -1,4 +1,5 @@
-"""Element-wise layers: the top has the bottom's shape, usually computed in place."""
+"""Element-wise layers: the top has the bottom's shape, usually computed in place (ReLU6 of the
+MobileNet ports included)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,17 @@ class PReLULayer(NeuronLayer):
         if run.inplace and run.inplace[0]:
             out.append(Buffer("bottom_memory", count(bottoms[0]), "fwd"))
         return out
+
+
+# --- fork neurons ---------------------------------------------------------------------------------
+
+@register("ReLU6")
+class ReLU6Layer(Layer):
+    """ReLU clipped at 6 (MobileNet ports): an elementwise neuron, in place allowed."""
+
+    exact_bottoms = 1
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        return [bottoms[0]]
+

@@ -1,8 +1,13 @@
-"""Normalisation and affine layers: BatchNorm, LRN, MVN, Scale, Bias."""
+"""Normalisation and affine layers: BatchNorm, LRN, MVN, Scale, Bias, and the forks' BN (SegNet,
+PSPNet) and Normalize (SSD).
+
+Fork types follow the fork that defines them; each class docstring names the source file its
+shapes and allocations were read from.
+"""
 
 from __future__ import annotations
 
-from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, canonical_axis, count, register
+from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, canonical_axis, count, legacy, legacy4, register
 from caffemem.proto import caffe_pb2
 
 
@@ -170,3 +175,111 @@ class BiasLayer(Layer):
 
     def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
         return [Buffer("bias_multiplier", self.inner, "setup")]
+
+
+# --- fork normalisation layers --------------------------------------------------------------------
+
+@register("BN")
+class BNLayer(Layer):
+    """SegNet's and PSPNet's ``BN``: one type string, two implementations.
+
+    SegNet keeps a scale and a shift ``[1, C, 1, 1]``; PSPNet adds running mean and variance (four
+    blobs, the last two with lr 0, all four frozen with ``frozen: true``). PSPNet-only fields
+    (slope/bias filler, momentum, eps, frozen, engine) or more than two ``param`` specs pick PSPNet.
+    """
+
+    exact_bottoms = 1
+    exact_tops = 1
+
+    def is_pspnet(self) -> bool:
+        bp = self.param.bn_param
+        psp_fields = ("slope_filler", "bias_filler", "momentum", "eps", "frozen", "engine")
+        return any(bp.HasField(f) for f in psp_fields) or len(self.param.param) > 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        b = bottoms[0]
+        _, c, _, _ = legacy4(self, b)
+        blob = (1, c, 1, 1)
+        if self.is_pspnet():
+            self.blobs = [blob] * 4
+            frozen = self.param.bn_param.frozen
+            specs = []
+            for i in range(4):
+                spec = caffe_pb2.ParamSpec()
+                if i < len(self.param.param):
+                    spec.CopyFrom(self.param.param[i])
+                if i >= 2 or frozen:  # running statistics (and frozen scale/shift) never learn
+                    spec.lr_mult = 0
+                    spec.decay_mult = 0
+                specs.append(spec)
+            self.param_specs = specs
+        else:
+            self.blobs = [blob, blob]
+        return [b]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """The two forks' temporaries: neither has a cuDNN path the registry would pick.
+
+        PSPNet (``src/caffe/layers/bn_layer.cpp``): its Reshape fills the spatial [H*W] and batch [N]
+        ones-vectors; every forward uses a bottom-sized broadcast buffer, per-(image, channel) and
+        per-channel statistics, and, unless ``frozen``, saves ``x_norm_`` (bottom size) and
+        ``x_inv_std_`` [C] for backward (in TEST too: the copy is guarded by ``frozen`` only). Its
+        ``CuDNNBNLayer`` is compiled but never registered, so the Caffe path always runs.
+
+        SegNet (``src/caffe/layers/bn_layer.cpp``/``.cu``): Reshape writes data *and* diff of both
+        ones-vectors; forward uses a bottom-sized ``buffer_blob_`` and [N, C] spatial mean and
+        variance; LEARN mode adds [C] batch mean/variance and ``x_norm_`` (bottom size). Only the CPU
+        backward keeps partial sums in the diffs of the two [N, C] blobs.
+        """
+        n, c, h, w = legacy4(self, bottoms[0])
+        total = n * c * h * w
+        if self.is_pspnet():
+            out = [Buffer("spatial_sum_multiplier", h * w, "setup"), Buffer("batch_sum_multiplier", n, "setup"),
+                   Buffer("broadcast_buffer", total, "fwd"), Buffer("spatial_statistic", n * c, "fwd"),
+                   Buffer("batch_statistic", c, "fwd")]
+            if not self.param.bn_param.frozen:
+                out += [Buffer("x_norm", total, "fwd"), Buffer("x_inv_std", c, "fwd")]
+            return out
+        out = [Buffer("spatial_sum_multiplier", 2 * h * w, "setup"), Buffer("batch_sum_multiplier", 2 * n, "setup"),
+               Buffer("buffer_blob", total, "fwd"), Buffer("spatial_mean_variance", 2 * n * c, "fwd")]
+        if self.param.bn_param.bn_mode == caffe_pb2.BNParameter.LEARN:
+            out += [Buffer("batch_mean_variance", 2 * c, "fwd"), Buffer("x_norm", total, "fwd")]
+        if not run.gpu:
+            out.append(Buffer("spatial_mean_variance", 2 * n * c, "bwd", diff=True))
+        return out
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """SegNet's Backward takes the bottom diff before looking at ``propagate_down``; PSPNet's checks it."""
+        return True if not self.is_pspnet() else run.propagate_down[bottom_index]
+
+
+@register("Normalize")
+class NormalizeLayer(Layer):
+    """SSD's L2 normalisation; one learnable scale per channel, or one in all with channel_shared."""
+
+    exact_bottoms = 1
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        b = bottoms[0]
+        if len(b) < 2:
+            raise self.fail(f"number of axes of bottom blob must be >= 2, got {b}")
+        np_ = self.param.norm_param
+        self.blobs = [()] if np_.channel_shared else [(legacy(b, 1),)]
+        return [b]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """SSD's ``normalize_layer.cpp``/``.cu``: set-up fills a [C] and an [H*W] ones-vector; forward
+        squares one image at a time into ``buffer_`` [C*H*W] and keeps the norms in ``norm_`` ([N], or
+        [N*H*W] when not ``across_spatial``); backward adds ``buffer_channel_`` [C] and
+        ``buffer_spatial_`` [H*W], which it takes even when it only needs some of them."""
+        n, c, h, w = legacy4(self, bottoms[0])
+        across = self.param.norm_param.across_spatial
+        return [Buffer("sum_channel_multiplier", c, "setup"), Buffer("sum_spatial_multiplier", h * w, "setup"),
+                Buffer("buffer", c * h * w, "fwd"), Buffer("norm", n if across else n * h * w, "fwd"),
+                Buffer("buffer_channel", c, "bwd"), Buffer("buffer_spatial", h * w, "bwd")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """Both Backward paths take ``mutable_*_diff`` of the bottom before testing ``propagate_down``."""
+        return True
+

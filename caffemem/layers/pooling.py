@@ -1,10 +1,11 @@
-"""Pooling and SPP: Caffe's ceil rounding and its pad clipping, exactly."""
+"""Pooling and SPP: Caffe's ceil rounding and its pad clipping, exactly; and region-of-interest
+pooling from Fast R-CNN (ROIPooling) and R-FCN (PSROIPooling)."""
 
 from __future__ import annotations
 
 import math
 
-from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, register
+from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, legacy, legacy4, register
 from caffemem.proto import caffe_pb2
 
 P = caffe_pb2.PoolingParameter
@@ -113,4 +114,55 @@ class SPPLayer(Layer):
             out.append(Buffer("concat_inputs", per_level, "fwd"))
             out.append(Buffer("split_diffs", len(self.level_sizes) * count(bottoms[0]), "bwd", diff=True))
         return out
+
+
+# --- region-of-interest pooling (Fast R-CNN, R-FCN) -----------------------------------------------
+
+@register("ROIPooling")
+class ROIPoolingLayer(Layer):
+    """Fast R-CNN: one [C, pooled_h, pooled_w] map per region of interest (bottom 1 is [R, 5])."""
+
+    exact_bottoms = 2
+    exact_tops = 1
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return bottom_index != 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        rp = self.param.roi_pooling_param
+        if rp.pooled_h <= 0 or rp.pooled_w <= 0:
+            raise self.fail("pooled_h and pooled_w must be > 0")
+        c = legacy4(self, bottoms[0])[1]
+        rois = legacy(bottoms[1], 0)
+        return [(rois, c, rp.pooled_h, rp.pooled_w)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """caffe-fast-rcnn ``roi_pooling_layer.cpp``/``.cu``: an int argmax per output, top-shaped."""
+        return [Buffer("max_idx", count(tops[0]), "fwd")]
+
+
+@register("PSROIPooling")
+class PSROIPoolingLayer(Layer):
+    """R-FCN's position-sensitive pooling: [R, output_dim, group_size, group_size]."""
+
+    exact_bottoms = 2
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        pp = self.param.psroi_pooling_param
+        if pp.output_dim <= 0 or pp.group_size <= 0:
+            raise self.fail("output_dim and group_size must be > 0")
+        c = legacy4(self, bottoms[0])[1]
+        if c != pp.output_dim * pp.group_size ** 2:
+            raise self.fail(f"input channels ({c}) must be output_dim * group_size^2 "
+                            f"({pp.output_dim} * {pp.group_size}^2)")
+        return [(legacy(bottoms[1], 0), pp.output_dim, pp.group_size, pp.group_size)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """intel/caffe ``psroi_pooling_layer.cpp``/``.cu``: an int source channel per output, top-shaped."""
+        return [Buffer("mapping_channel", count(tops[0]), "fwd")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """Backward zero-fills the ROI blob's diff too whenever the features need a gradient."""
+        return run.propagate_down[0] or run.propagate_down[bottom_index]
 

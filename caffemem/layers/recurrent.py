@@ -1,4 +1,5 @@
-"""Recurrent layers: LSTM and RNN (Caffe's ``RecurrentLayer``) and LSTMUnit.
+"""Recurrent layers: LSTM and RNN (Caffe's ``RecurrentLayer``), LSTMUnit, and LSTM-CF's Mask (the
+continuation blob an LSTM reads).
 
 Caffe builds an LSTM or RNN by unrolling it into a whole inner ``Net`` at set-up. That inner net
 logs its own "Memory required for data" line, and the outer net's figure counts only the outer
@@ -177,3 +178,18 @@ class LSTMUnitLayer(Layer):
 
     def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
         return bottom_index < 2 and any(run.propagate_down[:2])
+
+
+# --- recurrent helpers (forks) --------------------------------------------------------------------
+
+@register("Mask")
+class MaskLayer(Layer):
+    """LSTM-CF's sequence-continuation mask: no bottoms, a [height, width] top (LSTM's ``cont``)."""
+
+    exact_bottoms = 0
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        mp = self.param.mask_param
+        return [(mp.height, mp.width)]
+

@@ -3,7 +3,9 @@
 Each class mirrors what Caffe's own layer does in ``SetUp`` (``LayerSetUp`` + ``Reshape``): given
 the bottom shapes it returns the top shapes and records its learnable parameter shapes, and it
 fails with a message naming the layer wherever Caffe's CHECKs would fail. Adding a layer type is
-one small class in the module of its family, decorated with :func:`register`.
+one small class in the module of its kind (not of the fork that wrote it), decorated with
+:func:`register`, plus its row in :mod:`caffemem.layers.types` (origin, converters, training-only,
+log sources); ``tests/layers/test_types.py`` checks the two agree.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
+from caffemem.categories import Category
 from caffemem.errors import NetError
 from caffemem.modes import Mode
 from caffemem.proto import caffe_pb2
@@ -34,6 +37,23 @@ def canonical_axis(axis: int, num_axes: int, layer: str) -> int:
     if not -num_axes <= axis < num_axes:
         raise NetError(f"layer '{layer}': axis {axis} out of range for a {num_axes}-D blob")
     return axis + num_axes if axis < 0 else axis
+
+
+def legacy(shape: Shape, index: int) -> int:
+    """Caffe's ``Blob::LegacyShape``: axes past the blob's rank read as 1 (num/channels/height/width).
+
+    Many forks read shapes through these legacy accessors rather than ``shape(i)``; mirroring them is
+    what makes odd-rank bottoms give the shapes the fork itself would compute.
+    """
+    return shape[index] if index < len(shape) else 1
+
+
+def legacy4(layer: Layer, shape: Shape) -> Shape:
+    """(num, channels, height, width) as the legacy accessors see it; they refuse blobs above 4-D."""
+    if len(shape) > 4:
+        raise layer.fail(f"cannot use legacy accessors on a {len(shape)}-D blob {shape}")
+    return (legacy(shape, 0), legacy(shape, 1), legacy(shape, 2), legacy(shape, 3))
+
 
 
 @dataclass
@@ -79,7 +99,7 @@ class Buffer:
     elements: int
     when: str = "fwd"
     diff: bool = False
-    category: str = "layer_buffers"
+    category: str = Category.LAYER_BUFFERS
 
 
 @dataclass(frozen=True)

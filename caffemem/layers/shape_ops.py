@@ -1,4 +1,5 @@
-"""Layers that move, join, cut or reduce blobs without learnable weights."""
+"""Layers that move, join, cut or reduce blobs without learnable weights (SENet's Axpy, which
+joins three blobs like an Eltwise, included)."""
 
 from __future__ import annotations
 
@@ -321,3 +322,34 @@ class ParameterLayer(Layer):
         return INTERNAL  # the top shares the parameter blob
 
     top_diff_view = top_data_view
+
+
+# --- fork element-wise combinations ---------------------------------------------------------------
+
+@register("Axpy")
+class AxpyLayer(Layer):
+    """SENet's ``Axpy``: top = a * x + y with a per-channel ``a`` of shape [N, C(, 1, 1)]."""
+
+    exact_bottoms = 3
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        a, x, y = bottoms
+        if a[:2] != x[:2]:
+            raise self.fail(f"scale {a} and input {x} must agree on the first two axes")
+        if len(a) == 4 and (a[2] != 1 or a[3] != 1):
+            raise self.fail(f"scale must be [N, C, 1, 1], got {a}")
+        if x != y:
+            raise self.fail(f"the two addends must have the same shape ({x} vs {y})")
+        return [x]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """intel/caffe ``axpy_layer.cpp`` (CPU only): Reshape fills a ones-vector over x's spatial axes."""
+        return [Buffer("spatial_sum_multiplier", count(bottoms[1][2:]), "setup")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """The gradient of ``a`` is summed in x's diff, so x's diff is written whenever ``a`` needs one."""
+        if bottom_index == 1:
+            return run.propagate_down[0] or run.propagate_down[1]
+        return run.propagate_down[bottom_index]
+

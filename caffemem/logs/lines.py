@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from caffemem.layers.types import data_layer_sources
 from caffemem.logs import grammar
 from caffemem.logs.events import UNKNOWN, Event
 from caffemem.logs.grammar import to_float
@@ -34,13 +35,9 @@ OUTPUT_RE = re.compile(
     rf"\s*(Train|Test) net output #({_INT}): (.+?) = ({_NUM})(?: \(\* ({_NUM}) = ({_NUM}) loss\))?\s*$")
 # NVCaffe's tagged forms ("[0.0] Iteration ...") are rare enough to leave to lark.
 
-#: Caffe source files whose log lines, printed while a layer is set up, reveal that layer's type.
-DATA_LAYER_SOURCES = {
-    "data_layer.cpp": "Data", "image_data_layer.cpp": "ImageData", "window_data_layer.cpp": "WindowData",
-    "hdf5_data_layer.cpp": "HDF5Data", "memory_data_layer.cpp": "MemoryData",
-    "annotated_data_layer.cpp": "AnnotatedData", "dense_image_data_layer.cpp": "DenseImageData",
-    "db_lmdb.cpp": "Data", "db_leveldb.cpp": "Data",
-}
+#: Caffe source files whose log lines, printed while a layer is set up, reveal that layer's type
+#: (read from the type cards, where each data layer names its sources).
+DATA_LAYER_SOURCES = data_layer_sources()
 
 # First words of the messages glog.lark knows (other than the "<name> <-/->/needs" forms).
 _KNOWN_FIRST_WORDS = frozenset({

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from caffemem.categories import ORDER
+from caffemem.categories import Category as C
 from caffemem.layers.registry import INTERNAL, RunInfo, count
-from caffemem.memory import categories as C
 from caffemem.memory.solvers import history_blobs
 from caffemem.modes import Mode, Role
 from caffemem.net.build import DTYPE_BYTES, BuiltNet
@@ -73,7 +74,7 @@ class RunFootprint:
         for k, v in self.extra.items():
             out[k] += v
         out[C.RUNTIME] += self.runtime_bytes
-        return {k: out[k] for k in C.ORDER if out.get(k)} | {k: v for k, v in out.items() if k not in C.ORDER}
+        return {k: out[k] for k in ORDER if out.get(k)} | {k: v for k, v in out.items() if k not in ORDER}
 
     @property
     def total_bytes(self) -> int:

@@ -7,7 +7,7 @@ The verdict against a budget is :mod:`caffemem.memory.fit`'s.
 
 from __future__ import annotations
 
-from caffemem.memory import categories as C
+from caffemem.categories import Category as C
 from caffemem.memory.model import RunFootprint, is_l1, run_footprint
 from caffemem.memory.solvers import canonical_solver_type
 from caffemem.modes import Mode, Role

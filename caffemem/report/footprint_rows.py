@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from caffemem.categories import ORDER
+from caffemem.categories import Category as C
 from caffemem.commands.check import CheckResult
 from caffemem.layers.registry import count
-from caffemem.memory import categories as C
 from caffemem.memory.model import NetFootprint
 from caffemem.modes import Mode
 from caffemem.net.build import BuiltLayer, BuiltNet
@@ -47,7 +48,7 @@ def own_params(layer: BuiltLayer) -> int:
 
 def categories_used(result: CheckResult) -> list[str]:
     used = result.footprint.by_category
-    return [c for c in C.ORDER if used.get(c)]
+    return [c for c in ORDER if used.get(c)]
 
 
 def biggest_fixed_consumer(result: CheckResult) -> tuple[str, int] | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from caffemem.categories import Category as C
 from caffemem.commands.postmortem import PostMortem
-from caffemem.memory import categories as C
 from caffemem.modes import Mode
 from caffemem.report.options import ReportOptions
 from caffemem.report.units import human_bytes

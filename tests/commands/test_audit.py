@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from conftest import FIXTURES, SHARED
 
 from caffemem.cli import main
-from caffemem.commands.audit.origins import BVLC_TYPES
+from caffemem.layers.types import BVLC_TYPES
 from caffemem.net.upgrade_v0 import V0_TYPE_TO_V1
 from caffemem.proto import caffe_pb2
 

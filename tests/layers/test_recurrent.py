@@ -9,6 +9,7 @@ and the scalar pseudo-loss.
 from __future__ import annotations
 
 import pytest
+from layer_helpers import tops as layer_tops
 
 from caffemem.errors import NetError
 from caffemem.layers.recurrent import LSTMLayer, RecurrentBase, RNNLayer
@@ -94,3 +95,8 @@ def test_outer_memory_counts_outer_tops_only() -> None:
     assert built.memory_required_for_data == (24 + 8 + 40) * 4
     assert isinstance(layer.impl, RecurrentBase) and layer.impl.inner_activation_count > 40
     assert [p.shape for p in layer.params] == [(20, 3), (20,), (20, 5)]
+
+
+def test_mask() -> None:
+    """LSTM-CF's Mask: the continuation blob its LSTM reads, [height, width] from mask_param."""
+    assert layer_tops('type: "Mask" top: "m" mask_param { width: 54 height: 27 }') == [(27, 54)]

@@ -6,8 +6,8 @@ comments from caffe-memory-model.md / Caffe's source, not from caffemem's output
 
 from __future__ import annotations
 
+from caffemem.categories import Category as C
 from caffemem.layers.registry import BuildOptions, SetupContext
-from caffemem.memory import categories as C
 from caffemem.memory.model import CPU_RUNTIME_BYTES, GPU_RUNTIME_BYTES, run_footprint
 from caffemem.memory.solvers import history_blobs
 from caffemem.net.build import build_net

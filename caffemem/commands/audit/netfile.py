@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from caffemem.commands.audit.legacy import deprecated_fields, net_format, raw_layer_types, solver_deprecated_fields
 from caffemem.commands.audit.model import KIND_SOLVER, FileAudit, LayerTypeUse, NetFigures, PythonLayer
-from caffemem.commands.audit.origins import origin_of
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions
+from caffemem.layers.types import card
 from caffemem.net.analyze import Analysis, analyze_net, analyze_solver
 from caffemem.net.load import LoadedNet, file_kind, net_from_text, read_text, resolve_solver_path, solver_from_text
 from caffemem.net.prototxt import parse_text
@@ -60,8 +60,8 @@ def set_layer_types(audit: FileAudit) -> None:
         total.update(counts)
     audit.layer_types = {}
     for name in sorted(total):
-        origin, fork = origin_of(name)
-        audit.layer_types[name] = LayerTypeUse(total[name], origin, fork)
+        found = card(name)
+        audit.layer_types[name] = LayerTypeUse(total[name], found.origin, found.fork)
 
 
 def _types_of(param: caffe_pb2.NetParameter) -> Counter[str]:

@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from caffemem.commands.audit.model import AuditSummary, FileAudit, TypeTotal
-from caffemem.commands.audit.origins import origin_of
 from caffemem.commands.audit.targets import TARGETS, gaps
+from caffemem.layers.types import card
 from caffemem.net import upgrade as steps
 
 #: Caffe's order of upgrade steps, for listing them the way Caffe runs them.
@@ -61,8 +61,8 @@ def summarize(files: Sequence[FileAudit]) -> AuditSummary:
             weights["complete"] += 1 if w.complete else 0
     totals: dict[str, TypeTotal] = {}
     for name in sorted(layers, key=lambda n: (-layers[n], n)):
-        origin, fork = origin_of(name)
-        totals[name] = TypeTotal(layers[name], type_files[name], origin, fork)
+        found = card(name)
+        totals[name] = TypeTotal(layers[name], type_files[name], found.origin, found.fork)
     by_origin = Counter(t.origin for t in totals.values())
     return AuditSummary(
         files=len(files), by_kind=dict(sorted(by_kind.items())), errors=sum(1 for f in files if f.error),
