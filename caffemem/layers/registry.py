@@ -62,7 +62,6 @@ class BuildOptions:
 
     batch: int | None = None
     inputs: dict[str, Shape] = field(default_factory=dict)  # per-sample shape by top name
-    mode: str = "cpu"
 
 
 @dataclass

@@ -32,7 +32,7 @@ def footprint(text: str, mode: str = "cpu", role: str = "train") -> RunFootprint
     param = caffe_pb2.NetParameter()
     parse_text(text, param, "fork")
     phase = TRAIN if role == "train" else TEST
-    net = build_net(param, compose_state(phase), SetupContext(phase, BuildOptions(mode=mode), "fork"))
+    net = build_net(param, compose_state(phase), SetupContext(phase, BuildOptions(), "fork"))
     return run_footprint([net], [role], mode)
 
 

@@ -29,7 +29,7 @@ layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "
 def tiny(mode: str, solver: str = "SGD"):
     param = caffe_pb2.NetParameter()
     parse_text(TINY, param, "tiny")
-    net = build_net(param, compose_state(TRAIN), SetupContext(TRAIN, BuildOptions(mode=mode), "tiny"))
+    net = build_net(param, compose_state(TRAIN), SetupContext(TRAIN, BuildOptions(), "tiny"))
     return run_footprint([net], ["train"], mode, solver)
 
 
@@ -80,7 +80,7 @@ def test_multi_gpu_replica_adds_only_nccl_buffers() -> None:
 
     param = caffe_pb2.NetParameter()
     parse_text(TINY, param, "tiny")
-    net = build_net(param, compose_state(TRAIN), SetupContext(TRAIN, BuildOptions(mode="gpu"), "tiny"))
+    net = build_net(param, compose_state(TRAIN), SetupContext(TRAIN, BuildOptions(), "tiny"))
     one = run_footprint([net], ["train"], "gpu", "SGD", gpus=1)
     four = run_footprint([net], ["train"], "gpu", "SGD", gpus=4)
     # each GPU: the full replica at the full batch; weights and gradients move into NCCL's flat
