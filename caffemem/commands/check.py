@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from caffemem.errors import CaffememError
-from caffemem.layers.registry import BuildOptions
 from caffemem.memory import categories as C
 from caffemem.memory.budget import budget_from_options, is_host
 from caffemem.memory.fit import INT_MAX, Fit, judge
@@ -17,6 +16,7 @@ from caffemem.memory.model import RunFootprint
 from caffemem.memory.plan import footprint
 from caffemem.modes import Mode
 from caffemem.net.analyze import Analysis, analyze_path
+from caffemem.net.inputs import build_options
 from caffemem.net.state import phase_from_name
 
 
@@ -92,16 +92,18 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
     inputs = inputs or {}
 
     def analyse(b: int | None) -> Analysis:
-        options = BuildOptions(batch=b, inputs=inputs)
+        options = build_options(b, inputs)
         return analyze_path(path, phase_id, options, level, tuple(stages))
 
     analysis = analyse(batch)
     check_inputs_exist(analysis, inputs)
     if not any(net.layers for net in analysis.nets):
         raise CaffememError("the net has no layers", path)
-    run_mode = _mode(mode) if mode is not None else Mode.GPU if device else solver_mode(analysis)
+    # --device and --gpus N are GPU facts: they imply GPU mode, unless --mode cpu says otherwise.
+    run_mode = _mode(mode) if mode is not None else Mode.GPU if device or gpus > 1 else solver_mode(analysis)
     if gpus > 1 and run_mode != Mode.GPU:
-        raise CaffememError("--gpus needs GPU mode (--mode gpu): Caffe trains on several GPUs only there")
+        raise CaffememError("--gpus is a multi-GPU run, but --mode cpu was given: Caffe trains on several GPUs "
+                            "only in GPU mode")
     if device and run_mode != Mode.GPU:
         raise CaffememError("--device is a GPU's memory: it needs GPU mode (drop --mode cpu, or give --mem)")
     if is_host(mem) and run_mode == Mode.GPU:
