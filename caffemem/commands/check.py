@@ -6,7 +6,9 @@ gate) calls :func:`run_check` and reads the :class:`CheckResult`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from caffemem.errors import CaffememError
 from caffemem.memory import categories as C
@@ -33,6 +35,43 @@ class CheckResult:
     @property
     def warnings(self) -> list[str]:
         return self.analysis.warnings + self.notes
+
+    @property
+    def total_bytes(self) -> int:
+        """What the whole run needs (GPU mode: per device)."""
+        return self.footprint.total_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data: exactly the dict ``caffemem check --format json`` writes."""
+        from caffemem.commands.check_dict import check_dict
+
+        return check_dict(self)
+
+    def __repr__(self) -> str:
+        nets = ", ".join(f"{net.phase_name} {net.name!r}" for net in self.analysis.nets)
+        verdict = ""
+        if self.fit is not None:
+            verdict = (f", budget_bytes={self.fit.budget_bytes:,}, fits={self.fit.fits}"
+                       + (f", max_batch={self.fit.max_batch}" if self.fit.max_batch is not None else ""))
+        unknown = sum(len(net.unanalysed_layers) for net in self.analysis.nets)
+        return (f"<CheckResult {self.analysis.source!r} ({nets}): {self.footprint.mode} mode, "
+                f"total_bytes={self.total_bytes:,}{verdict}" + (f", unanalysed={unknown}" if unknown else "") + ">")
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter's view: the HTML report's body (None, i.e. the plain repr, when the HTML writer was never
+        imported; ``caffemem.check`` imports it)."""
+        show = DISPLAY.get((type(self), "html"))
+        return show(self) if show is not None else None
+
+
+#: (result class, "html") -> the function rendering it; filled by the report writers (a floor above
+#: this one) when they are imported, so results display in notebooks without importing upwards.
+DISPLAY: dict[tuple[type, str], Callable[[Any], str]] = {}
+
+
+def register_display(cls: type, kind: str, render: Callable[[Any], str]) -> None:
+    """Let results of ``cls`` show themselves as ``kind`` ("html") with ``render``."""
+    DISPLAY[(cls, kind)] = render
 
 
 def solver_mode(analysis: Analysis) -> Mode:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from math import prod
 
 from caffemem.layers.registry import count
-from caffemem.net.build import BuiltLayer
+from caffemem.net.build import BuiltLayer, BuiltNet
 
 Rule = Callable[[BuiltLayer], int]
 
@@ -111,3 +111,9 @@ def layer_macs(layer: BuiltLayer) -> int | None:
         return rule(layer)
     except (IndexError, TypeError):
         return None
+
+
+def net_macs(net: BuiltNet) -> int | None:
+    """Forward multiply-adds of the whole net at its batch (None when some layer's shapes are unknown)."""
+    counts = [layer_macs(layer) for layer in net.layers]
+    return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)

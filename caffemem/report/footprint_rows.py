@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from caffemem.commands.check import CheckResult
 from caffemem.layers.registry import count
 from caffemem.memory import categories as C
-from caffemem.memory.macs import layer_macs
+from caffemem.memory.macs import layer_macs, net_macs
 from caffemem.memory.model import NetFootprint
 from caffemem.modes import Mode, Role
 from caffemem.net.build import BuiltLayer, BuiltNet
@@ -31,10 +31,13 @@ def tops_text(shapes: list[tuple[int, ...] | None]) -> str:
     """Top shapes of a layer: a Split's seven equal tops as ``7x 32x3x300x300``, not the shape seven times."""
     if not shapes:
         return "-"
-    texts = [shape_text(s) for s in shapes]
-    if len(texts) > 1 and len(set(texts)) == 1:
-        return f"{len(texts)}x {texts[0]}"
-    return ", ".join(texts)
+    runs: list[list] = []  # [text, repeats]: equal neighbours told once
+    for text in (shape_text(s) for s in shapes):
+        if runs and runs[-1][0] == text:
+            runs[-1][1] += 1
+        else:
+            runs.append([text, 1])
+    return ", ".join(f"{n}x {text}" if n > 1 else text for text, n in runs)
 
 
 @dataclass
@@ -85,26 +88,8 @@ class ParamTotals:
 
 
 def param_totals(net: BuiltNet) -> ParamTotals:
-    total = trainable = 0
-    for layer in net.layers:
-        for p in layer.params:
-            if p.shared:
-                continue
-            n = count(p.shape)
-            total += n
-            trainable += n if p.lr_mult != 0 else 0
-    return ParamTotals(total, trainable)
-
-
-def net_macs(net: BuiltNet) -> int | None:
-    """Forward multiply-adds of the whole net (None when some layer's shapes are unknown)."""
-    total = 0
-    for layer in net.layers:
-        macs = layer_macs(layer)
-        if macs is None:
-            return None
-        total += macs
-    return total
+    owners = net.learnable_params()
+    return ParamTotals(sum(count(p.shape) for p in owners), sum(count(p.shape) for p in owners if p.lr_mult != 0))
 
 
 def categories_used(result: CheckResult) -> list[str]:
@@ -267,3 +252,8 @@ def unanalysed(result: CheckResult) -> list[tuple[str, BuiltLayer]]:
     """Every layer caffemem could not analyse, with its net's phase: roots (the cause) first."""
     out = [(net.phase_name, layer) for net in result.analysis.nets for layer in net.unanalysed_layers]
     return sorted(out, key=lambda pl: pl[1].unknown_upstream)
+
+
+__all__ = ["SHORT", "Largest", "LayerRow", "ParamTotals", "allocation_stages", "batch_words", "biggest_fixed_consumer",
+           "categories_used", "headline", "largest_layers", "layer_rows", "memory_words", "net_macs", "own_params",
+           "param_totals", "shape_text", "tops_text", "unanalysed", "verdict"]
