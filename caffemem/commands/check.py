@@ -17,7 +17,7 @@ from caffemem.memory.fit import INT_MAX, Fit, judge
 from caffemem.memory.model import RunFootprint
 from caffemem.memory.plan import footprint
 from caffemem.modes import Mode
-from caffemem.net.analyze import Analysis, analyze_path
+from caffemem.net.analyze import Analysis, analyze_path, analyze_text
 from caffemem.net.inputs import build_options
 from caffemem.net.state import phase_from_name
 
@@ -116,22 +116,39 @@ def first_batch(analysis: Analysis) -> int:
 
 def _mode(name: str) -> Mode:
     try:
-        return Mode(name.lower())
+        return Mode(str(name).lower())
     except ValueError:
         raise CaffememError(f"unknown mode '{name}' (cpu or gpu)") from None
+
+
+def check_arguments(batch: object, gpus: object) -> None:
+    """What the CLI's option types check, for library callers: a clear error, never a deep traceback."""
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise CaffememError(f"batch must be a positive whole number, got {batch!r}")
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
+        raise CaffememError(f"gpus must be a positive whole number, got {gpus!r}")
 
 
 def run_check(path: str, phase: str | None = None, batch: int | None = None,
               inputs: dict[str, tuple[int, ...]] | None = None, stages: tuple[str, ...] = (),
               level: int | None = None, mode: str | None = None, gpus: int = 1, solver_type: str = "SGD",
-              mem: str | None = None, device: str | None = None, weights: str | None = None) -> CheckResult:
+              mem: str | None = None, device: str | None = None, weights: str | None = None,
+              text: str | None = None) -> CheckResult:
     """Analyse the net or solver at ``path`` as Caffe would build it, cost the whole run, and judge it
-    against ``mem``/``device`` when one is given (the CLI's ``caffemem check``, printing nothing)."""
+    against ``mem``/``device`` when one is given (the CLI's ``caffemem check``, printing nothing).
+
+    With ``text`` the prototxt is that text and ``path`` only names it (and is where a solver's
+    relative net paths are looked for). Invalid arguments raise :class:`CaffememError`.
+    """
+    check_arguments(batch, gpus)
+    chosen_mode = _mode(mode) if mode is not None else None
     phase_id = phase_from_name(phase) if phase else None
     inputs = inputs or {}
 
     def analyse(b: int | None) -> Analysis:
         options = build_options(b, inputs)
+        if text is not None:
+            return analyze_text(text, path, phase_id, options, level, tuple(stages))
         return analyze_path(path, phase_id, options, level, tuple(stages))
 
     analysis = analyse(batch)
@@ -139,7 +156,7 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
     if not any(net.layers for net in analysis.nets):
         raise CaffememError("the net has no layers", path)
     # --device and --gpus N are GPU facts: they imply GPU mode, unless --mode cpu says otherwise.
-    run_mode = _mode(mode) if mode is not None else Mode.GPU if device or gpus > 1 else solver_mode(analysis)
+    run_mode = chosen_mode or (Mode.GPU if device or gpus > 1 else solver_mode(analysis))
     if gpus > 1 and run_mode != Mode.GPU:
         raise CaffememError("--gpus is a multi-GPU run, but --mode cpu was given: Caffe trains on several GPUs "
                             "only in GPU mode")

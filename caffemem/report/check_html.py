@@ -48,7 +48,8 @@ STYLE = """.caffemem{font:14px system-ui,sans-serif;color:#222;max-width:1150px}
 .caffemem .budget{position:relative;height:28px;background:#f4f4f4;border:1px solid #ddd;margin:.6em 0 1.6em}
 .caffemem .budget .bar{height:28px}.caffemem .budget .bar span{height:28px}
 .caffemem .budget .line{position:absolute;top:-6px;bottom:-6px;border-left:3px solid #222}
-.caffemem .budget .line b{position:absolute;top:36px;left:-40px;width:80px;text-align:center;font-size:12px}
+.caffemem .budget .line b{position:absolute;top:36px;left:-60px;width:120px;text-align:center;font-size:12px;
+white-space:nowrap}
 .caffemem .stage{display:flex;align-items:center;margin:3px 0}
 .caffemem .stage .name{width:130px}.caffemem .stage .track{flex:1;position:relative;height:18px;background:#f7f7f7}
 .caffemem .stage .old{position:absolute;left:0;top:0;bottom:0;background:#c9d3df}

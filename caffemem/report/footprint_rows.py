@@ -162,21 +162,24 @@ def allocation_stages(result: CheckResult) -> list[tuple[str, int]]:
     """The run's bytes in the order Caffe first touches them, as (stage, bytes added): the process
     and the weights at set-up, the train net's tops and buffers at the first forward, its gradients
     at the first backward, the test nets at the first test pass, the solver's history at the first
-    update. Stages adding nothing (no backward in a forward-only run) are left out; the sum is the
+    update, the copy a snapshot makes (CPU mode) when the first one is written. Stages adding nothing (no backward in a forward-only run) are left out; the sum is the
     run's total."""
     fp = result.footprint
     setup_cats = {C.WEIGHTS, C.PREFETCH, C.WEIGHTS_LOADING, C.MULTI_GPU, C.RUNTIME}
     backward_cats = {C.ACTIVATION_GRADIENTS, C.WEIGHT_GRADIENTS}
-    history_cats = {C.SOLVER_HISTORY, C.SNAPSHOT}
-    stages = {"set-up": 0, "first forward": 0, "first backward": 0, "test net": 0, "solver history": 0}
-    stages["set-up"] += fp.runtime_bytes + sum(v for k, v in fp.extra.items() if k not in history_cats)
-    stages["solver history"] += sum(v for k, v in fp.extra.items() if k in history_cats)
+    stages = {"set-up": 0, "first forward": 0, "first backward": 0, "test net": 0, "solver history": 0,
+              "snapshot": 0}
+    for cat, n in fp.extra.items():
+        stages["snapshot" if cat == C.SNAPSHOT else "solver history" if cat == C.SOLVER_HISTORY else "set-up"] += n
+    stages["set-up"] += fp.runtime_bytes
     for net in fp.nets:
         for cat, n in net.by_category.items():
             if cat in setup_cats:
                 stages["set-up"] += n
-            elif cat in history_cats:
+            elif cat == C.SOLVER_HISTORY:
                 stages["solver history"] += n
+            elif cat == C.SNAPSHOT:
+                stages["snapshot"] += n
             elif net.role == Role.TEST:
                 stages["test net"] += n
             elif cat in backward_cats:
