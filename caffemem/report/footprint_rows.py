@@ -159,11 +159,13 @@ def batch_words(result: CheckResult) -> str:
 
 
 def allocation_stages(result: CheckResult) -> list[tuple[str, int]]:
-    """The run's bytes in the order Caffe first touches them, as (stage, bytes added): the process
-    and the weights at set-up, the train net's tops and buffers at the first forward, its gradients
-    at the first backward, the test nets at the first test pass, the solver's history at the first
-    update, the copy a snapshot makes (CPU mode) when the first one is written. Stages adding nothing (no backward in a forward-only run) are left out; the sum is the
-    run's total."""
+    """The run's bytes in the order Caffe first touches them, as (stage, bytes added).
+
+    The process and the weights at set-up, the train net's tops and buffers at the first forward,
+    its gradients at the first backward, the test nets at the first test pass, the solver's history
+    at the first update, the copy a snapshot makes (CPU mode) when the first one is written. Stages
+    adding nothing (no backward in a forward-only run) are left out; the sum is the run's total.
+    """
     fp = result.footprint
     setup_cats = {C.WEIGHTS, C.PREFETCH, C.WEIGHTS_LOADING, C.MULTI_GPU, C.RUNTIME}
     backward_cats = {C.ACTIVATION_GRADIENTS, C.WEIGHT_GRADIENTS}
