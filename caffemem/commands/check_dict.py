@@ -5,15 +5,21 @@ never renamed.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from caffemem import __version__
 from caffemem.layers.registry import count
 from caffemem.memory.fit import Fit
 from caffemem.memory.macs import layer_macs, net_macs
 from caffemem.memory.model import NetFootprint, RunFootprint
 from caffemem.net.analyze import Analysis
 from caffemem.net.build import BuiltLayer, BuiltNet
+
+
+def _version() -> str:
+    # The package is always loaded before any of its modules; reading its version from there (not
+    # importing it) keeps the package's face, which imports the commands, out of an import circle.
+    return str(sys.modules["caffemem"].__version__)
 
 
 def layer_dict(layer: BuiltLayer) -> dict[str, Any]:
@@ -51,7 +57,7 @@ def net_dict(net: BuiltNet) -> dict[str, Any]:
 
 def analysis_dict(analysis: Analysis) -> dict[str, Any]:
     return {
-        "caffemem": __version__,
+        "caffemem": _version(),
         "source": analysis.source,
         "kind": analysis.kind,
         "upgrades": sorted({u for n in analysis.loaded for u in n.upgrades}),
