@@ -9,6 +9,7 @@ even that does not fit, the least needed columns are left out (and the table say
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 from typing import TextIO
@@ -44,6 +45,7 @@ class Column:
     soft: int = 0
     hard: int = 0
     drop: int = 0  # the order in which columns go when the line is still too wide (1 goes first; 0: never)
+    rank: int = 0  # text columns are shortened in this order (then left to right)
 
 
 def shorten(text: str, width: int, ellipsis: str = "…") -> str:
@@ -72,7 +74,7 @@ def fit_table(columns: list[Column], rows: list[list[str]], width: int | None, e
         if width is None:
             return [widths[i] for i in cols]
         excess = sum(widths.values()) + gap * (len(cols) - 1) - width
-        for i in cols:
+        for i in sorted(cols, key=lambda i: columns[i].rank):
             if excess <= 0:
                 break
             floor = columns[i].hard if hard else columns[i].soft
@@ -113,21 +115,31 @@ def fit_table(columns: list[Column], rows: list[list[str]], width: int | None, e
     return lines, dropped
 
 
+_UNIT = re.compile(r"(\d) (B|KiB|MiB|GiB|TiB)\b")
+
+
 def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
-    """A sentence of prose in lines of at most ``width`` characters (continuation lines indented)."""
+    """A sentence of prose in lines of at most ``width`` characters (continuation lines indented; a
+    number and its unit stay together)."""
     if width is None or len(text) <= width:
         return [text]
     lead = len(text) - len(text.lstrip(" "))
-    return textwrap.wrap(text, width, initial_indent="", subsequent_indent=" " * lead + (indent or "  "),
-                         break_on_hyphens=False) or [text]
+    glued = _UNIT.sub("\\1\x00\\2", text)
+    lines = textwrap.wrap(glued, width, initial_indent="", subsequent_indent=" " * lead + (indent or "  "),
+                          break_on_hyphens=False) or [glued]
+    return [line.replace("\x00", " ") for line in lines]
 
 
 def _bytes_cell(n: int) -> str:
     return human_bytes(n) if n else ""
 
 
+LEGEND = ("memory: what the layer holds, all categories (mostly: the largest); Caffe total: the running "
+          "'Memory required for data' Caffe logs after the layer; MACs: forward multiply-adds")
+
+
 def net_table(net: BuiltNet, fp: NetFootprint, cats: list[str], width: int | None = DEFAULT_WIDTH,
-              wide: bool = False, ellipsis: str = "…") -> list[str]:
+              wide: bool = False, ellipsis: str = "…", legend: bool = False) -> list[str]:
     columns = [Column("layer", soft=16, hard=10), Column("type", soft=11, hard=8),
                Column("top shape(s)", soft=18, hard=10),
                Column("params", right=True), Column("MACs", right=True, drop=2)]
@@ -151,12 +163,14 @@ def net_table(net: BuiltNet, fp: NetFootprint, cats: list[str], width: int | Non
     lines, dropped = fit_table(columns, rows, None if wide else width, ellipsis)
     if dropped:
         lines += wrap(f"(too narrow for {', '.join(dropped)}: widen the terminal, or use --wide)", width)
+    if legend and not wide:
+        lines += wrap(f"({LEGEND})", width, " ")
     total = net.memory_required_for_data
     lines.append("")
-    summary = (f"{net.phase_name} net '{net.name}' ({fp.role}): {len(net.layers)} layers; Caffe logs Memory required "
-               f"for data: " + (f"{total:,} ({human_bytes(total)})" if total is not None else "unknown")
-               + f"; this net holds {human_bytes(fp.total_bytes)}")
-    lines += wrap(summary, width)
+    lines += wrap(f"{net.phase_name} net '{net.name}' ({fp.role}): {len(net.layers)} layers, "
+                  f"holding {human_bytes(fp.total_bytes)}", width)
+    lines += wrap("Caffe logs Memory required for data: "
+                  + (f"{total:,} ({human_bytes(total)})" if total is not None else "unknown"), width)
     params = param_totals(net)
     macs = net_macs(net)
     lines += [f"Total params: {params.total:,}", f"Trainable params: {params.trainable:,}",
@@ -194,11 +208,11 @@ def largest_lines(result: CheckResult, width: int | None, ellipsis: str) -> list
     lines = [f"Largest layers (of {human_bytes(result.footprint.total_bytes)}):"]
     rows = []
     for k, item in enumerate(found, 1):
-        parts = sorted(item.bytes.items(), key=lambda kv: -kv[1])[:3]
+        parts = sorted(item.bytes.items(), key=lambda kv: -kv[1])[:2]
         rows.append([f"{k}.", (f"{item.net} " if item.net else "") + item.layer, item.type, human_bytes(item.total),
                      f"{item.total / total:.0%}", ", ".join(f"{SHORT.get(c, c)} {human_bytes(n)}" for c, n in parts)])
     columns = [Column("#", right=True), Column("layer", soft=16, hard=10), Column("type", soft=11, hard=8),
-               Column("bytes", right=True), Column("share", right=True), Column("mostly", soft=20, hard=12)]
+               Column("bytes", right=True), Column("share", right=True), Column("mostly", soft=20, hard=12, rank=-1)]
     table, _ = fit_table(columns, rows, None if width is None else width - 2, ellipsis)
     return lines + ["  " + line for line in table[2:]]
 
@@ -212,9 +226,9 @@ def render_check(result: CheckResult, width: int | None = DEFAULT_WIDTH, wide: b
     if upgrades:
         out += wrap("legacy format upgraded in memory as Caffe does: " + ", ".join(upgrades), limit)
     cats = categories_used(result)
-    for net, fp in zip(analysis.nets, result.footprint.nets, strict=True):
+    for k, (net, fp) in enumerate(zip(analysis.nets, result.footprint.nets, strict=True)):
         out.append("")
-        out.extend(net_table(net, fp, cats, width, wide, ellipsis))
+        out.extend(net_table(net, fp, cats, width, wide, ellipsis, legend=k == 0))
     fpr = result.footprint
     if result.weights is not None:
         out.append("")
@@ -229,9 +243,8 @@ def render_check(result: CheckResult, width: int | None = DEFAULT_WIDTH, wide: b
         out.append(f"  {cat:<22} {human_bytes(n):>12}")
     out.append(f"  {'total':<22} {human_bytes(fpr.total_bytes):>12}")
     if fpr.mode == Mode.GPU:
-        out += wrap(f"  (GPU memory{' per GPU' if fpr.gpus > 1 else ''}; the process also holds about "
-                    f"{human_bytes(fpr.host_bytes)} of host memory, pinned parameter and prefetch copies included)",
-                    limit)
+        out += wrap(f"  (the process also holds about {human_bytes(fpr.host_bytes)} of host memory, pinned "
+                    "parameter and prefetch copies included)", limit)
     out.append("")
     clauses = verdict(result)
     for k, clause in enumerate(clauses):
