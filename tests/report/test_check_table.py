@@ -58,7 +58,11 @@ def test_columns_stay_aligned_and_small_values_mean_something() -> None:
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("layer"))
     header, rule = lines[start], lines[start + 1]
-    rows = [r for r in lines[start + 2:lines.index("", start)] if not r.startswith("(")]  # not the legend
+    rows = []
+    for row in lines[start + 2:]:
+        if not row or row.startswith("("):  # the table ends at the legend
+            break
+        rows.append(row)
     end = header.index("memory") + len("memory")
     assert rule[end - 1] == "-"
     with_memory = [r for r in rows if len(r) >= end and r[end - 1] != " "]
