@@ -21,6 +21,7 @@ from caffemem.report.footprint_rows import (
     headline,
     layer_rows,
     memory_words,
+    needed_and_budget,
     net_macs,
     param_totals,
     unanalysed,
@@ -33,7 +34,7 @@ COLOURS = {"activations": "#4e79a7", "activation_gradients": "#a0cbe8", "weights
            "cudnn_workspace": "#8cd17d", "prefetch": "#b6992d", "multi_gpu": "#499894",
            "weights_loading": "#9d7660", "snapshot": "#d37295", "runtime": "#bab0ac"}
 
-STYLE = """.caffemem{font:14px system-ui,sans-serif;color:#222;max-width:1150px}
+STYLE = """.caffemem{font:14px system-ui,sans-serif;color:#222;max-width:1100px}
 .caffemem h1{font-size:20px;margin:0 0 .4em}.caffemem h2{font-size:17px;margin:1.4em 0 .4em}
 .caffemem table{border-collapse:collapse;margin:.3em 0}
 .caffemem td,.caffemem th{padding:2px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle}
@@ -56,7 +57,7 @@ white-space:nowrap}
 .caffemem .stage .new{position:absolute;top:0;bottom:0;background:#4e79a7}
 .caffemem .stage .val{width:220px;padding-left:8px;font-variant-numeric:tabular-nums}
 .caffemem .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
-.caffemem ul.warn li{margin:2px 0}.caffemem code{font-size:13px}"""
+.caffemem .scroll{overflow-x:auto}.caffemem ul.warn li{margin:2px 0}.caffemem code{font-size:13px}"""
 
 #: Sorts a table.sortable by the clicked column: numbers by their data-v value, text as text.
 SCRIPT = """(function(){document.querySelectorAll('.caffemem table.sortable th').forEach(function(th){
@@ -97,8 +98,11 @@ def budget_bar(result: CheckResult) -> str:
     scale = max(fp.total_bytes, fit.budget_bytes if fit else 0) or 1
     line = ""
     if fit is not None:
-        line = (f"<div class='line' style='left:{100 * fit.budget_bytes / scale:.3f}%'>"
-                f"<b>budget {human_bytes(fit.budget_bytes)}</b></div>")
+        where = 100 * fit.budget_bytes / scale
+        # near the right edge the label sits left of the line, so that it never overflows the page
+        label = "left:-124px;text-align:right" if where > 85 else ""
+        line = (f"<div class='line' style='left:{where:.3f}%'><b style='{label}'>budget "
+                f"{needed_and_budget(fp.total_bytes, fit.budget_bytes, fit.tight)[1]}</b></div>")
     return (f"<div class='budget' title='needs {human_bytes(fp.total_bytes)}'><div class='bar'>"
             f"{_segments(cats, scale)}</div>{line}</div>")
 
@@ -166,11 +170,11 @@ def layer_table(result: CheckResult, k: int) -> str:
            f"{params.frozen:,} frozen (lr_mult 0); forward multiply-adds: "
            f"{human_count(macs) if macs is not None else '? (some shapes unknown)'}; Caffe's Memory required "
            f"for data: {human_bytes(net.memory_required_for_data)}. Click a column to sort.</p>",
-           "<table class='sortable'><thead><tr><th class='n'>#</th><th>layer</th><th>type</th><th>top shape(s)</th>"
+           "<div class='scroll'><table class='sortable'><thead><tr><th class='n'>#</th><th>layer</th><th>type</th><th>top shape(s)</th>"
            "<th class='n'>params</th><th class='n'>MACs</th><th class='n'>memory</th><th>mostly</th>"
            "<th class='n'>Caffe total</th><th>by category</th></tr></thead><tbody>"]
     for i, r in enumerate(rows):
-        bar = _segments({c: r.bytes.get(c, 0) for c in cats}, biggest / 3.2, "px")
+        bar = _segments({c: r.bytes.get(c, 0) for c in cats}, biggest / 2.2, "px")
         out.append(f"<tr>{_num(i, str(i))}<td>{escape(r.name)}</td><td>{escape(r.type)}</td><td>{escape(r.tops)}</td>"
                    + _num(r.params, thousands(r.params) if r.params else "")
                    + _num(r.macs, human_count(r.macs) if r.macs else ("?" if r.macs is None else ""))
@@ -178,7 +182,7 @@ def layer_table(result: CheckResult, k: int) -> str:
                    + f"<td>{escape(SHORT.get(r.dominant or '', r.dominant or ''))}</td>"
                    + _num(r.data_bytes, human_bytes(r.data_bytes))
                    + f"<td><div class='bar'>{bar}</div></td></tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "\n".join(out)
 
 

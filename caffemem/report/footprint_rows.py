@@ -191,7 +191,8 @@ def allocation_stages(result: CheckResult) -> list[tuple[str, int]]:
     return [(k, v) for k, v in stages.items() if v]
 
 
-def _needed_and_budget(needed: int, budget: int, tight: bool) -> tuple[str, str]:
+def needed_and_budget(needed: int, budget: int, tight: bool) -> tuple[str, str]:
+    """Both sizes as a verdict prints them: one decimal, unless tight or equal-looking (then more)."""
     a, b = human_bytes(needed), human_bytes(budget)
     if tight or a == b:
         return same_unit_bytes(needed, budget, 2)
@@ -212,7 +213,7 @@ def verdict(result: CheckResult) -> list[str]:
     fit = result.fit
     if fit is None:
         return [f"needs {human_bytes(fp.total_bytes)} of {memory}{at}"]
-    needed, budget = _needed_and_budget(fp.total_bytes, fit.budget_bytes, fit.tight)
+    needed, budget = needed_and_budget(fp.total_bytes, fit.budget_bytes, fit.tight)
     clauses = [f"needs {needed} of {memory}{at}"]
     against = f"budget {budget}" if fit.budget_name == "the budget" else f"on {fit.budget_name} ({budget})"
     several = len(result.analysis.nets) > 1
@@ -260,5 +261,5 @@ def unanalysed(result: CheckResult) -> list[tuple[str, BuiltLayer]]:
 
 
 __all__ = ["SHORT", "Largest", "LayerRow", "ParamTotals", "allocation_stages", "batch_words", "biggest_fixed_consumer",
-           "categories_used", "headline", "largest_layers", "layer_rows", "memory_words", "net_macs", "own_params",
-           "param_totals", "shape_text", "tops_text", "unanalysed", "verdict"]
+           "categories_used", "headline", "largest_layers", "layer_rows", "memory_words", "needed_and_budget",
+           "net_macs", "own_params", "param_totals", "shape_text", "tops_text", "unanalysed", "verdict"]
