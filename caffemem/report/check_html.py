@@ -170,7 +170,8 @@ def layer_table(result: CheckResult, k: int) -> str:
            f"{params.frozen:,} frozen (lr_mult 0); forward multiply-adds: "
            f"{human_count(macs) if macs is not None else '? (some shapes unknown)'}; Caffe's Memory required "
            f"for data: {human_bytes(net.memory_required_for_data)}. Click a column to sort.</p>",
-           "<div class='scroll'><table class='sortable'><thead><tr><th class='n'>#</th><th>layer</th><th>type</th><th>top shape(s)</th>"
+           "<div class='scroll'><table class='sortable'><thead><tr><th class='n'>#</th><th>layer</th><th>type</th>"
+           "<th>top shape(s)</th>"
            "<th class='n'>params</th><th class='n'>MACs</th><th class='n'>memory</th><th>mostly</th>"
            "<th class='n'>Caffe total</th><th>by category</th></tr></thead><tbody>"]
     for i, r in enumerate(rows):
