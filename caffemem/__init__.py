@@ -132,6 +132,7 @@ def postmortem(path: str | os.PathLike[str], net: str | os.PathLike[str] | None 
     fit. ``net``: the net or solver that ran (default: the one echoed in the log, else rebuilt from it)."""
     from caffemem.commands.postmortem import postmortem as run_postmortem
     from caffemem.memory.budget import budget_from_options
+    from caffemem.report import postmortem_text  # noqa: F401  (lets post-mortems show in notebooks)
 
     return run_postmortem(os.fspath(path), os.fspath(net) if net is not None else None,
                           budget_from_options(mem, device), run)

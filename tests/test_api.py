@@ -92,5 +92,6 @@ def test_read_log_and_postmortem(tmp_path: Path) -> None:
         assert repr(log).startswith("<LogResult: 1 run(s)")
     pm = caffemem.postmortem(LOG)
     assert repr(pm).startswith("<PostMortem ") and "crashed" in repr(pm)
+    assert pm._repr_html_().startswith("<pre") and "killed by the system" in pm._repr_html_()
     out = CliRunner().invoke(main, ["postmortem", str(LOG), "--format", "json"]).stdout
     assert json.loads(json.dumps(pm.to_dict())) == json.loads(out)

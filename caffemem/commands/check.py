@@ -6,10 +6,10 @@ gate) calls :func:`run_check` and reads the :class:`CheckResult`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from caffemem.commands.display import Displayable
 from caffemem.errors import CaffememError
 from caffemem.memory import categories as C
 from caffemem.memory.budget import budget_from_options, is_host
@@ -23,8 +23,11 @@ from caffemem.net.state import phase_from_name
 
 
 @dataclass
-class CheckResult:
-    """What ``caffemem check`` found: the nets as built, the run's footprint, the verdict if a budget was given."""
+class CheckResult(Displayable):
+    """What ``caffemem check`` found: the nets as built, the run's footprint, the verdict if a budget was given.
+
+    In Jupyter it shows as the HTML report's body (``caffemem.check`` loads the HTML writer).
+    """
 
     analysis: Analysis
     footprint: RunFootprint
@@ -56,22 +59,6 @@ class CheckResult:
         unknown = sum(len(net.unanalysed_layers) for net in self.analysis.nets)
         return (f"<CheckResult {self.analysis.source!r} ({nets}): {self.footprint.mode} mode, "
                 f"total_bytes={self.total_bytes:,}{verdict}" + (f", unanalysed={unknown}" if unknown else "") + ">")
-
-    def _repr_html_(self) -> str | None:
-        """Jupyter's view: the HTML report's body (None, i.e. the plain repr, when the HTML writer was never
-        imported; ``caffemem.check`` imports it)."""
-        show = DISPLAY.get((type(self), "html"))
-        return show(self) if show is not None else None
-
-
-#: (result class, "html") -> the function rendering it; filled by the report writers (a floor above
-#: this one) when they are imported, so results display in notebooks without importing upwards.
-DISPLAY: dict[tuple[type, str], Callable[[Any], str]] = {}
-
-
-def register_display(cls: type, kind: str, render: Callable[[Any], str]) -> None:
-    """Let results of ``cls`` show themselves as ``kind`` ("html") with ``render``."""
-    DISPLAY[(cls, kind)] = render
 
 
 def solver_mode(analysis: Analysis) -> Mode:

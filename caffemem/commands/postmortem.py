@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from caffemem.commands.display import Displayable
 from caffemem.commands.reconcile import compare_net
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions, SetupContext, count
@@ -46,7 +47,7 @@ class Consumer:
 
 
 @dataclass
-class PostMortem:
+class PostMortem(Displayable):
     source: str
     run: Run
     run_count: int

@@ -13,7 +13,8 @@ from __future__ import annotations
 from html import escape
 from typing import TextIO
 
-from caffemem.commands.check import CheckResult, register_display
+from caffemem.commands.check import CheckResult
+from caffemem.commands.display import register_display
 from caffemem.report.footprint_rows import (
     SHORT,
     allocation_stages,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import TextIO
 
+from caffemem.commands.display import register_display
 from caffemem.commands.postmortem import PostMortem
 from caffemem.memory import categories as C
 from caffemem.modes import Mode
@@ -118,3 +120,11 @@ def category_words(category: str) -> str:
 def write(pm: PostMortem, out: TextIO, options: ReportOptions) -> None:
     """``caffemem postmortem --format text``."""
     out.write(render_text(pm))
+
+
+def html(pm: PostMortem) -> str:
+    """The text report for notebooks (``PostMortem._repr_html_``)."""
+    return f"<pre class='caffemem-postmortem'>{escape(render_text(pm))}</pre>"
+
+
+register_display(PostMortem, "html", html)
