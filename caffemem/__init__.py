@@ -67,7 +67,10 @@ def _net_source(net: Any) -> tuple[str, str | None]:
     if isinstance(net, os.PathLike):
         return os.fspath(net), None
     if isinstance(net, str):
-        if os.path.exists(net) or not any(c in net for c in "{:\n"):
+        import re
+
+        looks_like_text = "{" in net or "\n" in net or re.match(r"\s*[A-Za-z_]\w+\s*:\s*\S", net)
+        if os.path.exists(net) or not looks_like_text:
             return net, None  # a path (a missing one is reported as such)
         return "<text>", net
     if hasattr(net, "to_proto") and callable(net.to_proto):  # pycaffe's NetSpec

@@ -83,8 +83,9 @@ def test_what_check_cannot_take() -> None:
         caffemem.check(42)
     with pytest.raises(caffemem.CaffememError, match="not a LayerParameter"):
         caffemem.check(caffe_pb2.LayerParameter())
-    with pytest.raises(caffemem.CaffememError, match="no such file"):
-        caffemem.check("missing.prototxt")
+    for missing in ("missing.prototxt", "C:/nets/missing.prototxt"):  # a path, not prototxt text
+        with pytest.raises(caffemem.CaffememError, match="no such file"):
+            caffemem.check(missing)
 
 
 def test_read_log_and_postmortem(tmp_path: Path) -> None:
