@@ -109,7 +109,7 @@ def terminal_width() -> int:
 @click.option("--level", type=int, help="NetState level, as caffe's --level.")
 @click.option("--mode", type=click.Choice(["cpu", "gpu"], case_sensitive=False), default=None,
               help="Where Caffe runs: decides the memory model (default: gpu when the solver says "
-                   "solver_mode: GPU, else cpu, as the caffe tool does).")
+                   "solver_mode: GPU, as the caffe tool does, or with --device or --gpus N; else cpu).")
 @click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True,
               help="GPUs of a multi-GPU run: each holds a full replica at the full batch (implies --mode gpu).")
 @click.option("--solver-type", default="SGD", show_default=True,
