@@ -78,16 +78,22 @@ def _emit(command: str, fmt: str, result: Any, options: Any = None) -> None:
 
 
 def parse_input_option(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
-    """``--input TOP=C,H,W`` (per-sample dims, any count) into a dict."""
+    """``--input TOP=C,H,W`` (per-sample dims) or ``TOP=N,C,H,W!`` (the whole shape, batch included) into
+    a dict; whole shapes are :class:`~caffemem.layers.registry.WholeShape` values."""
+    from caffemem.net.inputs import parse_input
+
     out: dict[str, tuple[int, ...]] = {}
     for value in values:
-        top, sep, dims = value.partition("=")
-        parts = [d.strip() for d in dims.replace("x", ",").split(",")]
-        shape = tuple(int(d) for d in parts) if all(d.isdigit() for d in parts) else ()
-        if not sep or not top or not shape or any(d <= 0 for d in shape):
-            raise CaffememError(f"--input expects TOP=C,H,W (positive per-sample dims), got '{value}'")
+        top, shape = parse_input(value)
         out[top] = shape
     return out
+
+
+def terminal_width() -> int:
+    """Columns of the terminal (``COLUMNS`` wins); 100 when stdout is no terminal."""
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 @main.command()
@@ -96,34 +102,39 @@ def parse_input_option(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
               help="Build only this phase's net (default: what the solver or net defines).")
 @click.option("--batch", type=click.IntRange(min=1), help="Batch size for every data layer.")
 @click.option("--input", "inputs", multiple=True, metavar="TOP=C,H,W",
-              help="Per-sample shape of a data/Input/Python top (repeatable).")
+              help="Shape of a top caffemem cannot know (data/Input/Python layers, fork layers): per sample "
+                   "(TOP=C,H,W, the batch is added), or whole with a final '!' (TOP=N,C,H,W!, e.g. "
+                   "rois=300,5!). Repeatable.")
 @click.option("--stage", "stages", multiple=True, help="NetState stage (repeatable), as caffe's --stage.")
 @click.option("--level", type=int, help="NetState level, as caffe's --level.")
 @click.option("--mode", type=click.Choice(["cpu", "gpu"], case_sensitive=False), default=None,
               help="Where Caffe runs: decides the memory model (default: gpu when the solver says "
-                   "solver_mode: GPU, else cpu, as the caffe tool does).")
+                   "solver_mode: GPU, as the caffe tool does, or with --device or --gpus N; else cpu).")
 @click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True,
-              help="GPUs of a multi-GPU run: each holds a full replica at the full batch.")
+              help="GPUs of a multi-GPU run: each holds a full replica at the full batch (implies --mode gpu).")
 @click.option("--solver-type", default="SGD", show_default=True,
               help="Solver when none is given (SGD, Nesterov, AdaGrad, RMSProp, AdaDelta, Adam).")
 @click.option("--mem", "mem", metavar="SIZE", help="Memory budget: 11GiB, 12G, 800M, or 'host'.")
 @click.option("--device", metavar="NAME", help="A GPU whose memory is the budget (e.g. 'GTX 1080 Ti').")
 @click.option("--weights", type=click.Path(dir_okay=False), help="A .caffemodel the run loads.")
+@click.option("--wide", is_flag=True, help="Table format: a column per memory category and exact byte totals, "
+              "however wide the lines get (default: fit the terminal).")
 @_format_option("check")
 @friendly_errors
 def check(path: str, phase: str | None, batch: int | None, inputs: tuple[str, ...], stages: tuple[str, ...],
           level: int | None, mode: str, gpus: int, solver_type: str, mem: str | None, device: str | None,
-          weights: str | None, fmt: str) -> None:
+          weights: str | None, wide: bool, fmt: str) -> None:
     """Shapes, parameters and memory of the nets Caffe would build from PATH (a net or a solver).
 
     Exit code 1 when a budget (--mem/--device) is given and the run will not fit.
     """
     from caffemem.commands.check import run_check
+    from caffemem.report.options import ReportOptions
 
     result = run_check(path, phase=phase, batch=batch, inputs=parse_input_option(inputs), stages=stages,
                        level=level, mode=mode.lower() if mode else None, gpus=gpus, solver_type=solver_type,
                        mem=mem, device=device, weights=weights)
-    _emit("check", fmt, result)
+    _emit("check", fmt, result, ReportOptions(width=terminal_width(), wide=wide))
     for warning in result.warnings:
         click.echo(f"caffemem: warning: {warning}", err=True)
     if result.fit is not None and not result.fit.fits:
@@ -253,16 +264,17 @@ def postmortem_command(log_file: str, net_path: str | None, mem: str | None, dev
 @click.option("--run", "run_number", type=click.IntRange(min=1), help="Which run of the log (default: the last "
               "one that crashed, else the last one).")
 @click.option("--batch", type=click.IntRange(min=1), help="Batch size for every data layer of NET.")
-@click.option("--input", "inputs", multiple=True, metavar="TOP=C,H,W", help="Per-sample shape of a data top.")
+@click.option("--input", "inputs", multiple=True, metavar="TOP=C,H,W",
+              help="Per-sample shape of a data top (TOP=N,C,H,W! for the whole shape).")
 @_format_option("reconcile")
 @friendly_errors
 def reconcile_command(net_path: str, log_file: str, run_number: int | None, batch: int | None,
                       inputs: tuple[str, ...], fmt: str) -> None:
     """caffemem's shapes and data totals beside Caffe's log, per layer; exit 1 on any mismatch."""
     from caffemem.commands.reconcile import reconcile
-    from caffemem.layers.registry import BuildOptions
+    from caffemem.net.inputs import build_options
 
-    rec = reconcile(net_path, log_file, run_number, BuildOptions(batch=batch, inputs=parse_input_option(inputs)))
+    rec = reconcile(net_path, log_file, run_number, build_options(batch, parse_input_option(inputs)))
     _emit("reconcile", fmt, rec)
     if rec.mismatches:
         sys.exit(1)
@@ -296,7 +308,7 @@ def audit_command(paths: tuple[str, ...], fmt: str, stages: tuple[str, ...], inp
     """
     from caffemem.commands.audit.netfile import AnalysisSettings
     from caffemem.commands.audit.run import run_audit
-    from caffemem.layers.registry import BuildOptions
+    from caffemem.net.inputs import build_options
 
-    options = BuildOptions(batch=batch, inputs=parse_input_option(inputs))
+    options = build_options(batch, parse_input_option(inputs))
     _emit("audit", fmt, run_audit(paths, AnalysisSettings(options, tuple(stages))))

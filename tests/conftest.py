@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+#: The shared ground truth: beside the checkout, or where CAFFEMEM_SHARED says (a worktree elsewhere).
+SHARED = Path(os.environ.get("CAFFEMEM_SHARED") or ROOT.parent / "shared")
 EXAMPLES = ROOT / "examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

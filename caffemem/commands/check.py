@@ -7,22 +7,27 @@ gate) calls :func:`run_check` and reads the :class:`CheckResult`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from caffemem.categories import Category as C
+from caffemem.commands.display import Displayable
 from caffemem.errors import CaffememError
-from caffemem.layers.registry import BuildOptions
 from caffemem.memory.budget import budget_from_options, is_host
 from caffemem.memory.fit import INT_MAX, Fit, judge
 from caffemem.memory.model import RunFootprint
 from caffemem.memory.plan import footprint
 from caffemem.modes import Mode
-from caffemem.net.analyze import Analysis, analyze_path
+from caffemem.net.analyze import Analysis, analyze_path, analyze_text
+from caffemem.net.inputs import build_options
 from caffemem.net.state import phase_from_name
 
 
 @dataclass
-class CheckResult:
-    """What ``caffemem check`` found: the nets as built, the run's footprint, the verdict if a budget was given."""
+class CheckResult(Displayable):
+    """What ``caffemem check`` found: the nets as built, the run's footprint, the verdict if a budget was given.
+
+    In Jupyter it shows as the HTML report's body (``caffemem.check`` loads the HTML writer).
+    """
 
     analysis: Analysis
     footprint: RunFootprint
@@ -33,6 +38,27 @@ class CheckResult:
     @property
     def warnings(self) -> list[str]:
         return self.analysis.warnings + self.notes
+
+    @property
+    def total_bytes(self) -> int:
+        """What the whole run needs (GPU mode: per device)."""
+        return self.footprint.total_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data: exactly the dict ``caffemem check --format json`` writes."""
+        from caffemem.commands.check_dict import check_dict
+
+        return check_dict(self)
+
+    def __repr__(self) -> str:
+        nets = ", ".join(f"{net.phase_name} {net.name!r}" for net in self.analysis.nets)
+        verdict = ""
+        if self.fit is not None:
+            verdict = (f", budget_bytes={self.fit.budget_bytes:,}, fits={self.fit.fits}"
+                       + (f", max_batch={self.fit.max_batch}" if self.fit.max_batch is not None else ""))
+        unknown = sum(len(net.unanalysed_layers) for net in self.analysis.nets)
+        return (f"<CheckResult {self.analysis.source!r} ({nets}): {self.footprint.mode} mode, "
+                f"total_bytes={self.total_bytes:,}{verdict}" + (f", unanalysed={unknown}" if unknown else "") + ">")
 
 
 def solver_mode(analysis: Analysis) -> Mode:
@@ -77,31 +103,50 @@ def first_batch(analysis: Analysis) -> int:
 
 def _mode(name: str) -> Mode:
     try:
-        return Mode(name.lower())
+        return Mode(str(name).lower())
     except ValueError:
         raise CaffememError(f"unknown mode '{name}' (cpu or gpu)") from None
+
+
+def check_arguments(batch: object, gpus: object) -> None:
+    """What the CLI's option types check, for library callers: a clear error, never a deep traceback."""
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise CaffememError(f"batch must be a positive whole number, got {batch!r}")
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
+        raise CaffememError(f"gpus must be a positive whole number, got {gpus!r}")
 
 
 def run_check(path: str, phase: str | None = None, batch: int | None = None,
               inputs: dict[str, tuple[int, ...]] | None = None, stages: tuple[str, ...] = (),
               level: int | None = None, mode: str | None = None, gpus: int = 1, solver_type: str = "SGD",
-              mem: str | None = None, device: str | None = None, weights: str | None = None) -> CheckResult:
+              mem: str | None = None, device: str | None = None, weights: str | None = None,
+              text: str | None = None) -> CheckResult:
     """Analyse the net or solver at ``path`` as Caffe would build it, cost the whole run, and judge it
-    against ``mem``/``device`` when one is given (the CLI's ``caffemem check``, printing nothing)."""
+    against ``mem``/``device`` when one is given (the CLI's ``caffemem check``, printing nothing).
+
+    With ``text`` the prototxt is that text and ``path`` only names it (and is where a solver's
+    relative net paths are looked for). Invalid arguments raise :class:`CaffememError`.
+    """
+    check_arguments(batch, gpus)
+    chosen_mode = _mode(mode) if mode is not None else None
     phase_id = phase_from_name(phase) if phase else None
     inputs = inputs or {}
 
     def analyse(b: int | None) -> Analysis:
-        options = BuildOptions(batch=b, inputs=inputs)
+        options = build_options(b, inputs)
+        if text is not None:
+            return analyze_text(text, path, phase_id, options, level, tuple(stages))
         return analyze_path(path, phase_id, options, level, tuple(stages))
 
     analysis = analyse(batch)
     check_inputs_exist(analysis, inputs)
     if not any(net.layers for net in analysis.nets):
         raise CaffememError("the net has no layers", path)
-    run_mode = _mode(mode) if mode is not None else Mode.GPU if device else solver_mode(analysis)
+    # --device and --gpus N are GPU facts: they imply GPU mode, unless --mode cpu says otherwise.
+    run_mode = chosen_mode or (Mode.GPU if device or gpus > 1 else solver_mode(analysis))
     if gpus > 1 and run_mode != Mode.GPU:
-        raise CaffememError("--gpus needs GPU mode (--mode gpu): Caffe trains on several GPUs only there")
+        raise CaffememError("--gpus is a multi-GPU run, but --mode cpu was given: Caffe trains on several GPUs "
+                            "only in GPU mode")
     if device and run_mode != Mode.GPU:
         raise CaffememError("--device is a GPU's memory: it needs GPU mode (drop --mode cpu, or give --mem)")
     if is_host(mem) and run_mode == Mode.GPU:

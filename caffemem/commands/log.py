@@ -23,6 +23,10 @@ class LogResult:
     def close(self) -> None:
         self.report.close()
 
+    def __repr__(self) -> str:
+        ends = ", ".join(str(run.end.status) for run in self.runs[:5]) + (", ..." if len(self.runs) > 5 else "")
+        return f"<LogResult: {len(self.runs)} run(s) of {len(self.report.runs)} in the log ({ends})>"
+
     def __enter__(self) -> LogResult:
         return self
 

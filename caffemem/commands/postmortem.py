@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from caffemem.commands.display import Displayable
 from caffemem.commands.reconcile import compare_net
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions, SetupContext, count
@@ -45,7 +47,7 @@ class Consumer:
 
 
 @dataclass
-class PostMortem:
+class PostMortem(Displayable):
     source: str
     run: Run
     run_count: int
@@ -63,6 +65,42 @@ class PostMortem:
     @property
     def logged_memory(self) -> list[tuple[str | None, int | None]]:
         return [(n.phase, n.memory_required_for_data) for n in self.run.nets if n.nested_in is None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: exactly what ``caffemem postmortem --format json`` writes."""
+        return postmortem_dict(self)
+
+    def __repr__(self) -> str:
+        end = self.run.end
+        fits = f", fits={self.fit.fits}, max_batch={self.fit.max_batch}" if self.fit is not None else ""
+        total = f", total_bytes={self.footprint.total_bytes:,}" if self.footprint is not None else ""
+        return (f"<PostMortem {self.source!r} run {self.run.index + 1} of {self.run_count}: {end.status}"
+                + (f" ({end.crash_kind})" if end.crash_kind else "") + f"{total}{fits}>")
+
+
+def postmortem_dict(pm: PostMortem) -> dict[str, Any]:
+    """The post-mortem's JSON contract (keys are only ever added)."""
+    end = pm.run.end
+    fp = pm.footprint
+    return {
+        "source": pm.source,
+        "run": pm.run.index + 1,
+        "runs": pm.run_count,
+        "end": {"status": end.status, "crash_kind": end.crash_kind, "iteration": end.iteration,
+                "phase": end.phase, "layer": end.layer, "message": end.message, "where": end.where()},
+        "net_origin": pm.net_origin,
+        "guesses": pm.guesses,
+        "batch": pm.batch,
+        "solver_type": pm.solver_type,
+        "footprint": None if fp is None else {"mode": fp.mode, "total_bytes": fp.total_bytes,
+                                              "by_category": dict(fp.by_category)},
+        "logged_memory_required_for_data": [m for _, m in pm.logged_memory],
+        "consumers": [{"layer": c.layer, "type": c.type, "params": c.params, "bytes": c.bytes,
+                       "total_bytes": c.total} for c in pm.consumers],
+        "max_batch": pm.fit.max_batch if pm.fit is not None else None,
+        "fits": pm.fit.fits if pm.fit is not None else None,
+        "bytes_at_batch_1": pm.at_batch_one,
+    }
 
 
 def solver_type_of(run: Run, default: str = "SGD") -> str:

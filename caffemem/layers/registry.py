@@ -62,6 +62,10 @@ class BuildOptions:
 
     batch: int | None = None
     inputs: dict[str, Shape] = field(default_factory=dict)  # per-sample shape by top name
+    #: whole shapes (batch included: ``--input rois=300,5!``) by top name; their tops also appear in
+    #: ``inputs`` with the batch dropped, so a data layer sets itself up as usual, and the net
+    #: builder then gives the top exactly this shape (see caffemem.net.inputs).
+    whole_inputs: dict[str, Shape] = field(default_factory=dict)
 
 
 @dataclass

@@ -17,6 +17,9 @@ from caffemem.memory.budget import Budget
 
 #: Caffe indexes a blob's elements with an ``int``: no blob may hold more than this many.
 INT_MAX = 2**31 - 1
+#: A verdict within this share of the budget (either side) is "tight": the estimate's own error
+#: (allocator rounding, driver versions) is of that order, so the user should not rely on it.
+TIGHT_SHARE = 0.05
 
 
 @dataclass
@@ -30,6 +33,16 @@ class Fit:
     max_batch: int | None  # None: no batch fits (the fixed part alone is too big), or not computed
     fixed_bytes: int | None = None  # what does not grow with the batch
     per_sample_bytes: int | None = None
+
+    @property
+    def share(self) -> float:
+        """What the run needs as a share of the budget (1.0 = exactly all of it)."""
+        return self.needed_bytes / self.budget_bytes if self.budget_bytes else float("inf")
+
+    @property
+    def tight(self) -> bool:
+        """Within :data:`TIGHT_SHARE` of the budget, fitting or not."""
+        return abs(self.share - 1.0) <= TIGHT_SHARE
 
 
 def largest_batch(at: Callable[[int], int], budget: int, probe: int = 1) -> tuple[int | None, int, int]:

@@ -194,7 +194,13 @@ def analyze_path(path: str, phase: int | None = None, options: BuildOptions | No
     """Analyse a net or solver file (detected from its fields), or a binary caffemodel as a net."""
     if is_binary_net_file(path):  # solvers are text only; a caffemodel holds the whole net definition
         return analyze_net(load_binary_net(path), phase, options, level, stages)
-    text = read_text(path)
+    return analyze_text(read_text(path), path, phase, options, level, stages)
+
+
+def analyze_text(text: str, path: str, phase: int | None = None, options: BuildOptions | None = None,
+                 level: int | None = None, stages: tuple[str, ...] = ()) -> Analysis:
+    """Analyse prototxt ``text`` (a net or a solver) as if it were the file ``path`` (which names it in
+    messages, and is where a solver's relative net paths are looked for)."""
     if _GLOG_LINE.search(text[:20000]):
         raise CaffememError("this is a Caffe log, not a net or solver: read it with 'caffemem log' or "
                             "'caffemem postmortem'", path)

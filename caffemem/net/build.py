@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from caffemem.errors import NetError
+from caffemem.errors import CaffememError, NetError
 from caffemem.layers import catalogue  # noqa: F401  (registers every layer type)
 from caffemem.layers.registry import Layer, SetupContext, Shape, count, layer_class
 from caffemem.net.splits import insert_splits
@@ -208,6 +208,7 @@ class _Builder:
                 roots = sorted({self.unknown_from.get(b, "?") for b, s in zip(lp.bottom, bottom_shapes, strict=True)
                                 if s is None})
                 unknown = f"a bottom's shape is unknown (because of layer {', '.join(roots)})"
+        self.apply_user_shapes(lp, impl, top_shapes, bottom_shapes)
         if impl is not None and unknown is None and any(s is None for s in top_shapes):
             unknown = impl.unknown_reason()
 
@@ -243,6 +244,34 @@ class _Builder:
                           auto_tops=auto, need_backward=need_backward, bottom_need_backward=bottom_need,
                           memory_required_for_data=None if self.memory is None else self.memory * DTYPE_BYTES,
                           unknown=unknown, unknown_upstream=upstream and unknown is not None)
+
+    def apply_user_shapes(self, lp: caffe_pb2.LayerParameter, impl: Layer | None, top_shapes: list[Shape | None],
+                          bottom_shapes: list[Shape | None]) -> None:
+        """``--input``: whole shapes replace what a data or Python layer made of them; tops caffemem could not
+        compute take the user's shape; a top caffemem computes itself may not be given (caffemem.net.inputs)."""
+        options = self.ctx.options
+        reads_inputs = impl is not None and (impl.is_data or lp.type == "Python")
+        for j, blob in enumerate(lp.top):
+            whole = options.whole_inputs.get(blob)
+            sample = options.inputs.get(blob)
+            if whole is None and sample is None:
+                continue
+            if reads_inputs:
+                if whole is not None:
+                    top_shapes[j] = tuple(whole)
+                continue
+            shape = top_shapes[j]
+            if shape is not None:
+                dims = "x".join(str(d) for d in shape)
+                raise CaffememError(f"--input {blob}: caffemem computes this top itself (layer '{lp.name}', "
+                                    f"{lp.type}, gives {dims}); --input is for tops it cannot know (data, Input, "
+                                    "Python and unanalysable layers)", self.ctx.source)
+            if whole is not None:
+                top_shapes[j] = tuple(whole)
+            elif sample is not None:
+                first = next((b for b in bottom_shapes if b), None)
+                batch = options.batch if options.batch is not None else first[0] if first else 1
+                top_shapes[j] = (batch, *sample)
 
     def make_params(self, index: int, lp: caffe_pb2.LayerParameter, impl: Layer | None) -> list[ParamBlob]:
         """Parameter blobs with their specs, and Caffe's ``AppendParam`` sharing by name."""

@@ -1,90 +1,19 @@
-"""The JSON contract of ``caffemem check``: other tools read it, so keys are added, never renamed."""
+"""The JSON contract of ``caffemem check``: other tools read it, so keys are added, never renamed.
+
+The dict is :func:`caffemem.commands.check_dict.check_dict`'s, the same that ``CheckResult.to_dict()``
+returns.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any, TextIO
+from typing import TextIO
 
-from caffemem import __version__
 from caffemem.commands.check import CheckResult
-from caffemem.memory.model import NetFootprint, RunFootprint
-from caffemem.net.analyze import Analysis
-from caffemem.net.build import BuiltLayer, BuiltNet
+from caffemem.commands.check_dict import analysis_dict, check_dict, footprint_dict, layer_dict, net_dict
 from caffemem.report.options import ReportOptions
 
-
-def layer_dict(layer: BuiltLayer) -> dict[str, Any]:
-    return {
-        "name": layer.name,
-        "type": layer.type,
-        "bottoms": list(layer.bottoms),
-        "tops": [{"name": name, "shape": list(shape) if shape is not None else None}
-                 for name, shape in zip(layer.tops, layer.top_shapes, strict=True)],
-        "params": [{"shape": list(p.shape), **({"shared_with": p.name} if p.shared else {}),
-                    "lr_mult": p.lr_mult} for p in layer.params],
-        "memory_required_for_data": layer.memory_required_for_data,
-        "need_backward": layer.need_backward,
-        "loss_weights": [w for w in layer.loss_weights],
-        "inserted_split": layer.is_split,
-        "unknown": layer.unknown,
-    }
-
-
-def net_dict(net: BuiltNet) -> dict[str, Any]:
-    return {
-        "name": net.name,
-        "phase": net.phase_name,
-        "memory_required_for_data": net.memory_required_for_data,
-        "params": net.param_count,
-        "outputs": list(net.outputs),
-        "unanalysed_layers": [{"name": layer.name, "type": layer.type, "reason": layer.unknown}
-                              for layer in net.unanalysed_layers],
-        "layers": [layer_dict(layer) for layer in net.layers],
-    }
-
-
-def analysis_dict(analysis: Analysis) -> dict[str, Any]:
-    return {
-        "caffemem": __version__,
-        "source": analysis.source,
-        "kind": analysis.kind,
-        "upgrades": sorted({u for n in analysis.loaded for u in n.upgrades}),
-        "warnings": analysis.warnings,
-        "nets": [net_dict(net) for net in analysis.nets],
-    }
-
-
-def footprint_dict(fp: NetFootprint | RunFootprint, mode: str) -> dict[str, Any]:
-    return {"mode": mode, "total_bytes": fp.total_bytes, "by_category": dict(fp.by_category)}
-
-
-def check_dict(result: CheckResult) -> dict[str, Any]:
-    """The whole contract: the analysis plus footprints, and the verdict when a budget was given."""
-    data = analysis_dict(result.analysis)
-    run = result.footprint
-    data["footprint"] = footprint_dict(run, run.mode)
-    data["footprint"]["solver_type"] = run.solver_type
-    data["footprint"]["gpus"] = run.gpus
-    data["footprint"]["runtime_bytes"] = run.runtime_bytes
-    data["footprint"]["host_bytes"] = run.host_bytes  # GPU mode: pinned host copies; CPU mode: the total
-    for net_data, fp in zip(data["nets"], run.nets, strict=True):
-        net_data["footprint"] = footprint_dict(fp, run.mode)
-        net_data["footprint"]["role"] = fp.role
-        for layer in net_data["layers"]:
-            layer["bytes"] = dict(fp.by_layer.get(layer["name"], {}))
-    data["complete"] = not any(net.unanalysed_layers for net in result.analysis.nets)
-    data["max_batch"] = None  # set when a budget was given
-    if result.fit is not None:
-        fit = result.fit
-        data["max_batch"] = fit.max_batch
-        data["budget"] = {"bytes": fit.budget_bytes, "name": fit.budget_name, "fits": fit.fits,
-                          "fixed_bytes": fit.fixed_bytes, "per_sample_bytes": fit.per_sample_bytes}
-    if result.weights is not None:
-        match = result.weights
-        data["weights"] = {key: getattr(match, key, None) for key in (
-            "source", "ignored_source_layers", "unfilled_layers", "unchecked_layers", "weights_values_bytes",
-            "copied_values_bytes", "file_bytes")}
-    return data
+__all__ = ["analysis_dict", "check_dict", "footprint_dict", "layer_dict", "net_dict", "render_check", "write"]
 
 
 def render_check(result: CheckResult) -> str:

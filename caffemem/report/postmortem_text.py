@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import TextIO
 
 from caffemem.categories import Category as C
+from caffemem.commands.display import register_display
 from caffemem.commands.postmortem import PostMortem
 from caffemem.modes import Mode
 from caffemem.report.options import ReportOptions
@@ -118,3 +120,11 @@ def category_words(category: str) -> str:
 def write(pm: PostMortem, out: TextIO, options: ReportOptions) -> None:
     """``caffemem postmortem --format text``."""
     out.write(render_text(pm))
+
+
+def html(pm: PostMortem) -> str:
+    """The text report for notebooks (``PostMortem._repr_html_``)."""
+    return f"<pre class='caffemem-postmortem'>{escape(render_text(pm))}</pre>"
+
+
+register_display(PostMortem, "html", html)
