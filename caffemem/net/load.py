@@ -27,6 +27,7 @@ class LoadedNet:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     upgrades: list[str] = field(default_factory=list)
     upgrade_warnings: list[str] = field(default_factory=list)
+    caffe_notes: list[Diagnostic] = field(default_factory=list)  # fork fields, failed CHECKs (prototxt.note)
 
 
 @dataclass
@@ -35,6 +36,7 @@ class LoadedSolver:
     source: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     upgrades: list[str] = field(default_factory=list)
+    caffe_notes: list[Diagnostic] = field(default_factory=list)
 
 
 def read_text(path: str) -> str:
@@ -163,8 +165,9 @@ def upgrade_net_param(param: caffe_pb2.NetParameter, source: str) -> tuple[list[
 
 def net_from_text(text: str, source: str, upgrade: bool = True) -> LoadedNet:
     param = caffe_pb2.NetParameter()
-    diagnostics = parse_text(text, param, source)
-    loaded = LoadedNet(param, source, diagnostics)
+    notes: list[Diagnostic] = []
+    diagnostics = parse_text(text, param, source, notes)
+    loaded = LoadedNet(param, source, diagnostics, caffe_notes=notes)
     if upgrade:
         loaded.upgrades, loaded.upgrade_warnings = upgrade_net_param(param, source)
     return loaded
@@ -176,12 +179,13 @@ def load_net(path: str) -> LoadedNet:
 
 def solver_from_text(text: str, source: str) -> LoadedSolver:
     param = caffe_pb2.SolverParameter()
-    diagnostics = parse_text(text, param, source)
+    notes: list[Diagnostic] = []
+    diagnostics = parse_text(text, param, source, notes)
     from caffemem.net import upgrade
 
     result = upgrade.upgrade_solver(param, source)
     upgrades = list(getattr(result, "applied", result) or [])
-    return LoadedSolver(param, source, diagnostics, upgrades)
+    return LoadedSolver(param, source, diagnostics, upgrades, notes)
 
 
 def load_solver(path: str) -> LoadedSolver:

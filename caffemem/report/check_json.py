@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from caffemem import __version__
@@ -10,6 +9,7 @@ from caffemem.commands.check import CheckResult
 from caffemem.memory.model import NetFootprint, RunFootprint
 from caffemem.net.analyze import Analysis
 from caffemem.net.build import BuiltLayer, BuiltNet
+from caffemem.report._json import dumps
 from caffemem.report.options import ReportOptions
 
 
@@ -88,7 +88,7 @@ def check_dict(result: CheckResult) -> dict[str, Any]:
 
 
 def render_check(result: CheckResult) -> str:
-    return json.dumps(check_dict(result), indent=1) + "\n"
+    return dumps(check_dict(result), indent=1) + "\n"
 
 
 def write(result: CheckResult, out: TextIO, options: ReportOptions) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from caffemem.commands.postmortem import PostMortem
+from caffemem.report._json import dumps
 from caffemem.report.options import ReportOptions
 
 
@@ -31,7 +31,7 @@ def render_json(pm: PostMortem) -> str:
         "fits": pm.fit.fits if pm.fit is not None else None,
         "bytes_at_batch_1": pm.at_batch_one,
     }
-    return json.dumps(data, indent=1) + "\n"
+    return dumps(data, indent=1) + "\n"
 
 
 def write(pm: PostMortem, out: TextIO, options: ReportOptions) -> None:

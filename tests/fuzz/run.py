@@ -74,7 +74,8 @@ def commands_for(kind: str) -> list[list[str]]:
     if kind == "log":
         return [["log", "{IN}"], ["log", "{IN}", "--format", "json"], ["log", "{IN}", "--format", "csv"],
                 ["postmortem", "{IN}"], ["postmortem", "{IN}", "--format", "json"], ["log", "{IN}", "--layers"]]
-    return [["check", "{IN}"], ["check", "{IN}", "--format", "json"], ["check", "{DIR}/net.prototxt", "--weights", "{IN}"],
+    return [["check", "{IN}"], ["check", "{IN}", "--format", "json"],
+            ["check", "{DIR}/net.prototxt", "--weights", "{IN}"],
             ["audit", "{IN}"], ["audit", "{DIR}", "--format", "json"], ["upgrade", "{IN}", "-o", "{DIR}/up.prototxt"]]
 
 

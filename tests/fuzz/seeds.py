@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "seeds"
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+_ROOT = Path(__file__).resolve().parents[2]
+#: ../shared beside the checkout (as tests/conftest.py), else the one above a worktree folder.
+SHARED = next((p for p in (_ROOT.parent / "shared", _ROOT.parent.parent / "shared") if p.is_dir()),
+              _ROOT.parent / "shared")
 MAX_SEED_BYTES = 120_000
 
 
