@@ -29,6 +29,14 @@ from pathlib import Path
 
 from . import mutate, seeds
 
+#: Findings whose cause is in code under rewrite elsewhere (caffemem/logs/, caffemem/layers/): counted
+#: and listed as known, not as failures, until the fix lands. Signature prefix -> cause.
+KNOWN: dict[str, str] = {
+    "exception:ValueError caffemem/logs/reconstruct.py": "logs/reconstruct.py puts logged dims and channel counts "
+                                                         "into protobuf fields unchecked (Value out of range)",
+    "exception:IndexError caffemem/logs/reconstruct.py": "logs/reconstruct.py _guess indexes tops/bottoms that a "
+                                                         "mangled log did not name",
+}
 QUICK_TIME_LIMIT = 8.0
 QUICK_MEMORY_MB = 512
 EXT = {"prototxt": ".prototxt", "log": ".log", "caffemodel": ".caffemodel"}
@@ -60,6 +68,11 @@ class Outcome:
     @property
     def signature(self) -> str:
         return f"{self.klass} {self.where}".strip()
+
+    @property
+    def known(self) -> str | None:
+        """The cause, when this failure is a known one left for another branch (:data:`KNOWN`)."""
+        return next((cause for prefix, cause in KNOWN.items() if self.signature.startswith(prefix)), None)
 
 
 class CaseTimeout(BaseException):
@@ -138,7 +151,7 @@ def _judge(case: Case, folder: str, args: list[str], exit_code: int | None, stdo
             return Outcome("internal-error", "", errors[0][:300])
         if bad:
             return Outcome("unprintable-error", "", repr(bad[0])[:300])
-        return Outcome("error")
+        return Outcome("error", "", errors[0][:2000])
     if exit_code not in (0, 1):
         return Outcome("bad-exit", str(exit_code), stderr[-300:])
     if bad:
@@ -275,15 +288,19 @@ class Summary:
     signatures: dict[str, tuple[Case, Outcome]] = field(default_factory=dict)
     seconds: float = 0.0
 
+    known: Counter[str] = field(default_factory=Counter)
+
     @property
     def failures(self) -> int:
-        return sum(n for k, n in self.classes.items() if k not in ("ok", "error"))
+        """Failing cases, not counting the known ones."""
+        return sum(n for k, n in self.classes.items() if k not in ("ok", "error")) - sum(self.known.values())
 
     def lines(self) -> list[str]:
         out = [f"{self.kind}: {self.cases} cases in {self.seconds:.1f} s: "
                + ", ".join(f"{k} {n}" for k, n in sorted(self.classes.items()))]
         for sig, (case, outcome) in sorted(self.signatures.items()):
-            out.append(f"  {sig}  (case {case.number}, seed {case.seed}, {' '.join(case.args)}, "
+            mark = f"[known: {self.known[sig]} case(s)] " if outcome.known else ""
+            out.append(f"  {mark}{sig}  (case {case.number}, seed {case.seed}, {' '.join(case.args)}, "
                        f"{'+'.join(case.mutators)}): {outcome.detail[:160]}")
         return out
 
@@ -302,8 +319,8 @@ def save(case: Case, outcome: Outcome, folder: Path) -> Path:
 
 def fuzz(kind: str, cases: int, seed: int = 0, shared: bool = True, out: Path | None = None,
          time_limit: float = QUICK_TIME_LIMIT, memory_mb: int = QUICK_MEMORY_MB, progress: bool = False,
-         first: int = 0) -> Summary:
-    pool = seeds.pool(kind, shared=shared)
+         first: int = 0, max_seed_bytes: int = seeds.MAX_SEED_BYTES) -> Summary:
+    pool = seeds.pool(kind, shared=shared, max_bytes=max_seed_bytes)
     warm_up()
     summary = Summary(kind)
     start = time.monotonic()
@@ -314,6 +331,8 @@ def fuzz(kind: str, cases: int, seed: int = 0, shared: bool = True, out: Path | 
         summary.classes[outcome.klass] += 1
         if outcome.failed:
             summary.signatures.setdefault(outcome.signature, (case, outcome))
+            if outcome.known:
+                summary.known[outcome.signature] += 1
             if out is not None:
                 save(case, outcome, out)
         if progress and number % 100 == 99:

@@ -72,16 +72,17 @@ def _definition_only(text: bytes, source: str) -> bytes | None:
         return None
 
 
-def _shared_files(folder: str, patterns: tuple[str, ...]) -> list[Path]:
+def _shared_files(folder: str, patterns: tuple[str, ...], max_bytes: int) -> list[Path]:
     root = SHARED / "corpus" / folder
     if not root.is_dir():
         return []
     files = sorted(p for pat in patterns for p in root.rglob(pat) if p.is_file())
-    return [p for p in files if p.stat().st_size <= MAX_SEED_BYTES]
+    return [p for p in files if p.stat().st_size <= max_bytes]
 
 
 @functools.cache
-def pool(kind: str, shared: bool = True) -> list[Seed]:
+def pool(kind: str, shared: bool = True, max_bytes: int = MAX_SEED_BYTES) -> list[Seed]:
+    """The seeds of one kind: ours, plus the corpus files of at most ``max_bytes`` when ``shared``."""
     own_net_seed = Seed("tiny_net.prototxt", own_net())
     if kind == "prototxt":
         out = [own_net_seed,
@@ -89,19 +90,20 @@ def pool(kind: str, shared: bool = True) -> list[Seed]:
                     {"tiny_net.prototxt": own_net()}),
                Seed("legacy_v1.prototxt", (HERE / "legacy_v1.prototxt").read_bytes())]
         if shared:
-            for p in _shared_files("nets", ("*.prototxt", "*.pt")) + _shared_files("legacy", ("*.prototxt",)):
+            for p in _shared_files("nets", ("*.prototxt", "*.pt"), max_bytes) + _shared_files("legacy", ("*.prototxt",),
+                                                                                          max_bytes):
                 out.append(Seed(str(p.relative_to(SHARED)), p.read_bytes()))
         return out
     if kind == "log":
         out = [Seed("tiny_crash.log", own_log())]
         if shared:
-            for p in _shared_files("logs", ("*",)):
+            for p in _shared_files("logs", ("*",), max_bytes):
                 out.append(Seed(str(p.relative_to(SHARED)), p.read_bytes()))
         return out
     if kind == "caffemodel":
         out = [Seed("tiny.caffemodel", tiny_caffemodel()), Seed("tiny_v1.caffemodel", tiny_caffemodel(True))]
         if shared:
-            for p in _shared_files("nets", ("*.prototxt",))[::3]:
+            for p in _shared_files("nets", ("*.prototxt",), max_bytes)[::3]:
                 binary = _definition_only(p.read_bytes(), str(p))
                 if binary:
                     out.append(Seed(str(p.relative_to(SHARED)) + ".bin", binary))
