@@ -57,6 +57,8 @@ FORK_FIELD = "fork_field"
 #: Where a BlobShape is the shape of a data blob (Input, DummyData, the net's own inputs).
 _DATA_SHAPES = frozenset({("InputParameter", "shape"), ("DummyDataParameter", "shape"),
                           ("NetParameter", "input_shape")})
+#: Caffe's kMaxBlobAxes (blob.hpp): no blob has more axes.
+MAX_BLOB_AXES = 32
 #: Deepest nesting of messages read; protobuf's own parsers stop at 100 as well.
 MAX_DEPTH = 100
 
@@ -284,6 +286,10 @@ class _Parser:
         self.message(sub, _CLOSE[opener])
         self.via.pop()
         self.depth -= 1
+        if via in _DATA_SHAPES and len(sub.dim) > MAX_BLOB_AXES:  # type: ignore[attr-defined]
+            self.note(t.offsets[t.i - 1], f"a data shape of {len(sub.dim)} axes: "  # type: ignore[attr-defined]
+                      f"Caffe's Blob::Reshape fails its check 'shape.size() <= kMaxBlobAxes "
+                      f"({len(sub.dim)} vs. {MAX_BLOB_AXES})'", CAFFE_CHECK)
 
     def scalar(self, msg: Message, field: FieldDescriptor, repeated: bool) -> None:
         t = self.t
