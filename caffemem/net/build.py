@@ -200,6 +200,9 @@ class _Builder:
                 raise self.fail(f"layer '{lp.name}' ({lp.type}) produced {len(top_shapes)} tops, "
                                 f"{len(top_names)} declared")
             for shape in top_shapes:
+                if shape is not None and any(d < 0 for d in shape):
+                    raise self.fail(f"layer '{lp.name}' ({lp.type}): a top of shape {shape}; Caffe's "
+                                    f"Blob::Reshape fails its check 'shape[i] >= 0 ({min(shape)} vs. 0)'")
                 if shape is not None and len(shape) > MAX_BLOB_AXES:
                     raise self.fail(f"layer '{lp.name}' ({lp.type}): a top of {len(shape)} axes; Caffe's "
                                     f"Blob::Reshape fails its check 'shape.size() <= kMaxBlobAxes "

@@ -84,6 +84,12 @@ def test_check_refuses_what_caffe_refuses(name: str, says: str) -> None:
     assert_kept(run(HERE / name, "check", "{IN}"), "error", says)
 
 
+def test_a_negative_dim_in_a_caffemodel_is_refused_at_build() -> None:
+    """Binary nets have no text places: the built shape is checked, as Caffe's Blob::Reshape does."""
+    assert_kept(run(INPUTS / "negative_dim.caffemodel", "check", "{IN}"), "error",
+                "a top of shape (1, -3, 4); Caffe's Blob::Reshape fails its check 'shape[i] >= 0 (-3 vs. 0)'")
+
+
 def test_upgrade_and_audit_still_read_past_what_caffe_refuses() -> None:
     for name in ("negative_dim.prototxt", "typo_field.prototxt", "no_type.prototxt"):
         assert_kept(run(HERE / name, "audit", "{IN}", "--format", "json"), "ok")
