@@ -34,8 +34,8 @@ from . import mutate, seeds
 KNOWN: dict[str, str] = {
     "exception:ValueError caffemem/logs/reconstruct.py": "logs/reconstruct.py puts logged dims and channel counts "
                                                          "into protobuf fields unchecked (Value out of range)",
-    "exception:IndexError caffemem/logs/reconstruct.py": "logs/reconstruct.py _guess indexes tops/bottoms that a "
-                                                         "mangled log did not name",
+    "exception:IndexError caffemem/logs/reconstruct.py": "logs/reconstruct.py _guess reads b0[0] of a logged "
+                                                         "shape without dims before checking its length",
 }
 QUICK_TIME_LIMIT = 8.0
 QUICK_MEMORY_MB = 512
