@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from caffemem import __version__
-from caffemem.errors import CaffememError
+from caffemem.errors import CaffememError, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +32,7 @@ def friendly_errors(func: F) -> F:
             sys.exit(2)
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""
-            click.echo(f"caffemem: error: {where}{err.strerror or err}", err=True)
+            click.echo(one_line(f"caffemem: error: {where}{err.strerror or err}"), err=True)
             sys.exit(2)
         except UnicodeDecodeError as err:
             click.echo(f"caffemem: error: not a text file (byte {err.start} is not UTF-8)", err=True)
@@ -42,8 +42,8 @@ def friendly_errors(func: F) -> F:
         except Exception as err:  # a bug of ours met by some input: still one line, never a traceback
             if os.environ.get("CAFFEMEM_DEBUG"):
                 raise
-            click.echo(f"caffemem: error: internal error ({type(err).__name__}: {err}); "
-                       "set CAFFEMEM_DEBUG=1 for details and please report it", err=True)
+            click.echo(one_line(f"caffemem: error: internal error ({type(err).__name__}: {err}); "
+                                "set CAFFEMEM_DEBUG=1 for details and please report it"), err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
@@ -136,7 +136,7 @@ def check(path: str, phase: str | None, batch: int | None, inputs: tuple[str, ..
                        mem=mem, device=device, weights=weights)
     _emit("check", fmt, result, ReportOptions(width=terminal_width(), wide=wide))
     for warning in result.warnings:
-        click.echo(f"caffemem: warning: {warning}", err=True)
+        click.echo(one_line(f"caffemem: warning: {warning}"), err=True)
     if result.fit is not None and not result.fit.fits:
         sys.exit(1)
 
@@ -158,7 +158,7 @@ def upgrade_command(in_path: str, out_path: str | None, force: bool) -> None:
 
     done = run_upgrade(in_path, out_path, force)
     for warning in done.warnings:
-        click.echo(f"caffemem: warning: {warning}", err=True)
+        click.echo(one_line(f"caffemem: warning: {warning}"), err=True)
     if done.applied:
         click.echo(f"caffemem: upgraded {in_path} ({done.done.kind}): {', '.join(done.applied)}", err=True)
     else:

@@ -135,8 +135,8 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
     def analyse(b: int | None) -> Analysis:
         options = build_options(b, inputs)
         if text is not None:
-            return analyze_text(text, path, phase_id, options, level, tuple(stages))
-        return analyze_path(path, phase_id, options, level, tuple(stages))
+            return analyze_text(text, path, phase_id, options, level, tuple(stages), strict=True)
+        return analyze_path(path, phase_id, options, level, tuple(stages), strict=True)
 
     analysis = analyse(batch)
     check_inputs_exist(analysis, inputs)
@@ -153,7 +153,7 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
         raise CaffememError("--mem host is this machine's RAM, but in GPU mode the budget is the GPU's memory: "
                             "give --device NAME or --mem SIZE")
     fp = footprint(analysis, run_mode, solver_type, gpus)
-    result = CheckResult(analysis, fp)
+    result = CheckResult(analysis, fp, notes=analysis.fork_warnings)
     extra = 0
     if weights:
         from caffemem.memory.loading import weights_loading

@@ -117,7 +117,9 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
     runs: list[RunInfo | None] = []
 
     for layer in net.layers:
-        impl = layer.impl
+        # A layer whose bottoms' shapes are unknown was never set up (reshape did not run): its views
+        # and buffers may depend on what set-up decides (Permute's order), so it is not asked for them.
+        impl = layer.impl if all(s is not None for s in layer.bottom_shapes) else None
         bottoms = [blob_of.get(b, (None, None)) for b in layer.bottoms]
         tops: list[tuple[int | None, int | None]] = []
         for j, (name, shape) in enumerate(zip(layer.tops, layer.top_shapes, strict=True)):

@@ -25,7 +25,7 @@ from caffemem.net.load import (
     resolve_solver_path,
     solver_from_text,
 )
-from caffemem.net.prototxt import Diagnostic
+from caffemem.net.prototxt import FORK_FIELD, Diagnostic, first_refusal
 from caffemem.net.state import PHASE_NAMES, TEST, TRAIN, compose_state, has_phase_rules
 from caffemem.proto import caffe_pb2
 
@@ -49,6 +49,12 @@ class Analysis:
                 seen[str(d)] = None
                 out.append(d)
         return out
+
+    @property
+    def fork_warnings(self) -> list[str]:
+        """Fields of forks' schemas this input uses (once each): BVLC Caffe would refuse them."""
+        notes = (self.solver.caffe_notes if self.solver else []) + [d for n in self.loaded for d in n.caffe_notes]
+        return list({str(d): None for d in notes if d.kind == FORK_FIELD})
 
     @property
     def warnings(self) -> list[str]:
@@ -131,17 +137,29 @@ def analyze_net(loaded: LoadedNet, phase: int | None = None, options: BuildOptio
     return Analysis(loaded.source, "net", nets, loaded=[loaded])
 
 
+def refuse_like_caffe(loaded: LoadedNet | LoadedSolver) -> None:
+    """Raise the first problem BVLC Caffe would refuse the text for (an unknown field or enum value,
+    a negative dimension, a layer without a type), with its place; fork fields stay warnings."""
+    err = first_refusal(sorted(loaded.diagnostics + loaded.caffe_notes, key=lambda d: (d.line, d.column)))
+    if err is not None:
+        raise err
+
+
 def analyze_solver(solver: LoadedSolver, phase: int | None = None, options: BuildOptions | None = None,
-                   level: int | None = None, stages: tuple[str, ...] = ()) -> Analysis:
-    """The train net, then the test nets, as Caffe's solver creates them."""
+                   level: int | None = None, stages: tuple[str, ...] = (), strict: bool = False) -> Analysis:
+    """The train net, then the test nets, as Caffe's solver creates them (``strict``: see :func:`analyze_path`)."""
     options = options or BuildOptions()
     sp = solver.param
     cache: dict[str, LoadedNet] = {}
+    if strict:
+        refuse_like_caffe(solver)
 
     def from_file(name: str) -> LoadedNet:
         path = resolve_solver_path(solver.source, name)
         if path not in cache:
             cache[path] = load_net(path)
+            if strict:
+                refuse_like_caffe(cache[path])
         return cache[path]
 
     def inline(param: caffe_pb2.NetParameter, what: str) -> LoadedNet:
@@ -190,20 +208,29 @@ _GLOG_LINE = re.compile(r"^[IWEF]\d{4,8} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.-]+:\d+\] 
 
 
 def analyze_path(path: str, phase: int | None = None, options: BuildOptions | None = None,
-                 level: int | None = None, stages: tuple[str, ...] = ()) -> Analysis:
-    """Analyse a net or solver file (detected from its fields), or a binary caffemodel as a net."""
+                 level: int | None = None, stages: tuple[str, ...] = (), strict: bool = False) -> Analysis:
+    """Analyse a net or solver file (detected from its fields), or a binary caffemodel as a net.
+
+    ``strict`` (``caffemem check``): text BVLC Caffe's parser or net setup refuses is refused here
+    too, with its place, instead of analysed past (see :data:`caffemem.net.prototxt.REFUSED_KINDS`).
+    Without it (post-mortems of runs a fork's Caffe did run), such problems stay warnings.
+    """
     if is_binary_net_file(path):  # solvers are text only; a caffemodel holds the whole net definition
         return analyze_net(load_binary_net(path), phase, options, level, stages)
-    return analyze_text(read_text(path), path, phase, options, level, stages)
+    return analyze_text(read_text(path), path, phase, options, level, stages, strict)
 
 
 def analyze_text(text: str, path: str, phase: int | None = None, options: BuildOptions | None = None,
-                 level: int | None = None, stages: tuple[str, ...] = ()) -> Analysis:
+                 level: int | None = None, stages: tuple[str, ...] = (), strict: bool = False) -> Analysis:
     """Analyse prototxt ``text`` (a net or a solver) as if it were the file ``path`` (which names it in
-    messages, and is where a solver's relative net paths are looked for)."""
+    messages, and is where a solver's relative net paths are looked for); ``strict`` as for
+    :func:`analyze_path`."""
     if _GLOG_LINE.search(text[:20000]):
         raise CaffememError("this is a Caffe log, not a net or solver: read it with 'caffemem log' or "
                             "'caffemem postmortem'", path)
     if file_kind(text, path) == "solver":
-        return analyze_solver(solver_from_text(text, path), phase, options, level, stages)
-    return analyze_net(net_from_text(text, path), phase, options, level, stages)
+        return analyze_solver(solver_from_text(text, path), phase, options, level, stages, strict)
+    loaded = net_from_text(text, path)
+    if strict:
+        refuse_like_caffe(loaded)
+    return analyze_net(loaded, phase, options, level, stages)

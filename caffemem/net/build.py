@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from caffemem.errors import CaffememError, NetError
 from caffemem.layers import catalogue  # noqa: F401  (registers every layer type)
 from caffemem.layers.registry import Layer, SetupContext, Shape, count, layer_class
+from caffemem.net.prototxt import MAX_BLOB_AXES
 from caffemem.net.splits import insert_splits
 from caffemem.net.state import PHASE_NAMES, filter_net
 from caffemem.proto import caffe_pb2
@@ -199,8 +200,16 @@ class _Builder:
                 raise self.fail(f"layer '{lp.name}' ({lp.type}) produced {len(top_shapes)} tops, "
                                 f"{len(top_names)} declared")
             for shape in top_shapes:
+                if shape is not None and any(d < 0 for d in shape):
+                    raise self.fail(f"layer '{lp.name}' ({lp.type}): a top of shape {shape}; Caffe's "
+                                    f"Blob::Reshape fails its check 'shape[i] >= 0 ({min(shape)} vs. 0)'")
+                if shape is not None and len(shape) > MAX_BLOB_AXES:
+                    raise self.fail(f"layer '{lp.name}' ({lp.type}): a top of {len(shape)} axes; Caffe's "
+                                    f"Blob::Reshape fails its check 'shape.size() <= kMaxBlobAxes "
+                                    f"({len(shape)} vs. {MAX_BLOB_AXES})'")
                 if shape is not None and count(shape) > 2**31 - 1:
-                    raise self.fail(f"layer '{lp.name}': blob size exceeds INT_MAX ({shape})")
+                    raise self.fail(f"layer '{lp.name}': blob size exceeds INT_MAX ({shape}); Caffe's "
+                                    f"Blob::Reshape fails its check 'count_ <= INT_MAX'")
         else:
             top_shapes = [None] * len(top_names)
             upstream = unknown is None

@@ -26,11 +26,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import count
 from caffemem.net.upgrade import V1_TYPE_TO_V2
 from caffemem.net.upgrade_v0 import V0_TYPE_TO_V1
-from caffemem.proto import caffe_pb2
+from caffemem.proto import caffe_pb2, is_repeated
 
 #: Size of the one read buffer; the scanner never holds more of the file than this at a time.
 CHUNK_BYTES = 1 << 16
@@ -721,6 +724,32 @@ class _SkeletonCopier:
         return out
 
 
+def text_strings(message: Message) -> int:
+    """Make every ``string`` field of ``message`` (recursively) a ``str``; return how many were not UTF-8.
+
+    Why: a proto2 ``string`` holding bytes that are not UTF-8 parses in C++ (Caffe logs nothing and
+    keeps the bytes), but Python's protobuf hands such a field back as ``bytes``, which every name
+    comparison and writer downstream would trip on. Caffe would load the net, so caffemem reads the
+    names as Caffe's log would show them, with U+FFFD for each bad byte.
+    """
+    fixed = 0
+    for fd, value in message.ListFields():
+        if fd.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
+            for sub in (value if is_repeated(fd) else [value]):
+                fixed += text_strings(sub)
+        elif fd.type == FieldDescriptor.TYPE_STRING:
+            if is_repeated(fd):
+                if any(isinstance(v, bytes) for v in value):
+                    texts = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value]
+                    fixed += sum(isinstance(v, bytes) for v in value)
+                    del value[:]
+                    value.extend(texts)
+            elif isinstance(value, bytes):
+                setattr(message, fd.name, value.decode("utf-8", "replace"))
+                fixed += 1
+    return fixed
+
+
 def read_net_skeleton_info(path: str | os.PathLike[str]) -> NetSkeleton:
     """:func:`read_net_skeleton` plus the sizes of what it kept and left out."""
     source = os.fspath(path)
@@ -732,6 +761,7 @@ def read_net_skeleton_info(path: str | os.PathLike[str]) -> NetSkeleton:
         param = caffe_pb2.NetParameter.FromString(bytes(data))
     except Exception as err:  # protobuf's DecodeError; the scanner has already checked the framing
         raise CaffememError(f"not a valid NetParameter once its blobs are left out: {err}", source) from None
+    text_strings(param)
     return NetSkeleton(param=param, file_bytes=size, kept_bytes=len(data), dropped_blobs=copier.dropped_blobs,
                        dropped_bytes=copier.dropped_bytes)
 

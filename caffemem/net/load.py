@@ -27,6 +27,7 @@ class LoadedNet:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     upgrades: list[str] = field(default_factory=list)
     upgrade_warnings: list[str] = field(default_factory=list)
+    caffe_notes: list[Diagnostic] = field(default_factory=list)  # fork fields, failed CHECKs (prototxt.note)
 
 
 @dataclass
@@ -35,19 +36,29 @@ class LoadedSolver:
     source: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     upgrades: list[str] = field(default_factory=list)
+    caffe_notes: list[Diagnostic] = field(default_factory=list)
+
+
+#: The largest text net or solver read. The biggest real nets are a few MB (a 100,000-layer net is
+#: 7 MB); reading is bounded so that /dev/zero, a FIFO that never ends or a mistaken dataset file is
+#: refused in one line instead of filling memory (each byte of prototxt costs ~100 in the parse).
+MAX_TEXT_BYTES = 64 * 2**20
 
 
 def read_text(path: str) -> str:
     """The file's text. Bytes that are not UTF-8 are kept as replacement characters, not fatal."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(MAX_TEXT_BYTES + 1)
     except FileNotFoundError:
         raise CaffememError("no such file", path) from None
     except IsADirectoryError:
         raise CaffememError("is a directory, not a net or solver file", path) from None
     except OSError as err:
         raise CaffememError(err.strerror or str(err), path) from None
+    if len(data) > MAX_TEXT_BYTES:
+        raise CaffememError(f"is larger than {MAX_TEXT_BYTES // 2**20} MiB: not a net or solver prototxt (the "
+                            f"largest real ones are a few MB)", path)
     if not looks_binary(data[:_HEAD_BYTES]):
         return data.decode("utf-8", errors="replace")
     raise ParseError("looks like a binary file; text prototxt expected (use --weights for .caffemodel)", path)
@@ -163,8 +174,9 @@ def upgrade_net_param(param: caffe_pb2.NetParameter, source: str) -> tuple[list[
 
 def net_from_text(text: str, source: str, upgrade: bool = True) -> LoadedNet:
     param = caffe_pb2.NetParameter()
-    diagnostics = parse_text(text, param, source)
-    loaded = LoadedNet(param, source, diagnostics)
+    notes: list[Diagnostic] = []
+    diagnostics = parse_text(text, param, source, notes)
+    loaded = LoadedNet(param, source, diagnostics, caffe_notes=notes)
     if upgrade:
         loaded.upgrades, loaded.upgrade_warnings = upgrade_net_param(param, source)
     return loaded
@@ -176,12 +188,13 @@ def load_net(path: str) -> LoadedNet:
 
 def solver_from_text(text: str, source: str) -> LoadedSolver:
     param = caffe_pb2.SolverParameter()
-    diagnostics = parse_text(text, param, source)
+    notes: list[Diagnostic] = []
+    diagnostics = parse_text(text, param, source, notes)
     from caffemem.net import upgrade
 
     result = upgrade.upgrade_solver(param, source)
     upgrades = list(getattr(result, "applied", result) or [])
-    return LoadedSolver(param, source, diagnostics, upgrades)
+    return LoadedSolver(param, source, diagnostics, upgrades, notes)
 
 
 def load_solver(path: str) -> LoadedSolver:

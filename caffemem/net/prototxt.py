@@ -10,15 +10,18 @@ times faster than the pure-Python tokenizer in ``text_format``, which matters fo
 from __future__ import annotations
 
 import bisect
+import difflib
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from caffemem.errors import ParseError
+from caffemem.errors import ParseError, one_line
 from caffemem.proto import is_repeated
+from caffemem.proto.forks import fork_of
 
 _TOKEN = re.compile(
     r"""
@@ -43,6 +46,23 @@ _FALSE = {"false", "False", "f", "0"}
 _CLOSE = {"{": "}", "<": ">"}
 
 
+#: Diagnostic kinds for text BVLC Caffe's own parser or net setup refuses. caffemem reads past them
+#: (``upgrade`` and ``audit`` still report on such a file); ``check`` refuses them as Caffe would.
+UNKNOWN_FIELD = "unknown_field"
+UNKNOWN_VALUE = "unknown_value"
+CAFFE_CHECK = "caffe_check"
+REFUSED_KINDS = frozenset({UNKNOWN_FIELD, UNKNOWN_VALUE, CAFFE_CHECK})
+#: A field of a fork's schema (caffemem.proto.forks): a warning only.
+FORK_FIELD = "fork_field"
+#: Where a BlobShape is the shape of a data blob (Input, DummyData, the net's own inputs).
+_DATA_SHAPES = frozenset({("InputParameter", "shape"), ("DummyDataParameter", "shape"),
+                          ("NetParameter", "input_shape")})
+#: Caffe's kMaxBlobAxes (blob.hpp): no blob has more axes.
+MAX_BLOB_AXES = 32
+#: Deepest nesting of messages read; protobuf's own parsers stop at 100 as well.
+MAX_DEPTH = 100
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """A warning tied to a place in a file (1-based line and column)."""
@@ -51,9 +71,26 @@ class Diagnostic:
     line: int
     column: int
     message: str
+    kind: str = ""
+    hint: str = ""  # added to the error when ``check`` refuses the file (" (did you mean 'stride'?)")
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.line}:{self.column}: {self.message}"
+        return one_line(f"{self.source}:{self.line}:{self.column}: {self.message}")
+
+    @property
+    def refused(self) -> bool:
+        """Whether BVLC Caffe refuses the file for this (see :data:`REFUSED_KINDS`)."""
+        return self.kind in REFUSED_KINDS
+
+    def as_error(self) -> ParseError:
+        """This problem as the one-line error ``check`` stops with."""
+        message = self.message.removesuffix("; ignored")
+        return ParseError(f"Caffe refuses this file: {message}{self.hint}", self.source, self.line, self.column)
+
+
+def first_refusal(diagnostics: list[Diagnostic]) -> ParseError | None:
+    """The first problem BVLC Caffe would refuse the file for, as an error; None when there is none."""
+    return next((d.as_error() for d in diagnostics if d.refused), None)
 
 
 class _Tokens:
@@ -148,17 +185,28 @@ def _unescape(body: str) -> str:
 
 
 class _Parser:
-    def __init__(self, tokens: _Tokens) -> None:
+    def __init__(self, tokens: _Tokens, notes: list[Diagnostic] | None = None) -> None:
         self.t = tokens
         self.diagnostics: list[Diagnostic] = []
+        self.notes = notes
+        self.depth = 0
+        self.via: list[tuple[str, str]] = []  # (message, field) of each message being read, outermost first
+        self.forks_seen: set[tuple[str, str]] = set()
 
-    def warn(self, offset: int, message: str) -> None:
+    def warn(self, offset: int, message: str, kind: str = "", hint: str = "") -> None:
         line, col = self.t.place(offset)
-        self.diagnostics.append(Diagnostic(self.t.source, line, col, message))
+        self.diagnostics.append(Diagnostic(self.t.source, line, col, message, kind, hint))
+
+    def note(self, offset: int, message: str, kind: str) -> None:
+        """A fact for ``check`` only (a fork's field, a failed Caffe CHECK), kept apart from the warnings."""
+        if self.notes is not None:
+            line, col = self.t.place(offset)
+            self.notes.append(Diagnostic(self.t.source, line, col, message, kind))
 
     def message(self, msg: Message, close: str | None) -> None:
         t = self.t
-        fields = msg.DESCRIPTOR.fields_by_name
+        descriptor = msg.DESCRIPTOR
+        fields = descriptor.fields_by_name
         seen: set[str] = set()
         while True:
             if t.at_end():
@@ -179,22 +227,33 @@ class _Parser:
                 t.i -= 1
                 raise t.error(f"expected a field name, found '{name}'")
             field = fields.get(name)
+            if field is not None and (descriptor.name, name) not in self.forks_seen:
+                fork = fork_of(descriptor.name, name)
+                if fork is not None:  # once per field and file: a fork's net uses its fields many times
+                    self.forks_seen.add((descriptor.name, name))
+                    self.note(start, f"field '{name}' of {descriptor.name} is a Caffe fork's ({fork}), not BVLC "
+                                     f"Caffe's: only that fork's caffe reads this net", FORK_FIELD)
             if field is None:
-                self.warn(start, f"unknown field '{name}' in {msg.DESCRIPTOR.name}; ignored")
+                self.warn(start, f"unknown field '{name}' in {descriptor.name}; ignored", UNKNOWN_FIELD,
+                          _did_you_mean(name, fields))
                 self.skip_value()
             elif field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
                 t.accept(":")
                 if is_repeated(field):
                     if t.accept("["):
                         while not t.accept("]"):
-                            self.sub_message(getattr(msg, name).add())
+                            self.sub_message(getattr(msg, name).add(), (descriptor.name, name))
                             t.accept(",")
                     else:
-                        self.sub_message(getattr(msg, name).add())
+                        sub = getattr(msg, name).add()
+                        self.sub_message(sub, (descriptor.name, name))
+                        if close is None and name == "layer" and not sub.type:
+                            self.note(start, f"layer '{sub.name}' has no type: Caffe's LayerRegistry fails on it "
+                                             "(Unknown layer type: \"\")", CAFFE_CHECK)
                 else:
                     sub = getattr(msg, name)
                     sub.SetInParent()
-                    self.sub_message(sub)
+                    self.sub_message(sub, (descriptor.name, name))
             else:
                 if not t.accept(":"):
                     raise t.error(f"expected ':' after field '{name}'")
@@ -213,13 +272,24 @@ class _Parser:
             if not t.accept(","):
                 t.accept(";")
 
-    def sub_message(self, sub: Message) -> None:
+    def sub_message(self, sub: Message, via: tuple[str, str] = ("", "")) -> None:
         t = self.t
         kind, opener = t.take()
         if opener not in _CLOSE:
             t.i -= 1
             raise t.error(f"expected '{{' to open {sub.DESCRIPTOR.name}, found '{opener}'")
+        if self.depth >= MAX_DEPTH:
+            t.i -= 1
+            raise t.error(f"messages nested more than {MAX_DEPTH} deep (Caffe's protobuf stops there too)")
+        self.depth += 1
+        self.via.append(via)
         self.message(sub, _CLOSE[opener])
+        self.via.pop()
+        self.depth -= 1
+        if via in _DATA_SHAPES and len(sub.dim) > MAX_BLOB_AXES:  # type: ignore[attr-defined]
+            self.note(t.offsets[t.i - 1], f"a data shape of {len(sub.dim)} axes: "  # type: ignore[attr-defined]
+                      f"Caffe's Blob::Reshape fails its check 'shape.size() <= kMaxBlobAxes "
+                      f"({len(sub.dim)} vs. {MAX_BLOB_AXES})'", CAFFE_CHECK)
 
     def scalar(self, msg: Message, field: FieldDescriptor, repeated: bool) -> None:
         t = self.t
@@ -240,6 +310,8 @@ class _Parser:
                 if kind != "num":
                     raise t.error(f"field '{field.name}' needs an integer, found '{raw}'", start)
                 value = _parse_int(raw)
+                if value <= 0 and field.name in ("dim", "input_dim"):
+                    self.check_data_dim(msg, field, value, start)
             elif cpp in _FLOAT_TYPES:
                 value = self.float_value(kind, raw, field, start)
             elif cpp == FieldDescriptor.CPPTYPE_BOOL:
@@ -254,13 +326,15 @@ class _Parser:
                 if kind == "ident":
                     ev = enum.values_by_name.get(raw)
                     if ev is None:
-                        self.warn(start, f"unknown value '{raw}' for {enum.name} field '{field.name}'; ignored")
+                        self.warn(start, f"unknown value '{raw}' for {enum.name} field '{field.name}'; ignored",
+                                  UNKNOWN_VALUE)
                         return
                     value = ev.number
                 elif kind == "num":
                     number = int(raw, 0)
                     if number not in enum.values_by_number:
-                        self.warn(start, f"unknown value {number} for {enum.name} field '{field.name}'; ignored")
+                        self.warn(start, f"unknown value {number} for {enum.name} field '{field.name}'; ignored",
+                                  UNKNOWN_VALUE)
                         return
                     value = number
                 else:
@@ -273,6 +347,19 @@ class _Parser:
                 setattr(msg, field.name, value)
         except (ValueError, TypeError) as err:
             raise t.error(f"bad value '{raw}' for field '{field.name}': {err}", start) from None
+
+    def check_data_dim(self, msg: Message, field: FieldDescriptor, value: int, start: int) -> None:
+        """A data blob's dimension Caffe's CHECKs refuse: negative in any data shape (``Blob::Reshape``),
+        zero in DummyData (its ``ConstantFiller`` checks the count). Reshape's ``dim: -1``/``0`` are fine."""
+        name = msg.DESCRIPTOR.name
+        via = self.via[-1] if self.via else ("", "")
+        if name == "NetParameter" or (name == "BlobShape" and via in _DATA_SHAPES):
+            if value < 0:
+                self.note(start, f"a negative dimension ({field.name}: {value}): Caffe's Blob::Reshape fails its "
+                                 f"check 'shape[i] >= 0 ({value} vs. 0)'", CAFFE_CHECK)
+            elif via == ("DummyDataParameter", "shape"):
+                self.note(start, "a zero dimension (dim: 0) in DummyData: an empty blob, and Caffe's filler fails "
+                                 "its check 'count'", CAFFE_CHECK)
 
     def float_value(self, kind: str, raw: str, field: FieldDescriptor, start: int) -> float:
         if kind == "num":
@@ -309,13 +396,21 @@ class _Parser:
             raise t.error(f"expected a value, found '{v}'")
 
 
-def parse_text(text: str, message: Message, source: str = "<text>") -> list[Diagnostic]:
+def _did_you_mean(name: str, fields: Mapping[str, FieldDescriptor]) -> str:
+    close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def parse_text(text: str, message: Message, source: str = "<text>",
+               notes: list[Diagnostic] | None = None) -> list[Diagnostic]:
     """Merge protobuf text ``text`` into ``message``; return warnings (unknown fields, repeats).
 
+    ``notes``, when given, receives what only ``check`` reports: fields of a fork's schema
+    (:data:`FORK_FIELD`) and values BVLC Caffe's CHECKs refuse (:data:`CAFFE_CHECK`).
     Raises :class:`ParseError` with file, line and column for text that cannot be read at all.
     """
     tokens = _Tokens(text, source)
-    parser = _Parser(tokens)
+    parser = _Parser(tokens, notes)
     parser.message(message, None)
     return parser.diagnostics
 

@@ -7,11 +7,11 @@ This is a contract: keys may be added, never renamed or removed. The documented 
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from caffemem.commands.audit.model import AuditResult, AuditSummary, FileAudit, WeightsCheck
 from caffemem.commands.audit.targets import TARGETS, gaps, support
+from caffemem.report._json import dumps
 from caffemem.report.options import ReportOptions
 
 SCHEMA_VERSION = 1
@@ -81,7 +81,7 @@ def audit_dict(result: AuditResult) -> dict[str, Any]:
 
 
 def render_audit(result: AuditResult) -> str:
-    return json.dumps(audit_dict(result), indent=2) + "\n"
+    return dumps(audit_dict(result), indent=2) + "\n"
 
 
 def write(result: AuditResult, out: TextIO, options: ReportOptions) -> None:

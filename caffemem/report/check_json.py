@@ -6,18 +6,18 @@ returns.
 
 from __future__ import annotations
 
-import json
 from typing import TextIO
 
 from caffemem.commands.check import CheckResult
 from caffemem.commands.check_dict import analysis_dict, check_dict, footprint_dict, layer_dict, net_dict
+from caffemem.report._json import dumps
 from caffemem.report.options import ReportOptions
 
 __all__ = ["analysis_dict", "check_dict", "footprint_dict", "layer_dict", "net_dict", "render_check", "write"]
 
 
 def render_check(result: CheckResult) -> str:
-    return json.dumps(check_dict(result), indent=1) + "\n"
+    return dumps(check_dict(result), indent=1) + "\n"
 
 
 def write(result: CheckResult, out: TextIO, options: ReportOptions) -> None:

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import TextIO
 
 from caffemem.commands.postmortem import PostMortem, postmortem_dict
+from caffemem.report._json import dumps
 from caffemem.report.options import ReportOptions
 
 
 def render_json(pm: PostMortem) -> str:
-    return json.dumps(postmortem_dict(pm), indent=1) + "\n"
+    return dumps(postmortem_dict(pm), indent=1) + "\n"
 
 
 def write(pm: PostMortem, out: TextIO, options: ReportOptions) -> None:

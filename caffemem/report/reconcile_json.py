@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import TextIO
 
 from caffemem.commands.reconcile import Reconciliation
+from caffemem.report._json import dumps
 from caffemem.report.options import ReportOptions
 
 
 def render_json(rec: Reconciliation) -> str:
-    return json.dumps({
+    return dumps({
         "net": rec.net_source, "log": rec.log_source, "run": rec.run, "mismatches": rec.mismatches,
         "unmatched": rec.unmatched,
         "nets": [{"phase": n.phase, "logged_memory_required_for_data": n.logged_total,

@@ -61,7 +61,7 @@ def run_audit(paths: Sequence[str], settings: AnalysisSettings | None = None) ->
         for weights_path in pairs.get(audit.path, []):
             key = os.path.realpath(weights_path)
             if key not in infos:
-                scanned, info = _guarded(weights_path, True)
+                scanned, info = _guarded(weights_path, True, settings)
                 infos[key] = (info, scanned.error)
             info, error = infos[key]
             audit.weights.append(match_net(audit.built, weights_path, info, error))

@@ -1,0 +1,68 @@
+"""Which fields of caffemem's schema are forks' rather than BVLC Caffe's, and whose.
+
+``proto/caffe.proto`` is BVLC's schema plus the params of widely used forks (marked there with
+``// fork field`` comments, on numbers BVLC does not use). The compiled descriptors do not keep
+comments, so this table says it again: a net using one of these fields reads in caffemem (and in
+that fork's Caffe) but BVLC Caffe's text parser refuses it ("has no field named ..."). Messages
+that exist only in forks (``BNParameter``, ``PriorBoxParameter``, ...) are reached only through a
+field listed here, so they need no rows of their own. ``tests/proto`` checks the table against
+BVLC's compiled schema when ``../shared`` is beside the checkout.
+"""
+
+from __future__ import annotations
+
+#: message name -> {field name -> the fork(s) that define it}
+FORK_FIELDS: dict[str, dict[str, str]] = {
+    "LayerParameter": {
+        "bn_param": "SegNet, PSPNet",
+        "shuffle_channel_param": "ShuffleNet",
+        "psroi_pooling_param": "Intel Caffe, R-FCN",
+        "quantization_param": "Intel Caffe",
+        "reorg_param": "Intel Caffe (YOLO)",
+        "annotated_data_param": "SSD",
+        "multibox_loss_param": "SSD",
+        "permute_param": "SSD",
+        "prior_box_param": "SSD",
+        "detection_output_param": "SSD",
+        "detection_evaluate_param": "SSD",
+        "norm_param": "SSD",
+        "eval_detection_param": "Intel Caffe (YOLO)",
+        "roi_pooling_param": "Fast/Faster R-CNN",
+        "smooth_l1_loss_param": "Fast/Faster R-CNN",
+        "upsample_param": "SegNet",
+        "dense_image_data_param": "SegNet",
+        "interp_param": "PSPNet, DeepLab, LSTM-CF",
+        "seg_accuracy_param": "LSTM-CF, PSPNet",
+        "transpose_param": "LSTM-CF",
+        "mask_param": "LSTM-CF",
+        "convolution_deeplab_param": "LSTM-CF",
+        "image_seg_data_param": "LSTM-CF",
+        "cpm_transform_param": "OpenPose caffe_train",
+    },
+    "SolverParameter": {
+        "plateau_winsize": "SSD",
+        "show_per_class_result": "SSD",
+        "eval_type": "SSD",
+        "ap_version": "SSD",
+    },
+    "TransformationParameter": {
+        "resize_param": "SSD",
+        "noise_param": "SSD",
+        "emit_constraint": "SSD",
+        "crop_h": "SSD",
+        "crop_w": "SSD",
+        "distort_param": "SSD",
+        "expand_param": "SSD",
+    },
+    "LossParameter": {"class_weighting": "SegNet", "weight_by_label_freqs": "SegNet"},
+    "ConcatParameter": {"per_fla_fuse": "Intel Caffe"},
+    "DropoutParameter": {"scale_train": "Fast/Faster R-CNN"},
+    "ImageDataParameter": {"min_height": "DeepLab, PSPNet, LSTM-CF", "min_width": "DeepLab, PSPNet, LSTM-CF",
+                           "ignore_label": "DeepLab, PSPNet, LSTM-CF", "label_type": "DeepLab, PSPNet, LSTM-CF"},
+    "PoolingParameter": {"ceil_mode": "several forks"},
+}
+
+
+def fork_of(message: str, field: str) -> str | None:
+    """The fork(s) that define ``message.field``, or None for a BVLC field (or one caffemem does not know)."""
+    return FORK_FIELDS.get(message, {}).get(field)
