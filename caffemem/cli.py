@@ -223,8 +223,7 @@ class _LogProgress:
 def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str | None, verbose: bool,
                 progress: bool | None) -> None:
     """Read a Caffe training LOG: nets, solver, training curve, and how each run ended."""
-    from caffemem.logs import PARALLEL_MIN_BYTES, read_log
-    from caffemem.logs.parallel import keep_freed_memory
+    from caffemem.logs import PARALLEL_MIN_BYTES, keep_freed_memory, read_log
     from caffemem.report.log_csv import write_log_csv, write_log_csv_files
     from caffemem.report.log_json import write_log_json
     from caffemem.report.log_table import render_log
