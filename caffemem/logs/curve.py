@@ -68,17 +68,17 @@ def _json_value(value: float | int) -> str:
     return json.dumps(value)
 
 
-def key_json(name: str) -> str:
+def _key_json(name: str) -> str:
     """A JSON string for an output name that cannot contain ': ' (so ': nan' only ever is a value)."""
     return json.dumps(name).replace(":", "\\u003a")
 
 
-def number_text(value: float) -> str:
+def _number_text(value: float) -> str:
     """A float as kept text: repr, or nan/inf/-inf."""
     return repr(value) if math.isfinite(value) else ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
 
 
-def nonfinite_to_null(text: str) -> str:
+def _nonfinite_to_null(text: str) -> str:
     """Kept row text as JSON: nan and inf values become null."""
     if "nan" in text or "inf" in text:
         for old, new in _NONFINITE_TO_NULL:
@@ -103,7 +103,7 @@ def _template(names: tuple[str, ...]) -> list[str]:
         template = ['{"iteration": ', "", ', "seconds": ', "", 'e-6, "loss": ', "", ', "lr": ', ""]
         tail = ', "outputs": {'
         for k, name in enumerate(names):
-            template += [tail + (", " if k else "") + key_json(name) + ": ", ""]
+            template += [tail + (", " if k else "") + _key_json(name) + ": ", ""]
             tail = ""
         template.append(tail + "}},\n")
         if len(_TEMPLATES) > 1000:
@@ -114,7 +114,9 @@ def _template(names: tuple[str, ...]) -> list[str]:
 
 def render_rows(names: list[str], iterations: list[str], micros: list[str], lrs: list[str], losses: list[str],
                 outputs: list[list[str]]) -> str:
-    """Kept text of rows given as JSON number text, with outputs ``names`` (the columns in that order).
+    """The table's own encoding of rows given as JSON number text, with outputs ``names`` (the
+    columns in that order), for ``Table.extend_rendered``/``extend_spilled``: the caller (the fast
+    path) passes the text on without looking inside it.
 
     One join: the template's pieces and the columns interleaved by slice assignment, no object
     per row. A pure function, so another process can render rows for a table it does not hold.
@@ -189,7 +191,7 @@ class _Extents:
 class Table:
     """A training-curve table: iteration, seconds, lr, loss, net (test tables) and named outputs.
 
-    Missing values are NaN in ``rows()`` and null in JSON.
+    Missing values are NaN in ``records()``/``rows()`` and null in ``write_json_rows``.
     """
 
     def __init__(self) -> None:
@@ -261,11 +263,11 @@ class Table:
             return ""
         self.nonfinite |= not all(map(math.isfinite, (row.lr, row.loss, *row.outputs.values())))
         self.nonfinite |= len(row.outputs) < len(self.names)
-        outputs = ", ".join(key_json(name) + ": " + number_text(row.outputs.get(name, math.nan))
+        outputs = ", ".join(_key_json(name) + ": " + _number_text(row.outputs.get(name, math.nan))
                             for name in self.names)
         net = f'"net": {row.net}, ' if row.net else ""
-        return (f'{{"iteration": {row.iteration}, {net}"seconds": {row.micros}e-6, "loss": {number_text(row.loss)}, '
-                f'"lr": {number_text(row.lr)}, "outputs": {{{outputs}}}}},\n')
+        return (f'{{"iteration": {row.iteration}, {net}"seconds": {row.micros}e-6, "loss": {_number_text(row.loss)}, '
+                f'"lr": {_number_text(row.lr)}, "outputs": {{{outputs}}}}},\n')
 
     def extend_spilled(self, source: IO[bytes], start: int, end: int, count: int, last: Pending,
                        nonfinite: bool) -> None:
@@ -486,12 +488,12 @@ class Table:
         for text in self.text_chunks():
             if text:
                 out.write(held)
-                held = nonfinite_to_null(text) if self.nonfinite else text
+                held = _nonfinite_to_null(text) if self.nonfinite else text
         out.write(held[:-2])  # every kept row ends with ",\n"
 
     def _write_json_slowly(self, out: TextIO) -> None:
         """Rows kept without outputs first seen later: decoded and written again with all of them."""
-        keys = [key_json(name) for name in self.names]
+        keys = [_key_json(name) for name in self.names]
         first = True
         for row in self.records():
             outputs = ", ".join(f"{key}: {_json_value(value)}" for key, value in zip(keys, row.outputs, strict=True))

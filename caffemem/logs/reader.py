@@ -30,6 +30,10 @@ from caffemem.logs.model import MAX_TEXT_CHARS
 
 ProgressCallback = Callable[[int, int | None], None]
 """Called now and then with (bytes read so far, total bytes or None when unknown)."""
+Feed = Callable[[int, Event], None]
+"""Takes the event of a line (1-based line number, event)."""
+Offer = Callable[[int, TrainBatch, str], None]
+"""Takes a bulk-read stretch: the number of its first line, its batch and its text (whole lines)."""
 
 
 # A line of protobuf text format as DebugString writes it: `field: value`, `field {`, `}`, or a
@@ -71,7 +75,7 @@ class LineEvents:
     """Line-by-line classification, with the net/solver text blocks gathered into one event.
 
     Numbers the lines as it goes (``number``: lines so far), so a bulk stretch must pass through
-    ``stretch`` to be counted.
+    ``feed_stretch`` to be counted.
     """
 
     def __init__(self) -> None:
@@ -107,23 +111,29 @@ class LineEvents:
                 self.block_kind, self.block, self.block_size = kind, [], 0
                 self.block_line, self.truncated = self.number + 1, False
 
-    def stretch(self, batch: TrainBatch, text: str) -> Iterator[tuple[int, Event]]:
-        """A bulk-read stretch (``text``: its whole lines) as one ``train_batch`` event, after
-        any text block it ends; its lines are counted once the event has been taken."""
-        yield from self.close_block()
-        yield self.number + 1, Event("train_batch", (batch, text))
+    def feed_stretch(self, batch: TrainBatch, text: str, feed: Feed, offer: Offer) -> None:
+        """A bulk-read stretch (``text``: its whole lines) to ``offer`` under the number of its
+        first line, after ``feed`` got the text block it ends, if any; its lines counted after."""
+        for number, event in self.close_block():
+            feed(number, event)
+        offer(self.number + 1, batch, text)
         self.number += batch.lines
 
-    def piece(self, piece: str, bulk: bool = True) -> Iterator[tuple[int, Event]]:
-        """The events of a piece of whole lines; with ``bulk``, its stretches of plain training
-        lines as ``train_batch`` events (see ``stretch``)."""
+    def feed_piece(self, piece: str, bulk: bool, feed: Feed, offer: Offer) -> None:
+        """A piece of whole lines: the events of its lines to ``feed``; with ``bulk``, each of its
+        stretches of plain training lines to ``offer`` instead (see ``feed_stretch``).
+
+        Callbacks rather than a generator: this is the loop every line of a log passes through.
+        """
         if not bulk:
-            yield from self.lines(split_lines(piece))
+            for number, event in self.lines(split_lines(piece)):
+                feed(number, event)
             return
         for before, batch, text in split_piece(piece):
-            yield from self.lines(split_lines(before))
+            for number, event in self.lines(split_lines(before)):
+                feed(number, event)
             if batch is not None:
-                yield from self.stretch(batch, text)
+                self.feed_stretch(batch, text, feed, offer)
 
 
 def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
@@ -138,8 +148,15 @@ def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
     not fit its state, classify the lines itself (as fast/feed.py's ``Feeder`` does).
     """
     events = LineEvents()
+    held: list[tuple[int, Event]] = []
+
+    def offer(number: int, batch: TrainBatch, text: str) -> None:
+        held.append((number, Event("train_batch", (batch, text))))
+
     for piece in read_pieces(stream, progress, total, piece_bytes):
-        yield from events.piece(piece, bulk)
+        events.feed_piece(piece, bulk, lambda number, event: held.append((number, event)), offer)
+        yield from held
+        held.clear()
     yield from events.close_block()
     yield events.number, Event("end_of_file", (events.number,))
 

@@ -20,7 +20,7 @@ import sys
 from typing import Any, BinaryIO, TextIO
 
 from caffemem.logs.curve import Table
-from caffemem.logs.model import LogReport, Net, Run, RunEnd
+from caffemem.logs.model import EndStatus, LogReport, Net, Run, RunEnd
 
 
 def _num(value: float | int | None) -> float | int | None:
@@ -64,7 +64,7 @@ def end_json(end: RunEnd) -> dict[str, Any]:
         "layer": end.layer,
         "net_phase": end.net_phase,
         "message": end.message,
-        "where": end.where() if end.status == "crashed" else None,
+        "where": end.where() if end.status == EndStatus.CRASHED else None,
         "stopped_early": end.stopped_early,
         "last_lines": end.last_lines,
     }
@@ -119,7 +119,8 @@ def write_log_json(report: LogReport, out: TextIO, runs: list[Run] | None = None
 
     Each run: ``nets`` (phase, memory_required_for_data, layers with tops and shapes),
     ``iterations`` (iteration, seconds, loss, lr, outputs), ``test_passes`` and ``end``
-    (status finished|crashed|cut_off, crash_kind, iteration, phase, layer, message).
+    (status finished|crashed|cut_off, crash_kind, iteration, phase, layer, message: the values of
+    logs.model's EndStatus, CrashKind and Stage).
     """
     selected = report.runs if runs is None else runs
     out.write('{"source": ' + json.dumps(report.source) + ', "runs": [')

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from caffemem.logs.curve import CurveRow, Table
-from caffemem.logs.model import LogReport, Net, Run
+from caffemem.logs.model import EndStatus, LogReport, Net, PhaseSource, Run
 from caffemem.report.units import human_bytes
 
 CURVE_ROWS = 8
@@ -27,7 +27,7 @@ def _num(value: float) -> str:
 
 def net_lines(net: Net, verbose: bool) -> list[str]:
     phase = net.phase or "unknown phase"
-    inferred = " (inferred)" if net.phase_source == "inferred" else ""
+    inferred = " (inferred)" if net.phase_source == PhaseSource.INFERRED else ""
     nested = f", inside layer {net.nested_in}" if net.nested_in else ""
     mem = net.memory_required_for_data
     mem_text = f"{mem:,} bytes ({human_bytes(mem)})" if mem is not None else "not logged"
@@ -85,10 +85,10 @@ def run_lines(run: Run, verbose: bool) -> list[str]:
     lines.extend(curve_lines(run.train, "training"))
     lines.extend(curve_lines(run.test, "tests"))
     end = run.end
-    if end.status == "finished":
+    if end.status == EndStatus.FINISHED:
         early = " (stopped early on a signal, after a snapshot)" if end.stopped_early else ""
         lines.append(f"  ended: finished{early}")
-    elif end.status == "cut_off":
+    elif end.status == EndStatus.CUT_OFF:
         it = f" after iteration {end.iteration}" if end.iteration is not None else ""
         lines.append(f"  ended: log stops without an end{it} (still running, or cut off)")
     else:

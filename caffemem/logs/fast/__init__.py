@@ -1,11 +1,15 @@
 """The fast path of the log reader: private machinery, with one contract.
 
-**Contract: for any file, reading it through this package gives the same TrainingLog (LogReport)
-as the line path — every line classified by lines.py and fed to the run builder one by one
-(``read_log(..., bulk=False)``) — and therefore the same ``caffemem log`` output, byte for
-byte.** Speed is this package's only reason to exist; whatever it cannot do exactly as the line
-path does, it hands to the line path. The tests (tests/logs, tests/logs/fast) check the contract
-on every shared log, the fixtures and generated logs, in both processes' arrangements.
+**Contract: for any file, reading it through this package gives the line path's result** — the
+line path being every line classified by lines.py and fed to the run builder one by one
+(``read_log(..., bulk=False)``): the same runs, nets, ends, counts and curve values. The one
+liberty is in the curve's kept text: a number read in bulk keeps the text Caffe printed
+(``1``, ``1.5e+06``) where the line path writes Python's repr of the same float (``1.0``,
+``1500000.0``), and seconds are exact microseconds. **However the file is read here — one
+process or two, any piece size, any share, a worker that fails — ``caffemem log`` writes the
+same bytes.** Speed is this package's only reason to exist; whatever it cannot do exactly as the
+line path does, it hands to the line path. tests/logs and tests/logs/fast check the contract on
+every shared log, the fixtures and generated logs.
 
 - ``pieces``: the file cut into pieces of whole lines, the same pieces read front to back or at
   random (so two processes agree on them);

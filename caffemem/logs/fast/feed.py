@@ -28,12 +28,7 @@ class Feeder:
 
     def piece(self, piece: str, bulk: bool = True) -> None:
         """A piece read here; with ``bulk``, its training stretches offered whole."""
-        feed = self.builder.feed
-        for number, event in self.events.piece(piece, bulk):
-            if event.kind == "train_batch":
-                self._offer(number, *event.values)
-            else:
-                feed(number, event)
+        self.events.feed_piece(piece, bulk, self.builder.feed, self._offer)
 
     def text(self, text: str) -> None:
         """Whole lines to be read one by one (the plain text between a worker's stretches)."""
@@ -44,11 +39,7 @@ class Feeder:
 
     def stretch(self, batch: TrainBatch, text: str) -> None:
         """A stretch cut here (``text``: its whole lines), offered whole, else fed line by line."""
-        for number, event in self.events.stretch(batch, text):
-            if event.kind == "train_batch":
-                self._offer(number, batch, text)
-            else:
-                self.builder.feed(number, event)
+        self.events.feed_stretch(batch, text, self.builder.feed, self._offer)
 
     def rendered(self, rendered: RenderedBatch, source: IO[bytes] | None) -> bool:
         """A stretch a worker cut and encoded (its rows maybe in ``source``); False when the
