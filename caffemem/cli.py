@@ -213,8 +213,7 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
                 progress: bool | None) -> None:
     """Read a Caffe training LOG: nets, solver, training curve, and how each run ended."""
     from caffemem.commands.log import run_log
-    from caffemem.logs import PARALLEL_MIN_BYTES
-    from caffemem.logs.parallel import keep_freed_memory
+    from caffemem.logs import PARALLEL_MIN_BYTES, keep_freed_memory
     from caffemem.report.options import ReportOptions
 
     fmt = fmt.lower()

@@ -19,9 +19,8 @@ from __future__ import annotations
 import re
 
 from caffemem.layers.types import data_layer_sources
-from caffemem.logs import grammar
 from caffemem.logs.events import UNKNOWN, Event
-from caffemem.logs.grammar import to_float
+from caffemem.logs.grammar import parse_line, parse_message, to_float
 
 # Same language as PREFIX in glog.lark, with groups.
 PREFIX_RE = re.compile(r"([IWEF])(\d{4}(?:\d{4})?) (\d\d:\d\d:\d\d\.\d+) +(\d+) ([^\s\]]+:\d+)\] ?")
@@ -91,7 +90,7 @@ def classify_message(message: str) -> tuple[str, tuple[object, ...]] | None:
         return fast_snapshot_line(stripped)
     elif first not in _KNOWN_FIRST_WORDS and not any(form in stripped for form in _NAME_FORMS):
         return None
-    return grammar.parse_message(message)
+    return parse_message(message)
 
 
 def classify(line: str) -> Event:
@@ -103,7 +102,7 @@ def classify(line: str) -> Event:
         if found is None:
             return Event(UNKNOWN, (), severity, tid, date + " " + time, where, line)
         return Event(found[0], found[1], severity, tid, date + " " + time, where, line)
-    found_line = grammar.parse_line(line) if line.strip() else None
+    found_line = parse_line(line) if line.strip() else None
     if found_line is None or found_line[0] == "glog":
         return Event(UNKNOWN, (), text=line)
     return Event(found_line[0], found_line[1], text=line)

@@ -1,14 +1,60 @@
 """What a log says, as plain data: runs, their nets, the training curve and how each run ended.
 
-These are what writers and other modules consume; they hold no parsing logic.
+These are what writers and other modules consume; they hold no parsing logic. The words they
+use (how a run ended, what crashed it, which phase) are the enums below, whose values are the
+strings the JSON output has always carried (a StrEnum member compares and serialises as its value).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from caffemem.logs.columns import Table
+from caffemem.logs.curve import Table
+
+
+class Phase(StrEnum):
+    """A net's phase as Caffe prints it."""
+
+    TRAIN = "TRAIN"
+    TEST = "TEST"
+
+
+class PhaseSource(StrEnum):
+    """How a net's phase is known: the echoed net text says it, or the set-up order implies it."""
+
+    ECHOED = "echoed"
+    INFERRED = "inferred"
+
+
+class EndStatus(StrEnum):
+    """How a run ended."""
+
+    FINISHED = "finished"
+    CRASHED = "crashed"
+    CUT_OFF = "cut_off"  # the log stops without an end: still running, or the file was cut
+
+
+class CrashKind(StrEnum):
+    """What the evidence in the log says killed a crashed run (logs/endings.py reads it)."""
+
+    OTHER = "other"
+    ABORTED = "aborted"
+    FATAL_ERROR = "fatal_error"
+    SEGFAULT = "segfault"
+    KILLED = "killed"
+    TERMINATED = "terminated"
+    HOST_OUT_OF_MEMORY = "host_out_of_memory"
+    CUDA_OUT_OF_MEMORY = "cuda_out_of_memory"
+
+
+class Stage(StrEnum):
+    """Where in a run it ended: setting nets up, a training iteration, or a test pass."""
+
+    SETUP = "setup"
+    TRAIN = "train"
+    TEST = "test"
 
 # Net and solver text echoed into the log are kept up to this many characters each: enough for
 # any real net (the largest corpus net is ~200 KB), bounded so a broken log cannot eat memory.
@@ -43,8 +89,8 @@ class Layer:
 class Net:
     """One Net::Init seen in the log (train net, test net, or a net nested in a layer)."""
 
-    phase: str | None = None
-    phase_source: str | None = None  # "echoed" (state in net text), "inferred", or None
+    phase: Phase | None = None
+    phase_source: PhaseSource | None = None
     layers: list[Layer] = field(default_factory=list)
     memory_required_for_data: int | None = None
     outputs: list[str] = field(default_factory=list)
@@ -65,27 +111,27 @@ class Net:
 class RunEnd:
     """How a run ended, and where."""
 
-    status: str = "cut_off"  # "finished" | "crashed" | "cut_off"
-    crash_kind: str | None = None
+    status: EndStatus = EndStatus.CUT_OFF
+    crash_kind: CrashKind | None = None
     iteration: int | None = None
-    phase: str | None = None  # "setup" | "train" | "test" | None
+    phase: Stage | None = None  # the JSON key has always been "phase"
     layer: str | None = None
-    net_phase: str | None = None
+    net_phase: Phase | None = None
     message: str | None = None
     stopped_early: bool = False
     last_lines: list[str] = field(default_factory=list)
 
     def where(self) -> str:
         """Human wording of the place, e.g. 'during set-up of layer conv1 (TRAIN net)'."""
-        if self.phase == "setup":
+        if self.phase == Stage.SETUP:
             if self.layer:
                 net = f" ({self.net_phase} net)" if self.net_phase else ""
                 return f"during set-up of layer {self.layer}{net}"
             return "during set-up, before any layer"
-        if self.phase == "test":
+        if self.phase == Stage.TEST:
             it = f" at iteration {self.iteration}" if self.iteration is not None else ""
             return f"during a test pass{it}"
-        if self.phase == "train":
+        if self.phase == Stage.TRAIN:
             if self.iteration is not None:
                 return f"at iteration {self.iteration}"
             return "in the first training iteration"

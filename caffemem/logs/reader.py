@@ -2,14 +2,15 @@
 
 Bytes are decoded as UTF-8 with replacement (logs hold binary junk from custom data layers) and
 with universal newlines (CRLF logs from Windows). The file is read in pieces of whole lines
-(pieces.py); a file that stops mid-line yields that partial line as the last one.
+(fast/pieces.py); a file that stops mid-line yields that partial line as the last one.
 
 The echoed NetParameter/SolverParameter after ``Initializing net/solver from parameters:``
 continues on lines without a glog prefix. Those lines are gathered (up to MAX_TEXT_CHARS) into
 one ``net_text``/``solver_text`` event instead of being classified one by one.
 
-Stretches of plain training lines are handed over in bulk (see bulk.py) as ``train_batch``
-events; every other line is classified on its own by lines.py.
+Stretches of plain training lines are handed over in bulk (see fast/bulk.py) as ``train_batch``
+events; every other line is classified on its own by lines.py. Feeding the events to a run
+builder is fast/feed.py's ``Feeder``, the one loop both ways of reading a file use.
 """
 
 from __future__ import annotations
@@ -21,14 +22,18 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from caffemem.errors import CaffememError
-from caffemem.logs.bulk import split_piece
 from caffemem.logs.events import Event
+from caffemem.logs.fast.bulk import TrainBatch, split_piece
+from caffemem.logs.fast.pieces import PIECE_BYTES, FileCutter, iter_stream
 from caffemem.logs.lines import PREFIX_RE, classify
 from caffemem.logs.model import MAX_TEXT_CHARS
-from caffemem.logs.pieces import PIECE_BYTES, FileCutter, iter_stream
 
 ProgressCallback = Callable[[int, int | None], None]
 """Called now and then with (bytes read so far, total bytes or None when unknown)."""
+Feed = Callable[[int, Event], None]
+"""Takes the event of a line (1-based line number, event)."""
+Offer = Callable[[int, TrainBatch, str], None]
+"""Takes a bulk-read stretch: the number of its first line, its batch and its text (whole lines)."""
 
 
 # A line of protobuf text format as DebugString writes it: `field: value`, `field {`, `}`, or a
@@ -38,11 +43,11 @@ _PROTO_LINE = re.compile(r"\s*(?:[A-Za-z_][\w.]*\s*(?::|\{)|[a-z_][\w.]*\s*$|\}|
 _BLOCK_START = {"net_init": "net_text", "solver_init": "solver_text"}
 
 
-def _pieces(stream: BinaryIO, progress: ProgressCallback | None, total: int | None,
-            piece_bytes: int = PIECE_BYTES) -> Iterator[str]:
+def read_pieces(stream: BinaryIO, progress: ProgressCallback | None, total: int | None,
+                piece_bytes: int = PIECE_BYTES) -> Iterator[str]:
     """Decoded text in pieces of whole lines (each ends with a newline, except a cut-off last line).
 
-    The pieces of pieces.py: a regular file is cut with ``pread`` exactly as the parallel
+    The pieces of fast/pieces.py: a regular file is cut with ``pread`` exactly as the parallel
     reader cuts it; anything else (a pipe, or any file where there is no ``pread``) is read
     front to back into the same pieces.
     """
@@ -59,15 +64,19 @@ def _pieces(stream: BinaryIO, progress: ProgressCallback | None, total: int | No
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines of a piece from _pieces, without their newlines."""
+    """Lines of a piece from read_pieces, without their newlines."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return lines
 
 
-class _Events:
-    """Line-by-line classification, with the net/solver text blocks gathered into one event."""
+class LineEvents:
+    """Line-by-line classification, with the net/solver text blocks gathered into one event.
+
+    Numbers the lines as it goes (``number``: lines so far), so a bulk stretch must pass through
+    ``feed_stretch`` to be counted.
+    """
 
     def __init__(self) -> None:
         self.number = 0
@@ -102,6 +111,30 @@ class _Events:
                 self.block_kind, self.block, self.block_size = kind, [], 0
                 self.block_line, self.truncated = self.number + 1, False
 
+    def feed_stretch(self, batch: TrainBatch, text: str, feed: Feed, offer: Offer) -> None:
+        """A bulk-read stretch (``text``: its whole lines) to ``offer`` under the number of its
+        first line, after ``feed`` got the text block it ends, if any; its lines counted after."""
+        for number, event in self.close_block():
+            feed(number, event)
+        offer(self.number + 1, batch, text)
+        self.number += batch.lines
+
+    def feed_piece(self, piece: str, bulk: bool, feed: Feed, offer: Offer) -> None:
+        """A piece of whole lines: the events of its lines to ``feed``; with ``bulk``, each of its
+        stretches of plain training lines to ``offer`` instead (see ``feed_stretch``).
+
+        Callbacks rather than a generator: this is the loop every line of a log passes through.
+        """
+        if not bulk:
+            for number, event in self.lines(split_lines(piece)):
+                feed(number, event)
+            return
+        for before, batch, text in split_piece(piece):
+            for number, event in self.lines(split_lines(before)):
+                feed(number, event)
+            if batch is not None:
+                self.feed_stretch(batch, text, feed, offer)
+
 
 def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
                 total: int | None = None, bulk: bool = True,
@@ -112,19 +145,18 @@ def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
     The last event is ``end_of_file`` with the number of lines read.
     With ``bulk``, stretches of plain training lines come as one ``train_batch`` event whose
     values are (TrainBatch, the stretch's text: whole lines); the consumer may take it whole or, if it does
-    not fit its state, classify the lines itself (see ``read_log``).
+    not fit its state, classify the lines itself (as fast/feed.py's ``Feeder`` does).
     """
-    events = _Events()
-    for piece in _pieces(stream, progress, total, piece_bytes):
-        if not bulk:
-            yield from events.lines(split_lines(piece))
-            continue
-        for before, batch, text in split_piece(piece):
-            yield from events.lines(split_lines(before))
-            if batch is not None:
-                yield from events.close_block()
-                yield events.number + 1, Event("train_batch", (batch, text))
-                events.number += batch.lines
+    events = LineEvents()
+    held: list[tuple[int, Event]] = []
+
+    def offer(number: int, batch: TrainBatch, text: str) -> None:
+        held.append((number, Event("train_batch", (batch, text))))
+
+    for piece in read_pieces(stream, progress, total, piece_bytes):
+        events.feed_piece(piece, bulk, lambda number, event: held.append((number, event)), offer)
+        yield from held
+        held.clear()
     yield from events.close_block()
     yield events.number, Event("end_of_file", (events.number,))
 

@@ -1,173 +1,42 @@
 """Build runs from the event stream: split restarts, follow net set-up, record the curve, judge the end.
 
-The builder is a state machine fed one event at a time, so it never needs the whole file.
+The builder is a state machine fed one event at a time, so it never needs the whole file. It
+builds records (model.py) and hands curve values to the run's tables (curve.py); it encodes no
+rows itself. The fast path (logs/fast) offers it whole stretches already encoded
+(``take_rendered``), which it takes only where feeding their lines one by one would give the same.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import re
-from dataclasses import dataclass
-from operator import add
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from caffemem.logs.bulk import TrainBatch
-from caffemem.logs.columns import Pending, render_rows
+from caffemem.logs.clock import DAY_US, TURN_US, YEAR_US, stamp
+from caffemem.logs.endings import FOREIGN_ERROR, SHELL_CRASH, STRENGTH, fatal_kind, signal_kind, terminate_kind
 from caffemem.logs.events import UNKNOWN, Event
-from caffemem.logs.grammar import to_float
 from caffemem.logs.lines import DATA_LAYER_SOURCES, PREFIX_RE
-from caffemem.logs.model import LAST_LINES, Layer, LogReport, Net, Run, Top
+from caffemem.logs.model import (
+    CrashKind,
+    EndStatus,
+    Layer,
+    LogReport,
+    Net,
+    Phase,
+    PhaseSource,
+    Run,
+    Stage,
+    Top,
+)
 
-# Crash kinds in order of how much they explain: a later, more explaining event (for example
-# the SIGTERM line after glog's "*** Aborted at" banner) replaces a weaker one.
-_STRENGTH = {"other": 0, "aborted": 1, "fatal_error": 2, "segfault": 2, "killed": 2,
-             "terminated": 2, "host_out_of_memory": 3, "cuda_out_of_memory": 3}
+if TYPE_CHECKING:  # the fast path hands over stretches it read and encoded (logs/fast/render.py)
+    from caffemem.logs.fast.render import RenderedBatch, RenderState
 
-_CUDA_OOM = re.compile(r"cudaSuccess \(2 vs\. 0\)|out of memory|CUDNN_STATUS_ALLOC_FAILED"
-                       r"|CUBLAS_STATUS_ALLOC_FAILED|cudaErrorMemoryAllocation", re.I)
-_HOST_OOM = re.compile(r"std::bad_alloc|Cannot allocate memory|MemoryError")
-_SIGNAL_KIND = {"SIGTERM": "terminated", "SIGINT": "terminated", "SIGHUP": "terminated",
-                "SIGKILL": "killed", "SIGSEGV": "segfault", "SIGABRT": "aborted", "SIGBUS": "other",
-                "SIGFPE": "other", "SIGILL": "other"}
 # Messages only the main thread of a newly started `caffe` prints near its start.
 _START_KINDS = frozenset({"solver_init", "using_gpus", "use_cpu", "use_gpu", "gpu_name", "header_created"})
 _START_FILES = ("caffe.cpp:", "upgrade_proto.cpp:")
-_SHELL_CRASH = {"shell_killed": "killed", "shell_terminated": "terminated",
-                "shell_segfault": "segfault", "shell_aborted": "aborted"}
 _PHASE_IN_TEXT = re.compile(r"^state \{\s*\n?\s*phase: (TRAIN|TEST)", re.M)
 _SOLVER_FIELD = re.compile(r"^([a-z_]+): (.*)$", re.M)
-_FOREIGN_ERROR = re.compile(r"error|cannot|not found|No such file|Floating point exception|Bus error"
-                            r"|Illegal instruction|core dumped", re.I)
-
-
-DAY_US = 86400 * 10**6
-_TURN_US = 180 * DAY_US  # a clock this far back means the (unprinted) year turned over
-_YEAR_US = 366 * DAY_US
-
-
-def _day(date: str, cache: dict[str, int]) -> int:
-    """Day number of a glog date 'mmdd' or 'yyyymmdd' (0 if it is no date)."""
-    day = cache.get(date)
-    if day is None:
-        try:
-            if len(date) == 8:
-                day = _dt.date(int(date[:4]), int(date[4:6]), int(date[6:])).toordinal()
-            else:  # classic glog has no year; a leap year accepts every mmdd
-                day = _dt.date(2000, int(date[:2]), int(date[2:])).toordinal()
-        except ValueError:
-            day = 0
-        cache[date] = day
-    return day
-
-
-def _clock_us(clock: str) -> int:
-    """Microseconds into the day of 'hh:mm:ss.ffffff' (digits past the sixth are dropped)."""
-    return ((int(clock[0:2]) * 60 + int(clock[3:5])) * 60 + int(clock[6:8])) * 10**6 + int((clock[9:] + "00000")[:6])
-
-
-def _stamp(stamp: str, cache: dict[str, int]) -> tuple[int, int]:
-    """(day number, microseconds into the day) for a glog stamp 'mmdd hh:mm:ss.us' or 'yyyymmdd ...'.
-
-    Integers, so that differences are exact, as parse_log.py's datetime arithmetic is.
-    """
-    date, _, clock = stamp.partition(" ")
-    return _day(date, cache), _clock_us(clock)
-
-
-RenderState = tuple[int, int, int, int]
-"""(first day, first clock, year offset, start) of a run: what its seconds column is counted from."""
-
-
-def _relative_us(stamps: set[str], state: RenderState, cache: dict[str, int]) -> dict[str, int] | None:
-    """Each stamp's whole second as the line path counts it, (days + (clock - first)) + offset,
-    minus the run's start; None if one is on a day before the first (or no date).
-
-    Real logs print a new second on nearly every block, so the work is done once per minute
-    ("mmdd hh:mm") and each second only adds its seconds; the integers are the line path's.
-    """
-    first_day, first_clock, year_offset, start = state
-    minutes: dict[str, int | None] = {}
-    relative: dict[str, int] = {}
-    for stamp in stamps:
-        minute = stamp[:-3]
-        if minute in minutes:
-            base = minutes[minute]
-        else:
-            date, _, hours_minutes = minute.partition(" ")
-            day = _day(date, cache)
-            base = None
-            if day and day >= first_day:
-                clock = (int(hours_minutes[0:2]) * 60 + int(hours_minutes[3:5])) * 60 * 10**6
-                base = (day - first_day) * DAY_US + clock - first_clock + year_offset - start
-            minutes[minute] = base
-        if base is None:
-            return None
-        relative[stamp] = base + int(stamp[-2:]) * 10**6
-    return relative
-
-
-@dataclass(eq=False)
-class RenderedBatch:
-    """A bulk-read stretch turned into the table's kept rows, and what the builder needs of it."""
-
-    state: RenderState  # rendered for this state of the builder only
-    lines: int
-    tids: set[str]
-    names: list[str]
-    rows: str  # every row but the last, as Table keeps them
-    count: int
-    nonfinite: bool
-    first_seconds: int  # the first loss line's time stamp, as the builder counts it
-    last_seconds: int  # the last one's
-    last: Pending
-    tail: list[str]  # the stretch's last lines (for the run's last lines)
-    # Where a worker process wrote ``rows`` instead of sending them: (start, end) of its rows file
-    # (then ``rows`` is empty; see parallel.py).
-    spilled: tuple[int, int] | None = None
-    passing: int = 0  # lines of unknown kinds in the stretch (bulk.py ``_passing``)
-
-
-def tail_lines(text: str, start: int, end: int) -> list[str]:
-    """The last LAST_LINES lines of ``text[start:end]`` (whole lines), without copying all of it."""
-    near = max(start, end - 8192)
-    while True:
-        part = text[near:end]
-        if near == start or part.count("\n") > LAST_LINES:
-            return part.rsplit("\n", LAST_LINES + 1)[-LAST_LINES - 1:-1]
-        near = max(start, end - 8 * (end - near))
-
-
-def render_batch(batch: TrainBatch, tail: list[str], state: RenderState,
-                 cache: dict[str, int]) -> RenderedBatch | None:
-    """The batch rendered for a builder in ``state``, or None when it needs the line-by-line rules.
-
-    A pure function of its arguments (``cache`` only remembers day numbers), so it can run in
-    another process; ``RunBuilder.take_rendered`` then checks what depends on the run.
-    """
-    last_lr = to_float(batch.lrs[-1])
-    if math.isnan(last_lr):
-        return None  # a later lr line of the same iteration would fill it in: line path
-    # Line path per loss line: (days + (clock - first)) + offset, then minus start; all in
-    # integer microseconds, so one value per distinct "mmdd hh:mm:ss" plus the microseconds is exact.
-    relative = _relative_us(set(batch.stamps), state, cache)
-    if relative is None:
-        return None  # a day before the run's first, or no date
-    start = state[3]
-    first = relative[batch.stamps[0]] + start + int(batch.micros[0])
-    micros = list(map(str, map(add, map(relative.__getitem__, batch.stamps), map(int, batch.micros))))
-    names = list(batch.outputs)
-    columns = list(batch.outputs.values())
-    last = Pending(int(batch.iterations[-1]), int(micros[-1]), last_lr, to_float(batch.losses[-1]), 0)
-    last.outputs = {name: to_float(column[-1]) for name, column in zip(names, columns, strict=True)}
-    count = len(batch.iterations) - 1
-    rows = render_rows(names, batch.iterations[:-1], micros[:-1], batch.lrs[:-1], batch.losses[:-1],
-                       [column[:-1] for column in columns]) if count else ""
-    return RenderedBatch(state=state, lines=batch.lines, tids=batch.tids, names=names, rows=rows, count=count,
-                         nonfinite=batch.nonfinite, first_seconds=first, last_seconds=int(micros[-1]) + start,
-                         last=last, tail=tail, passing=batch.passing)
-
-
 
 
 class RunBuilder:
@@ -180,7 +49,7 @@ class RunBuilder:
         self.net_stack: list[Net] = []
         self.current_layer: Layer | None = None
         self.shape_index = 0
-        self.expect_net_phase: str | None = None
+        self.expect_net_phase: Phase | None = None
         self.in_test = False
         self.last_iteration: int | None = None
         self.last_lr = math.nan
@@ -251,7 +120,7 @@ class RunBuilder:
             if hint is not None:  # e.g. "image_data_layer.cpp:38] Opening file": the layer's type shows
                 self.current_layer.type_hint = hint
         if event.tid:
-            if self.weak_crash and run.end.crash_kind == "other":
+            if self.weak_crash and run.end.crash_kind == CrashKind.OTHER:
                 # Shell noise before Caffe's first line (an IDE's command echo) was no crash.
                 run.end = type(run.end)()
             self.weak_crash = False
@@ -266,26 +135,13 @@ class RunBuilder:
             handler(self, run, event)
         elif kind == UNKNOWN:
             self.report.counts["unknown"] += 1
-            if not event.tid and run.glog_lines == 0 and _FOREIGN_ERROR.search(event.text):
-                self._crash(run, "other", event.text.strip(), weak=True)
+            if not event.tid and run.glog_lines == 0 and FOREIGN_ERROR.search(event.text):
+                self._crash(run, CrashKind.OTHER, event.text.strip(), weak=True)
                 self.weak_crash = True
         if event.severity == "F" and kind != "check_failed":
             prefix = PREFIX_RE.match(event.text)
             message = event.text[prefix.end():] if prefix else event.text
-            self._crash(run, self._fatal_kind(message), message.strip())
-
-    def take_batch(self, number: int, batch: TrainBatch, text: str) -> bool:
-        """Apply a bulk-read stretch of training blocks, as feeding its lines one by one would.
-
-        ``text`` is the stretch's lines (for the run's last lines). Returns False (and changes
-        nothing) when the stretch needs the line-by-line rules: no run yet, a thread id this run
-        has not seen, a run already over, odd time stamps, or outputs other than the table's.
-        """
-        state = self.render_state()
-        if state is None or not self._fits(batch.tids, list(batch.outputs)):
-            return False
-        rendered = render_batch(batch, tail_lines(text, 0, len(text)), state, self.day_cache)
-        return rendered is not None and self.take_rendered(number, rendered)
+            self._crash(run, fatal_kind(message), message.strip())
 
     def render_state(self) -> RenderState | None:
         """What rendering a batch's rows depends on (None: no batch can be taken now)."""
@@ -293,7 +149,9 @@ class RunBuilder:
             return None
         return self.first_day, self.first_clock, self.year_offset, self.start_seconds
 
-    def _fits(self, tids: set[str], names: list[str]) -> bool:
+    def accepts(self, tids: set[str], names: list[str]) -> bool:
+        """Whether a stretch of training blocks from threads ``tids`` with outputs ``names`` could
+        be taken whole now: a run that is going on, its threads, the table's outputs."""
         run = self.run
         if run is None or self.ended or self.weak_crash or not tids <= run.tids:
             return False
@@ -301,17 +159,20 @@ class RunBuilder:
         return not (names != table.names and (len(table) or table.names))
 
     def take_rendered(self, number: int, rendered: RenderedBatch, source: IO[bytes] | None = None) -> bool:
-        """Apply a batch rendered by ``render_batch`` (maybe in another process); see ``take_batch``.
+        """Apply a stretch of training blocks encoded by the fast path (maybe in another process), as
+        feeding its lines one by one would.
 
         A batch whose rows a worker wrote to a file (``rendered.spilled``) needs that file as
         ``source``; the run's table then refers to the rows there.
 
         Returns False (and changes nothing) when the batch was rendered for another state or
-        does not fit the run as it is now.
+        does not fit the run as it is now (no run yet, a thread id this run has not seen, a run
+        already over, odd time stamps, or outputs other than the table's): then its lines must
+        be fed one by one.
         """
         run = self.run
-        if (run is None or rendered.state != self.render_state() or not self._fits(rendered.tids, rendered.names)
-                or rendered.first_seconds < self.last_seconds - _TURN_US
+        if (run is None or rendered.state != self.render_state() or not self.accepts(rendered.tids, rendered.names)
+                or rendered.first_seconds < self.last_seconds - TURN_US
                 or (rendered.spilled is not None and source is None)):
             return False
         table = run.train
@@ -341,24 +202,16 @@ class RunBuilder:
 
     # ------------------------------------------------------------------ crash and end
 
-    @staticmethod
-    def _fatal_kind(message: str) -> str:
-        if _CUDA_OOM.search(message):
-            return "cuda_out_of_memory"
-        if _HOST_OOM.search(message):
-            return "host_out_of_memory"
-        return "fatal_error"
-
-    def _crash(self, run: Run, kind: str, message: str, weak: bool = False) -> None:
+    def _crash(self, run: Run, kind: CrashKind, message: str, weak: bool = False) -> None:
         """Record crash evidence; the first strongest evidence names the kind and the place."""
         end = run.end
-        if end.status == "crashed" and end.crash_kind is not None:
-            if _STRENGTH[kind] <= _STRENGTH[end.crash_kind]:
+        if end.status == EndStatus.CRASHED and end.crash_kind is not None:
+            if STRENGTH[kind] <= STRENGTH[end.crash_kind]:
                 return
             end.crash_kind = kind
             end.message = message
             return
-        end.status = "crashed"
+        end.status = EndStatus.CRASHED
         end.crash_kind = kind
         end.message = message
         end.stopped_early = False
@@ -371,14 +224,14 @@ class RunBuilder:
         end.iteration = self.last_iteration
         net = self.net_stack[-1] if self.net_stack else None
         if net is not None and not net.done:
-            end.phase = "setup"
+            end.phase = Stage.SETUP
             end.layer = self.current_layer.name if self.current_layer else (
                 net.layers[-1].name if net.layers else None)
             end.net_phase = net.phase
         elif self.training:
-            end.phase = "test" if self.in_test else "train"
+            end.phase = Stage.TEST if self.in_test else Stage.TRAIN
         elif run.solver_text is not None or run.nets:
-            end.phase = "setup"
+            end.phase = Stage.SETUP
         else:
             end.phase = None
 
@@ -400,8 +253,8 @@ class RunBuilder:
         net.text_truncated = truncated
         found = _PHASE_IN_TEXT.search(text)
         if found:
-            net.phase = found.group(1)
-            net.phase_source = "echoed"
+            net.phase = Phase(found.group(1))
+            net.phase_source = PhaseSource.ECHOED
 
     # ------------------------------------------------------------------ net set-up
 
@@ -417,10 +270,10 @@ class RunBuilder:
         if outer is None:
             self.net_stack = []
             if self.expect_net_phase is not None:
-                net.phase, net.phase_source = self.expect_net_phase, "inferred"
+                net.phase, net.phase_source = self.expect_net_phase, PhaseSource.INFERRED
             elif run.solver_text is not None:
                 top_nets = [n for n in run.nets if n.nested_in is None]
-                net.phase, net.phase_source = ("TRAIN" if not top_nets else "TEST"), "inferred"
+                net.phase, net.phase_source = (Phase.TRAIN if not top_nets else Phase.TEST), PhaseSource.INFERRED
         self.net_stack.append(net)
         run.nets.append(net)
         self.current_layer = None
@@ -535,10 +388,10 @@ class RunBuilder:
         run.solver_text = run.solver_text or ""
 
     def on_creating_train_net(self, run: Run, event: Event) -> None:
-        self.expect_net_phase = "TRAIN"
+        self.expect_net_phase = Phase.TRAIN
 
     def on_creating_test_net(self, run: Run, event: Event) -> None:
-        self.expect_net_phase = "TEST"
+        self.expect_net_phase = Phase.TEST
 
     def on_solving(self, run: Run, event: Event) -> None:
         run.solver_name = event.values[0] or None
@@ -555,13 +408,13 @@ class RunBuilder:
         """Microseconds of this line since the first stamped line of the run."""
         if not event.stamp:
             return self.last_seconds
-        day, clock = _stamp(event.stamp, self.day_cache)
+        day, clock = stamp(event.stamp, self.day_cache)
         if self.first_day is None:
             self.first_day, self.first_clock = day, clock
         value = (day - self.first_day) * DAY_US + (clock - self.first_clock) + self.year_offset
-        if value < self.last_seconds - _TURN_US:  # classic glog: the year turned over
-            self.year_offset += _YEAR_US
-            value += _YEAR_US
+        if value < self.last_seconds - TURN_US:  # classic glog: the year turned over
+            self.year_offset += YEAR_US
+            value += YEAR_US
         self.last_seconds = value
         return value
 
@@ -614,8 +467,8 @@ class RunBuilder:
         run.test.set_output(f"score #{event.values[0]}", event.values[1])
 
     def on_optimization_done(self, run: Run, event: Event) -> None:
-        if run.end.status != "crashed":
-            run.end.status = "finished"
+        if run.end.status != EndStatus.CRASHED:
+            run.end.status = EndStatus.FINISHED
             run.end.iteration = self.last_iteration
             run.end.phase = None
         self.ended = True
@@ -629,22 +482,22 @@ class RunBuilder:
     def on_check_failed(self, run: Run, event: Event) -> None:
         message = "Check failed: " + event.values[0]
         if event.severity == "F":
-            self._crash(run, self._fatal_kind(message), message)
+            self._crash(run, fatal_kind(message), message)
 
     def on_shell(self, run: Run, event: Event) -> None:
-        kind = _SHELL_CRASH[event.kind]
+        kind = SHELL_CRASH[event.kind]
         self._crash(run, kind, event.text.strip())
 
     def on_signal(self, run: Run, event: Event) -> None:
         signal = event.values[0]
-        self._crash(run, _SIGNAL_KIND.get(signal, "other"), event.text.strip())
+        self._crash(run, signal_kind(signal), event.text.strip())
 
     def on_terminate(self, run: Run, event: Event) -> None:
         text = event.text.strip()
-        self._crash(run, "host_out_of_memory" if _HOST_OOM.search(text) else "aborted", text)
+        self._crash(run, terminate_kind(text), text)
 
     def on_abort_banner(self, run: Run, event: Event) -> None:
-        self._crash(run, "aborted", event.text.strip())
+        self._crash(run, CrashKind.ABORTED, event.text.strip())
 
 
 _HANDLERS = {

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from caffemem.commands.log import LogResult
-from caffemem.logs.columns import Table
+from caffemem.logs.curve import Table
 from caffemem.logs.model import Run
 from caffemem.report.options import ReportOptions
 
@@ -27,10 +27,9 @@ def _cell(value: float) -> str:
 
 def table_rows(table: Table) -> Iterator[list[str]]:
     """Header row, then one row per table row."""
-    names = list(table.outputs)
-    yield HEAD + names
-    for iteration, seconds, lr, _loss, _net, *values in table.rows():
-        yield [str(iteration), f"{seconds:.6f}", _cell(lr), *(_cell(v) for v in values)]
+    yield HEAD + table.names
+    for row in table.records():
+        yield [str(row.iteration), f"{row.seconds:.6f}", _cell(row.lr), *map(_cell, row.outputs)]
 
 
 def write_table(table: Table, out: TextIO) -> None:

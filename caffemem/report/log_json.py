@@ -1,10 +1,10 @@
 """`caffemem log --format json`: the log's runs as one JSON document, written as a stream.
 
-The training curve can have millions of rows; the table keeps them as rendered JSON rows (see
-columns.py), so writing them is copying text. NaN (a missing value, or a loss Caffe printed as
-nan) and infinities become null, since JSON has neither. Numbers are Caffe's own text where the
-rows were read in bulk (``1e-05``, ``87.3365``) and Python's repr elsewhere; seconds are exact
-microseconds as ``<n>e-6``.
+The training curve can have millions of rows; the curve table writes its own rows
+(``Table.write_json_rows``, logs/curve.py), mostly by copying what it kept. NaN (a missing
+value, or a loss Caffe printed as nan) and infinities become null, since JSON has neither.
+Numbers are Caffe's own text where the rows were read in bulk (``1e-05``, ``87.3365``) and
+Python's repr elsewhere; seconds are exact microseconds as ``<n>e-6``.
 
 Contract (keys may be added, never renamed): see docs of ``write_log_json``.
 """
@@ -20,8 +20,8 @@ import sys
 from typing import Any, BinaryIO, TextIO
 
 from caffemem.commands.log import LogResult
-from caffemem.logs.columns import Table, key_json, nonfinite_to_null
-from caffemem.logs.model import LogReport, Net, Run, RunEnd
+from caffemem.logs.curve import Table
+from caffemem.logs.model import EndStatus, LogReport, Net, Run, RunEnd
 from caffemem.report.options import ReportOptions
 
 
@@ -66,7 +66,7 @@ def end_json(end: RunEnd) -> dict[str, Any]:
         "layer": end.layer,
         "net_phase": end.net_phase,
         "message": end.message,
-        "where": end.where() if end.status == "crashed" else None,
+        "where": end.where() if end.status == EndStatus.CRASHED else None,
         "stopped_early": end.stopped_early,
         "last_lines": end.last_lines,
     }
@@ -89,48 +89,19 @@ def _byte_sink(out: TextIO) -> BinaryIO | None:
 
 
 def _write_iterations(table: Table, out: TextIO) -> None:
-    """The rows as kept: the bulk path already rendered them, so this is mostly copying."""
-    if not table.uniform:
-        _write_iterations_slowly(table, out)
-        return
-    sink = _byte_sink(out)
-    if sink is not None:
-        tail = table.tail_text()  # also settles table.nonfinite (the last row may hold a nan)
-        if not table.nonfinite:
-            # Nothing to rewrite: the spilled bytes go out as they are, without decoding them
-            # and encoding them again.
-            out.flush()
-            table.copy_spilled(sink, 0 if tail else 2)
-            out.write(tail[:-2])  # every kept row ends with ",\n"
-            return
-    held = ""
-    for text in table.text_chunks():
-        if text:
-            out.write(held)
-            held = nonfinite_to_null(text) if table.nonfinite else text
-    out.write(held[:-2])  # every kept row ends with ",\n"
-
-
-def _write_iterations_slowly(table: Table, out: TextIO) -> None:
-    """Rows whose kept text lacks outputs first seen later: parsed and written again."""
-    names = table.names
-    first = True
-    for iteration, seconds, lr, loss, _net, *values in table.rows():
-        outputs = ", ".join(f"{key_json(name)}: {json.dumps(_num(value))}" for name, value in zip(names, values,
-                                                                                                strict=True))
-        out.write(("" if first else ",\n") + f'{{"iteration": {iteration}, "seconds": {json.dumps(_num(seconds))}, '
-                  f'"loss": {json.dumps(_num(loss))}, "lr": {json.dumps(_num(lr))}, "outputs": {{{outputs}}}}}')
-        first = False
+    """The training rows: the table writes them itself, straight to the bytes under a UTF-8
+    standard output where there is one."""
+    table.write_json_rows(out, _byte_sink(out))
 
 
 def _write_test_passes(table: Table, out: TextIO) -> None:
     """One object per test pass, written as they are read (a run may test every iteration)."""
-    names = list(table.outputs)
+    names = table.names
     out.write("[")
-    for index, (iteration, seconds, lr, _loss, net, *values) in enumerate(table.rows()):
-        row = {"iteration": iteration, "net": net, "seconds": _num(seconds), "lr": _num(lr),
-               "outputs": {n: _num(v) for n, v in zip(names, values, strict=False)}}
-        out.write(("" if index == 0 else ",\n") + json.dumps(row))
+    for index, row in enumerate(table.records()):
+        item = {"iteration": row.iteration, "net": row.net, "seconds": _num(row.seconds), "lr": _num(row.lr),
+                "outputs": {n: _num(v) for n, v in zip(names, row.outputs, strict=False)}}
+        out.write(("" if index == 0 else ",\n") + json.dumps(item))
     out.write("]")
 
 
@@ -150,7 +121,8 @@ def write_log_json(report: LogReport, out: TextIO, runs: list[Run] | None = None
 
     Each run: ``nets`` (phase, memory_required_for_data, layers with tops and shapes),
     ``iterations`` (iteration, seconds, loss, lr, outputs), ``test_passes`` and ``end``
-    (status finished|crashed|cut_off, crash_kind, iteration, phase, layer, message).
+    (status finished|crashed|cut_off, crash_kind, iteration, phase, layer, message: the values of
+    logs.model's EndStatus, CrashKind and Stage).
     """
     selected = report.runs if runs is None else runs
     out.write('{"source": ' + json.dumps(report.source) + ', "runs": [')

@@ -10,8 +10,8 @@ import math
 from typing import TextIO
 
 from caffemem.commands.log import LogResult
-from caffemem.logs.columns import Table
-from caffemem.logs.model import LogReport, Net, Run
+from caffemem.logs.curve import CurveRow, Table
+from caffemem.logs.model import EndStatus, LogReport, Net, PhaseSource, Run
 from caffemem.report.options import ReportOptions
 from caffemem.report.units import human_bytes
 
@@ -30,7 +30,7 @@ def _num(value: float) -> str:
 
 def net_lines(net: Net, verbose: bool) -> list[str]:
     phase = net.phase or "unknown phase"
-    inferred = " (inferred)" if net.phase_source == "inferred" else ""
+    inferred = " (inferred)" if net.phase_source == PhaseSource.INFERRED else ""
     nested = f", inside layer {net.nested_in}" if net.nested_in else ""
     mem = net.memory_required_for_data
     mem_text = f"{mem:,} bytes ({human_bytes(mem)})" if mem is not None else "not logged"
@@ -49,11 +49,11 @@ def curve_lines(table: Table, label: str) -> list[str]:
     total = len(table)
     if not total:
         return []
-    names = list(table.outputs)
+    names = table.names
     step = max(1, total // CURVE_ROWS)
-    shown: list[tuple[float | int, ...]] = []
+    shown: list[CurveRow] = []
     first = last = None
-    for index, row in enumerate(table.rows()):
+    for index, row in enumerate(table.records()):
         if first is None:
             first = row
         if index % step == 0 and len(shown) < CURVE_ROWS:
@@ -62,12 +62,12 @@ def curve_lines(table: Table, label: str) -> list[str]:
     assert first is not None and last is not None
     if shown[-1] is not last:
         shown.append(last)
-    lines = [f"  {label}: {total} rows, iterations {first[0]} to {last[0]}"]
-    span = last[0] - first[0]
-    if span > 0 and last[1] > first[1]:
-        lines.append(f"    {(last[1] - first[1]) / span:.4g} s per iteration on average")
+    lines = [f"  {label}: {total} rows, iterations {first.iteration} to {last.iteration}"]
+    span = last.iteration - first.iteration
+    if span > 0 and last.seconds > first.seconds:
+        lines.append(f"    {(last.seconds - first.seconds) / span:.4g} s per iteration on average")
     head = ["iteration", "seconds", "lr", *names]
-    table_rows = [head] + [[str(r[0]), f"{r[1]:.1f}", _num(r[2]), *(_num(v) for v in r[5:])] for r in shown]
+    table_rows = [head] + [[str(r.iteration), f"{r.seconds:.1f}", _num(r.lr), *map(_num, r.outputs)] for r in shown]
     widths = [max(len(row[i]) for row in table_rows) for i in range(len(head))]
     for row in table_rows:
         lines.append("    " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=False)))
@@ -88,10 +88,10 @@ def run_lines(run: Run, verbose: bool) -> list[str]:
     lines.extend(curve_lines(run.train, "training"))
     lines.extend(curve_lines(run.test, "tests"))
     end = run.end
-    if end.status == "finished":
+    if end.status == EndStatus.FINISHED:
         early = " (stopped early on a signal, after a snapshot)" if end.stopped_early else ""
         lines.append(f"  ended: finished{early}")
-    elif end.status == "cut_off":
+    elif end.status == EndStatus.CUT_OFF:
         it = f" after iteration {end.iteration}" if end.iteration is not None else ""
         lines.append(f"  ended: log stops without an end{it} (still running, or cut off)")
     else:

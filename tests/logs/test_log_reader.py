@@ -96,7 +96,7 @@ def test_empty_and_binary_files(tmp_path: Path) -> None:
 
 
 def test_huge_line_without_newline_is_cut(tmp_path: Path, monkeypatch: object) -> None:
-    from caffemem.logs import pieces
+    from caffemem.logs.fast import pieces
 
     monkeypatch.setattr(pieces, "MAX_LINE_BYTES", 1000)  # type: ignore[attr-defined]
     data = b"x" * 5000 + b"\n" + SEED.read_bytes()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from caffemem.logs.bulk import MIN_BLOCKS, SEP, shape_kind, split_piece
+from caffemem.logs.fast.bulk import MIN_BLOCKS, SEP, shape_kind, split_piece
 
 LOSS = "I0101 00:00:{s:02d}.000001  100 solver.cpp:228] Iteration {it}, loss = {loss}"
 OUT = "I0101 00:00:{s:02d}.000002  100 solver.cpp:244]     Train net output #0: loss = {loss} (* 1 = {loss} loss)"

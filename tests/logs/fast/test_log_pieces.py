@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from caffemem.logs.pieces import FileCutter, decode, iter_stream
+from caffemem.logs.fast.pieces import FileCutter, decode, iter_stream
 
 ALPHABET = [b"a", b"b", b"0", b" ", b"\n", b"\n", b"\r", b"\r\n", "é".encode(), "漢".encode(), b"\xff", b"\xc3"]
 
@@ -79,7 +79,7 @@ def test_log_read_from_a_pipe_equals_the_file(tmp_path: Path) -> None:
     from caffemem.logs import read_log
     from caffemem.report.log_json import write_log_json
 
-    seed = Path(__file__).resolve().parents[2] / "sample_logs" / "imagedata-conv-fc-killed.log"
+    seed = Path(__file__).resolve().parents[3] / "sample_logs" / "imagedata-conv-fc-killed.log"
     data = seed.read_bytes().replace(b"\n", b"\r\n")
     path = tmp_path / "log"
     path.write_bytes(data)
@@ -106,7 +106,8 @@ def test_log_read_from_a_pipe_equals_the_file(tmp_path: Path) -> None:
 
 def test_without_pread_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where os has no pread (Windows), files are read front to back and spilled rows with seek."""
-    from caffemem.logs import columns, read_log
+    import caffemem.logs.curve as columns
+    from caffemem.logs import read_log
     from caffemem.report.log_json import write_log_json
 
     monkeypatch.setattr(columns, "MEMORY_CHARS", 300)  # spill, then read back
@@ -119,7 +120,7 @@ def test_without_pread_the_same_report(tmp_path: Path, monkeypatch: pytest.Monke
         report.close()
         return out.getvalue() + repr(rows)
 
-    seed = Path(__file__).resolve().parents[2] / "sample_logs" / "imagedata-conv-fc-killed.log"
+    seed = Path(__file__).resolve().parents[3] / "sample_logs" / "imagedata-conv-fc-killed.log"
     lines = seed.read_text(encoding="utf-8").splitlines()
     train = [line for line in lines if ("Iteration" in line or "net output" in line) and "Test" not in line]
     setup = [line for line in lines if line not in train and line.strip() != "Killed"]

@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 from log_helpers import SEED, big_log
 
-import caffemem.logs.parallel as parallel
+import caffemem.logs.fast.parallel as parallel
 from caffemem.logs import read_log
-from caffemem.logs.runs import RenderedBatch, RunBuilder
+from caffemem.logs.fast.render import RenderedBatch
+from caffemem.logs.runs import RunBuilder
 from caffemem.report.log_json import write_log_json
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 SHARED = ROOT / ".." / "shared"
 NEVER = 1 << 62
 

@@ -1,18 +1,24 @@
-"""A training-curve table of any length, kept as the JSON rows ``caffemem log --format json`` writes.
+"""The training curve of a run: a table of any length that owns how it is kept and written as JSON.
 
-A gigabyte log holds millions of iterations. Most of them arrive in bulk (bulk.py) as the number
-text Caffe printed, so the cheapest form to keep them in is the finished JSON row: the bulk path
-renders a whole stretch with one ``str.join``, and the JSON writer copies the text out. Rows are
-kept in memory up to MEMORY_CHARS and appended to an anonymous temporary file after that; reading
-back streams the file in pieces. Other readers (CSV, the table view, tests) get tuples of numbers
-from ``rows()``, which parses the text back.
+What other modules see is data: ``len(table)``, ``names`` (outputs in first-seen order),
+``records()`` (one :class:`CurveRow` per row), ``rows()`` (the same as flat tuples), the columns
+``iteration``, ``seconds``, ``lr``, ``loss``, ``net`` and ``output(name)``, and one writer of the
+table's own JSON, ``write_json_rows``.
 
-Differences from plain JSON in the kept text, undone by the writers: non-finite values are the
+How the rows are kept is this module's business. A gigabyte log holds millions of iterations;
+most arrive in bulk (logs/fast) as the number text Caffe printed, so the cheapest form to keep
+them in is the finished JSON row: the fast path encodes a whole stretch with ``render_rows`` (one
+``str.join``, in whichever process read it) and hands the text over opaque, and
+``write_json_rows`` copies it out. Rows are kept in memory up to MEMORY_CHARS and appended to an
+anonymous temporary file after that; reading back streams the file in pieces, and ``records()``
+decodes them.
+
+The kept text differs from plain JSON in ways only this module undoes: non-finite values are the
 bare words ``nan``, ``-nan``, ``inf``, ``-inf`` (as Caffe prints them), and every row ends with
 ``,\\n``. Seconds are integer microseconds written as ``<us>e-6`` — an exact JSON number, and
 an int is far cheaper to format than a float's repr.
 
-The last row stays unrendered (``pending``) because the line-by-line path may still change it:
+The last row stays unencoded (``pending``) because the line-by-line path may still change it:
 a later lr line or train output of the same iteration fills it in.
 """
 
@@ -24,7 +30,7 @@ import os
 import tempfile
 from array import array
 from collections.abc import Iterator
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, NamedTuple, TextIO
 
 MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
 READ_BYTES = 1 << 20  # spilled rows read back in blocks of about this (each block is decoded whole)
@@ -43,17 +49,36 @@ def _read_at(source: IO[bytes], size: int, offset: int) -> bytes:
     return source.read(size)
 
 
-def key_json(name: str) -> str:
+class CurveRow(NamedTuple):
+    """One row of a curve: NaN where a value is missing (or Caffe printed nan); ``net`` is the
+    test net's number in test tables, 0 in training tables."""
+
+    iteration: int
+    seconds: float
+    lr: float
+    loss: float
+    net: int
+    outputs: tuple[float, ...]  # in the table's ``names`` order
+
+
+def _json_value(value: float | int) -> str:
+    """A value as the JSON writer shows it: NaN and infinities become null (JSON has neither)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "null"
+    return json.dumps(value)
+
+
+def _key_json(name: str) -> str:
     """A JSON string for an output name that cannot contain ': ' (so ': nan' only ever is a value)."""
     return json.dumps(name).replace(":", "\\u003a")
 
 
-def number_text(value: float) -> str:
+def _number_text(value: float) -> str:
     """A float as kept text: repr, or nan/inf/-inf."""
     return repr(value) if math.isfinite(value) else ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
 
 
-def nonfinite_to_null(text: str) -> str:
+def _nonfinite_to_null(text: str) -> str:
     """Kept row text as JSON: nan and inf values become null."""
     if "nan" in text or "inf" in text:
         for old, new in _NONFINITE_TO_NULL:
@@ -78,7 +103,7 @@ def _template(names: tuple[str, ...]) -> list[str]:
         template = ['{"iteration": ', "", ', "seconds": ', "", 'e-6, "loss": ', "", ', "lr": ', ""]
         tail = ', "outputs": {'
         for k, name in enumerate(names):
-            template += [tail + (", " if k else "") + key_json(name) + ": ", ""]
+            template += [tail + (", " if k else "") + _key_json(name) + ": ", ""]
             tail = ""
         template.append(tail + "}},\n")
         if len(_TEMPLATES) > 1000:
@@ -89,7 +114,9 @@ def _template(names: tuple[str, ...]) -> list[str]:
 
 def render_rows(names: list[str], iterations: list[str], micros: list[str], lrs: list[str], losses: list[str],
                 outputs: list[list[str]]) -> str:
-    """Kept text of rows given as JSON number text, with outputs ``names`` (the columns in that order).
+    """The table's own encoding of rows given as JSON number text, with outputs ``names`` (the
+    columns in that order), for ``Table.extend_rendered``/``extend_spilled``: the caller (the fast
+    path) passes the text on without looking inside it.
 
     One join: the template's pieces and the columns interleaved by slice assignment, no object
     per row. A pure function, so another process can render rows for a table it does not hold.
@@ -164,7 +191,7 @@ class _Extents:
 class Table:
     """A training-curve table: iteration, seconds, lr, loss, net (test tables) and named outputs.
 
-    Missing values are NaN in ``rows()`` and null in JSON.
+    Missing values are NaN in ``records()``/``rows()`` and null in ``write_json_rows``.
     """
 
     def __init__(self) -> None:
@@ -216,12 +243,6 @@ class Table:
             self.names.append(name)
         self._pending.outputs[name] = value
 
-    def extend_text(self, iterations: list[str], micros: list[str], lrs: list[str], losses: list[str],
-                    outputs: list[list[str]], last: Pending, nonfinite: bool) -> None:
-        """Append rows given as JSON number text, all with this table's outputs, then ``last``."""
-        rows = render_rows(self.names, iterations, micros, lrs, losses, outputs) if iterations else ""
-        self.extend_rendered(rows, len(iterations), last, nonfinite)
-
     def extend_rendered(self, rows: str, count: int, last: Pending, nonfinite: bool) -> None:
         """Append ``count`` rows rendered by ``render_rows`` with this table's outputs, then ``last``."""
         self._render_pending()
@@ -242,11 +263,11 @@ class Table:
             return ""
         self.nonfinite |= not all(map(math.isfinite, (row.lr, row.loss, *row.outputs.values())))
         self.nonfinite |= len(row.outputs) < len(self.names)
-        outputs = ", ".join(key_json(name) + ": " + number_text(row.outputs.get(name, math.nan))
+        outputs = ", ".join(_key_json(name) + ": " + _number_text(row.outputs.get(name, math.nan))
                             for name in self.names)
         net = f'"net": {row.net}, ' if row.net else ""
-        return (f'{{"iteration": {row.iteration}, {net}"seconds": {row.micros}e-6, "loss": {number_text(row.loss)}, '
-                f'"lr": {number_text(row.lr)}, "outputs": {{{outputs}}}}},\n')
+        return (f'{{"iteration": {row.iteration}, {net}"seconds": {row.micros}e-6, "loss": {_number_text(row.loss)}, '
+                f'"lr": {_number_text(row.lr)}, "outputs": {{{outputs}}}}},\n')
 
     def extend_spilled(self, source: IO[bytes], start: int, end: int, count: int, last: Pending,
                        nonfinite: bool) -> None:
@@ -388,15 +409,20 @@ class Table:
         if held:
             sink.write(b"".join(held))
 
-    def rows(self) -> Iterator[tuple[float | int, ...]]:
-        """Rows as tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""
+    def records(self) -> Iterator[CurveRow]:
+        """The rows in order, decoded from the kept text a piece at a time (a table may be huge)."""
         names = self.names
         for text in self._row_pieces():
             # (nonfinite is settled only once the last row has been rendered, by text_chunks)
             for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]"):
                 values = row["outputs"]
-                yield (row["iteration"], row["seconds"], float(row["lr"]), float(row["loss"]), row.get("net", 0),
-                       *(float(values.get(name, math.nan)) for name in names))
+                yield CurveRow(row["iteration"], row["seconds"], float(row["lr"]), float(row["loss"]),
+                               row.get("net", 0), tuple(float(values.get(name, math.nan)) for name in names))
+
+    def rows(self) -> Iterator[tuple[float | int, ...]]:
+        """Rows as flat tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""
+        for row in self.records():
+            yield (*row[:5], *row.outputs)
 
     def _row_pieces(self) -> Iterator[str]:
         """The kept text in pieces of whole rows of about PARSE_CHARS: parsing a piece makes a
@@ -408,12 +434,19 @@ class Table:
                 yield text[start:cut]
                 start = cut
 
+    # ------------------------------------------------------------------ columns
+
     def column(self, index: int) -> list[float | int]:
+        """One column of ``rows()`` by its place in the tuple."""
         return [row[index] for row in self.rows()]
 
     @property
     def iteration(self) -> list[float | int]:
         return self.column(0)
+
+    @property
+    def seconds(self) -> list[float | int]:
+        return self.column(1)
 
     @property
     def lr(self) -> list[float | int]:
@@ -422,6 +455,52 @@ class Table:
     @property
     def loss(self) -> list[float | int]:
         return self.column(3)
+
+    @property
+    def net(self) -> list[float | int]:
+        return self.column(4)
+
+    def output(self, name: str) -> list[float]:
+        """The column of output ``name`` (NaN where a row lacks it)."""
+        return self.column(5 + self.names.index(name))  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ JSON
+
+    def write_json_rows(self, out: TextIO, sink: BinaryIO | None = None) -> None:
+        """The rows as the items of a JSON array, separated by ",\\n" (no brackets): objects with
+        iteration, seconds, loss, lr and outputs; NaN and infinities as null.
+
+        Mostly a copy of the kept text. ``sink``, when given, is the binary stream under ``out``
+        (its UTF-8 bytes are what writing text to ``out`` would give): the rows spilled to files
+        then go there as they are, copied by the kernel where it can, without decoding them.
+        """
+        if not self.uniform:
+            self._write_json_slowly(out)
+            return
+        if sink is not None:
+            tail = self.tail_text()  # also settles self.nonfinite (the last row may hold a nan)
+            if not self.nonfinite:
+                out.flush()
+                self.copy_spilled(sink, 0 if tail else 2)
+                out.write(tail[:-2])  # every kept row ends with ",\n"
+                return
+        held = ""
+        for text in self.text_chunks():
+            if text:
+                out.write(held)
+                held = _nonfinite_to_null(text) if self.nonfinite else text
+        out.write(held[:-2])  # every kept row ends with ",\n"
+
+    def _write_json_slowly(self, out: TextIO) -> None:
+        """Rows kept without outputs first seen later: decoded and written again with all of them."""
+        keys = [_key_json(name) for name in self.names]
+        first = True
+        for row in self.records():
+            outputs = ", ".join(f"{key}: {_json_value(value)}" for key, value in zip(keys, row.outputs, strict=True))
+            out.write(("" if first else ",\n") + f'{{"iteration": {row.iteration}, "seconds": '
+                      f'{_json_value(row.seconds)}, "loss": {_json_value(row.loss)}, "lr": {_json_value(row.lr)}, '
+                      f'"outputs": {{{outputs}}}}}')
+            first = False
 
     def close(self) -> None:
         self._extents.close()

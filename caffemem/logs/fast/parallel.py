@@ -1,7 +1,7 @@
 """Read a big log with a second process doing part of the work.
 
 On a big log nearly all the time goes into the bulk path: cutting training stretches into
-columns (bulk.py) and rendering them as the table's JSON rows (runs.py ``render_batch``). Both
+columns (bulk.py) and encoding them as the curve table's rows (render.py ``render_batch``). Both
 are pure functions of the text and of four numbers of the builder's state, so a forked worker
 can do them for some of the pieces while this process does the others:
 
@@ -16,8 +16,8 @@ can do them for some of the pieces while this process does the others:
   batch (or None when it could not render it). The rows of a rendered batch go into the
   worker's rows file, not through the pipe: the run's table only records where they are, and
   the JSON writer copies them from there;
-- this process feeds the plain text to the builder as the serial path does and applies the
-  worker's batches in file order. The worker renders with the builder's state as this process
+- this process feeds the plain text to the builder with the serial path's feeder (feed.py) and
+  applies the worker's batches in file order. The worker renders with the builder's state as this process
   last sent it (it changes only where a run starts or its clock is set), and waits while it is
   more than LEAD pieces ahead. A batch rendered for another state, one the builder refuses, or
   a missing one is done here instead, from the piece read here, exactly as the serial path
@@ -42,11 +42,11 @@ import time
 from multiprocessing.connection import Connection, Pipe
 from typing import IO, BinaryIO
 
-from caffemem.logs.bulk import split_spans
-from caffemem.logs.lines import classify
-from caffemem.logs.pieces import PIECE_BYTES, FileCutter
-from caffemem.logs.reader import ProgressCallback, _Events, split_lines
-from caffemem.logs.runs import RenderedBatch, RenderState, RunBuilder, render_batch, tail_lines
+from caffemem.logs.fast.bulk import split_spans
+from caffemem.logs.fast.feed import Feeder
+from caffemem.logs.fast.pieces import PIECE_BYTES, FileCutter
+from caffemem.logs.fast.render import RenderedBatch, RenderState, render_batch, tail_lines
+from caffemem.logs.reader import ProgressCallback
 
 PARALLEL_MIN_BYTES = 64 << 20  # smaller files are read by one process
 SHARE = (6, 11)  # the worker's first share of the pieces (see _takes): this process also applies its answers
@@ -289,66 +289,36 @@ class _Worker:
         self.pid = 0
 
 
-def _feed_lines(builder: RunBuilder, events: _Events, text: str) -> None:
-    if text:
-        for number, event in events.lines(split_lines(text)):
-            builder.feed(number, event)
-
-
-def _take_serially(builder: RunBuilder, events: _Events, batch, text: str) -> None:  # type: ignore[no-untyped-def]
-    """A stretch as read_log's serial loop takes it: in bulk if the builder can, else line by line."""
-    number = events.number + 1
-    if not builder.take_batch(number, batch, text):
-        for offset, line in enumerate(split_lines(text)):
-            builder.feed(number + offset, classify(line))
-    events.number += batch.lines
-
-
-def _serial_piece(builder: RunBuilder, events: _Events, piece: str) -> None:
-    pos = 0
-    for first, last, batch in split_spans(piece):
-        _feed_lines(builder, events, piece[pos:first])
-        for number, event in events.close_block():
-            builder.feed(number, event)
-        _take_serially(builder, events, batch, piece[first:last])
-        pos = last
-    _feed_lines(builder, events, piece[pos:])
-
-
-def _worker_piece(builder: RunBuilder, events: _Events, answer: Answer, worker: _Worker,
-                  cutter: FileCutter, index: int) -> None:
+def _worker_piece(feeder: Feeder, answer: Answer, worker: _Worker, cutter: FileCutter, index: int) -> None:
     """Apply the worker's answer for a piece; what it could not do is done here from the piece's text."""
     piece = None
     local = None
     for item in answer:
         if isinstance(item, str):
-            _feed_lines(builder, events, item)
+            feeder.text(item)
             continue
         first, last, rendered = item
-        for number, event in events.close_block():
-            builder.feed(number, event)
-        if rendered is not None and builder.take_rendered(events.number + 1, rendered, worker.rows):
+        if rendered is not None and feeder.rendered(rendered, worker.rows):
             worker.rows_taken |= rendered.spilled is not None
-            events.number += rendered.lines
             continue
         if piece is None:
             piece = cutter.piece(index)
             local = {(start, end): batch for start, end, batch in split_spans(piece)}
         batch = local.get((first, last)) if local is not None else None
         if batch is not None:
-            _take_serially(builder, events, batch, piece[first:last])
+            feeder.stretch(batch, piece[first:last])
         else:  # cannot happen for the same piece; the line path is right for any text
-            _feed_lines(builder, events, piece[first:last])
+            feeder.text(piece[first:last])
 
 
-def read_parallel(stream: BinaryIO, builder: RunBuilder, progress: ProgressCallback | None,
-                  size: int | None, piece_bytes: int = PIECE_BYTES, share: tuple[int, int] | None = None) -> int:
-    """Feed the whole file to ``builder`` with a worker's help; returns the number of lines read.
+def read_parallel(stream: BinaryIO, feeder: Feeder, progress: ProgressCallback | None,
+                  size: int | None, piece_bytes: int = PIECE_BYTES, share: tuple[int, int] | None = None) -> None:
+    """Feed the whole file to ``feeder`` with a worker's help (then ``feeder.finish()`` as after
+    feeding it serially).
 
     ``share``: (pieces the worker takes, of how many); default SHARE.
     """
     share = SHARE if share is None else share
-    events = _Events()
     fd = stream.fileno()
     cutter = FileCutter(fd, os.fstat(fd).st_size if size is None else size, piece_bytes)
     worker: _Worker | None = None
@@ -366,21 +336,18 @@ def read_parallel(stream: BinaryIO, builder: RunBuilder, progress: ProgressCallb
                 if answer is None:
                     worker = None
             if answer is None:
-                _serial_piece(builder, events, cutter.piece(index))
+                feeder.piece(cutter.piece(index))
             else:
                 assert worker is not None
-                _worker_piece(builder, events, answer, worker, cutter, index)
+                _worker_piece(feeder, answer, worker, cutter, index)
             if progress is not None:
                 progress(min(cutter.size, (index + 1) * cutter.piece_bytes), size)
             change = balance.after_piece(index)
             if change is not None:
                 schedule.change(*change)
-            if worker is not None and not worker.send_progress(index, builder.render_state(), change):
+            if worker is not None and not worker.send_progress(index, feeder.builder.render_state(), change):
                 worker.close()
                 worker = None
     finally:
         if worker is not None:
             worker.close()
-    for number, event in events.close_block():
-        builder.feed(number, event)
-    return events.number

@@ -12,10 +12,9 @@ import pytest
 from click.testing import CliRunner
 from log_helpers import SEED, big_log
 
-import caffemem.logs.columns as columns
+import caffemem.logs.curve as columns
 from caffemem.cli import main
-from caffemem.logs import read_log
-from caffemem.logs.parallel import keep_freed_memory
+from caffemem.logs import keep_freed_memory, read_log
 from caffemem.report.log_json import write_log_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,14 +73,14 @@ def _stdout_file_equals_text(tmp_path: Path, setup: str) -> None:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="os.sendfile to any file: Linux")
 def test_stdout_file_copy_equals_text(tmp_path: Path) -> None:
     """A real standard output (a file): the kernel copies the spilled rows."""
-    _stdout_file_equals_text(tmp_path, "import sys, caffemem.logs.columns as c; c.MEMORY_CHARS = 300\n")
+    _stdout_file_equals_text(tmp_path, "import sys, caffemem.logs.curve as c; c.MEMORY_CHARS = 300\n")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parallel path needs fork")
 def test_stdout_file_copy_parallel_equals_text(tmp_path: Path) -> None:
     """Read by two processes in small pieces: rows in this process's spill file and in the worker's
     file, interleaved, copied out by the kernel in file order."""
-    _stdout_file_equals_text(tmp_path, "import sys, caffemem.logs as logs, caffemem.logs.columns as c\n"
+    _stdout_file_equals_text(tmp_path, "import sys, caffemem.logs as logs, caffemem.logs.curve as c\n"
                                        "c.MEMORY_CHARS = 300\nc.SENDFILE_BYTES = 2000\nc.READ_BYTES = 5000\n"
                                        "logs.PARALLEL_MIN_BYTES = 0\nread = logs.read_log\n"
                                        "logs.read_log = lambda *a, **k: read(*a, **{**k, 'piece_bytes': 1 << 12})\n")

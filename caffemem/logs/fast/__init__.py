@@ -1,0 +1,26 @@
+"""The fast path of the log reader: private machinery, with one contract.
+
+**Contract: for any file, reading it through this package gives the line path's result** — the
+line path being every line classified by lines.py and fed to the run builder one by one
+(``read_log(..., bulk=False)``): the same runs, nets, ends, counts and curve values. The one
+liberty is in the curve's kept text: a number read in bulk keeps the text Caffe printed
+(``1``, ``1.5e+06``) where the line path writes Python's repr of the same float (``1.0``,
+``1500000.0``), and seconds are exact microseconds. **However the file is read here — one
+process or two, any piece size, any share, a worker that fails — ``caffemem log`` writes the
+same bytes.** Speed is this package's only reason to exist; whatever it cannot do exactly as the
+line path does, it hands to the line path. tests/logs and tests/logs/fast check the contract on
+every shared log, the fixtures and generated logs.
+
+- ``pieces``: the file cut into pieces of whole lines, the same pieces read front to back or at
+  random (so two processes agree on them);
+- ``bulk``: stretches of plain training lines cut into columns of Caffe's number text;
+- ``render``: a stretch's columns encoded as the curve table's rows (for the run builder's
+  ``take_rendered``);
+- ``feed``: ``Feeder``, the one loop that feeds a file's events to the run builder, a stretch
+  whole when the builder takes it, else line by line;
+- ``parallel``: a forked worker doing ``bulk`` and ``render`` for a share of the pieces of a big
+  file, the feeder applying its answers in file order.
+
+Nothing outside caffemem.logs imports from here. This module imports nothing, so that any of
+the modules above can be imported on its own (reader.py uses ``pieces`` and ``bulk``).
+"""

@@ -1,0 +1,1 @@
+"""Tests of caffemem.logs.fast (a package, so that pytest puts tests/logs, with log_helpers.py, on the path)."""
