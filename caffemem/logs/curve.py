@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from array import array
 from collections.abc import Iterator
@@ -73,9 +74,17 @@ def _key_json(name: str) -> str:
     return json.dumps(name).replace(":", "\\u003a")
 
 
+#: Number text that is already a JSON number (what C++ streams print for a finite float).
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
 def _number_text(value: float) -> str:
-    """A float as kept text: repr, or nan/inf/-inf."""
-    return repr(value) if math.isfinite(value) else ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
+    """A float as kept text: the text Caffe printed when it is known and a JSON number (as the fast
+    path keeps it), else repr; nan/inf/-inf for the others."""
+    if not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    text = getattr(value, "text", None)
+    return text if text is not None and _JSON_NUMBER.fullmatch(text) else repr(value)
 
 
 def _nonfinite_to_null(text: str) -> str:

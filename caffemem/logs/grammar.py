@@ -29,8 +29,26 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError
 
 
+class PrintedFloat(float):
+    """A float that remembers the text Caffe printed for it.
+
+    The curve keeps Caffe's own text for each value (``0``, ``1.5e+06``), as the fast path does
+    without ever making a float; a value read line by line carries its text along so that both
+    paths write the same bytes.
+    """
+
+    text: str
+
+
 def to_float(text: str) -> float:
     """Caffe prints floats with printf; also accept ``-nan`` and ``nan(0x...)`` payload forms."""
+    try:
+        value = PrintedFloat(text)
+    except ValueError:
+        pass
+    else:
+        value.text = str(text)
+        return value
     try:
         return float(text)
     except ValueError:

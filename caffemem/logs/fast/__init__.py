@@ -1,11 +1,10 @@
 """The fast path of the log reader: private machinery, with one contract.
 
-**Contract: for any file, reading it through this package gives the line path's result** — the
-line path being every line classified by lines.py and fed to the run builder one by one
-(``read_log(..., bulk=False)``): the same runs, nets, ends, counts and curve values. The one
-liberty is in the curve's kept text: a number read in bulk keeps the text Caffe printed
-(``1``, ``1.5e+06``) where the line path writes Python's repr of the same float (``1.0``,
-``1500000.0``), and seconds are exact microseconds. **However the file is read here — one
+**Contract: for any file, reading it through this package gives the line path's result, byte for
+byte** — the line path being every line classified by lines.py and fed to the run builder one by
+one (``read_log(..., bulk=False)``): the same runs, nets, ends, counts and curve, down to the text
+of each number (both keep what Caffe printed: ``1``, ``1.5e+06``; a value read line by line
+carries its text in a ``PrintedFloat``). **However the file is read — line by line, here in one
 process or two, any piece size, any share, a worker that fails — ``caffemem log`` writes the
 same bytes.** Speed is this package's only reason to exist; whatever it cannot do exactly as the
 line path does, it hands to the line path. tests/logs and tests/logs/fast check the contract on
