@@ -38,6 +38,7 @@ class NetFootprint:
     name: str
     phase: str
     role: Role
+    role_reason: str = ""
     by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_layer: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -107,6 +108,7 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
     """Bytes ``net`` holds in a run where it plays ``role`` (train, test or inference)."""
     fp = NetFootprint(net.name, net.phase_name, role)
     train = role == Role.TRAIN
+    idle = role == Role.IDLE  # built, never run: only what set-up touches
     data: dict[int, _Storage] = {}
     diff: dict[int, _Storage] = {}
     blob_of: dict[str, tuple[int | None, int | None]] = {}  # blob name -> (data id, diff id)
@@ -133,7 +135,8 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
             elif view is None:
                 data_id, next_id = next_id, next_id + 1
                 data[data_id] = _Storage(elements, layer.name)
-                fp.add(layer.name, C.ACTIVATIONS, elements * DTYPE_BYTES)
+                if not idle:
+                    fp.add(layer.name, C.ACTIVATIONS, elements * DTYPE_BYTES)
             elif view == INTERNAL:
                 data_id = None
             else:
@@ -162,7 +165,7 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
         bottom_shapes = [s for s in layer.bottom_shapes if s is not None]
         top_shapes = [s for s in layer.top_shapes if s is not None]
         for buf in impl.buffers(bottom_shapes, top_shapes, run):
-            if buf.when == "bwd" and not run.backward:
+            if buf.when == "bwd" and not run.backward or idle and buf.when != "setup":
                 continue
             fp.add(layer.name, buf.category, buf.elements * DTYPE_BYTES)
         batches = impl.prefetch_batches()
@@ -208,8 +211,8 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
 def run_footprint(nets: list[BuiltNet], roles: list[Role], mode: Mode = Mode.CPU, solver_type: str = "SGD",
                   gpus: int = 1, l1: bool = False) -> RunFootprint:
     """The footprint of a run made of ``nets`` (train first, then tests), or of a forward-only net."""
-    train_names = {layer.name for net, role in zip(nets, roles, strict=True) if role == Role.TRAIN
-                   for layer in net.layers}
+    # The solver's train net comes first; its test nets share its weights (whatever its own role).
+    train_names = {layer.name for layer in nets[0].layers} if nets and roles[0] != Role.TEST else set()
     fps = [net_footprint(net, role, mode, solver_type, train_names if role == Role.TEST else None, l1)
            for net, role in zip(nets, roles, strict=True)]
     runtime = CPU_RUNTIME_BYTES if mode == Mode.CPU else GPU_RUNTIME_BYTES

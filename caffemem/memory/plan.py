@@ -1,8 +1,12 @@
 """Which run an analysis describes, and its footprint.
 
-A solver (or a net with a TRAIN phase) is a training run: the train net learns, test nets share
-its weights. A net analysed only in TEST phase is a forward-only run (``caffe test``, pycaffe).
-The verdict against a budget is :mod:`caffemem.memory.fit`'s.
+A solver (or a net with a TRAIN phase) is a training run: ``caffe train`` runs forward, backward and
+the update on the solver's train net whatever its own ``state`` or loss says, and test nets share its
+weights. A net analysed only in TEST phase is a forward-only run (``caffe test``, pycaffe). A solver
+with ``max_iter: 0`` trains nothing: ``Solver::Solve`` only runs the final forward pass (when
+``display`` is set) and the final test (when ``test_interval`` is set). A test net the solver never
+tests keeps the parameter blobs its fillers wrote and holds nothing else. The verdict against a
+budget is :mod:`caffemem.memory.fit`'s.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from caffemem.memory.model import RunFootprint, is_l1, run_footprint
 from caffemem.memory.solvers import canonical_solver_type
 from caffemem.modes import Mode, Role
 from caffemem.net.analyze import Analysis
+from caffemem.layers.registry import count
 from caffemem.net.build import DTYPE_BYTES, BuiltNet
 from caffemem.net.state import TRAIN
 from caffemem.proto import caffe_pb2
@@ -24,8 +29,48 @@ def roles_of(nets: list[BuiltNet]) -> list[Role]:
     return [Role.TRAIN if net.phase == TRAIN else Role.TEST for net in nets]
 
 
+def tests_run(solver: caffe_pb2.SolverParameter) -> bool:
+    """Whether ``Solver::Solve`` ever calls ``TestAll``: at iteration 0 (``test_initialization``), at a
+    multiple of ``test_interval`` inside the run, or after the last iteration."""
+    interval, last = solver.test_interval, max(0, solver.max_iter)
+    if interval <= 0:
+        return False
+    return last == 0 or solver.test_initialization or interval < last or last % interval == 0
+
+
+def plan_roles(analysis: Analysis) -> tuple[list[Role], list[str]]:
+    """Each net's role in the run, and why."""
+    nets, solver = analysis.nets, analysis.solver.param if analysis.solver is not None else None
+    if analysis.train_index is None:
+        roles = roles_of(nets)
+        why = "built in TEST phase only: run forward only (caffe test, pycaffe)"
+        return roles, [why if r == Role.INFERENCE else "" for r in roles]
+    roles, reasons = [], []
+    evaluation = solver is not None and solver.max_iter <= 0
+    run_tests = solver is None or tests_run(solver)
+    for i, _net in enumerate(nets):
+        if i == analysis.train_index:
+            if not evaluation:
+                roles.append(Role.TRAIN)
+                reasons.append(analysis.train_reason)
+            elif solver.display > 0:
+                roles.append(Role.INFERENCE)
+                reasons.append("max_iter: 0: no iteration runs, only the final forward pass that displays the loss")
+            else:
+                roles.append(Role.IDLE)
+                reasons.append("max_iter: 0 and no display: built, never run (its weights only)")
+        elif run_tests:
+            roles.append(Role.TEST)
+            reasons.append("a test net: runs forward with the train net's weights")
+        else:
+            roles.append(Role.IDLE)
+            reasons.append("a test net the solver never tests (test_interval, test_initialization, max_iter): "
+                           "it holds its own parameter blobs and nothing else")
+    return roles, reasons
+
+
 def roles_for(analysis: Analysis) -> list[Role]:
-    return roles_of(analysis.nets)
+    return plan_roles(analysis)[0]
 
 
 def footprint(analysis: Analysis, mode: Mode = Mode.CPU, solver_type: str | None = None,
@@ -36,12 +81,43 @@ def footprint(analysis: Analysis, mode: Mode = Mode.CPU, solver_type: str | None
         stype = canonical_solver_type(solver.type)
     else:
         stype = canonical_solver_type(solver_type or "SGD")
-    roles = roles_for(analysis)
+    roles, reasons = plan_roles(analysis)
     fp = run_footprint(analysis.nets, roles, mode, stype, gpus, is_l1(solver))
-    if mode == Mode.CPU and Role.TRAIN in roles and snapshots(solver):
-        train = analysis.nets[roles.index(Role.TRAIN)]
+    for net_fp, why in zip(fp.nets, reasons, strict=True):
+        net_fp.role_reason = why
+    if mode == Mode.CPU and analysis.train_index is not None and snapshots(solver):
+        train = analysis.nets[analysis.train_index]
         fp.extra[C.SNAPSHOT] = snapshot_bytes(train.param_count, stype)
+    setup = setup_excess(analysis.nets, roles, fp)
+    if setup:
+        fp.extra[SETUP_PEAK] = setup
     return fp
+
+
+#: Extra category: how far the set-up peak (every net's own parameters, before the test nets share
+#: the train net's) lies above the steady state; only an evaluation run (``max_iter: 0``) has one.
+SETUP_PEAK = "setup_peak"
+
+
+def setup_excess(nets: list[BuiltNet], roles: list[Role], fp: RunFootprint) -> int:
+    """Bytes by which the end of ``Net::Init`` for every net tops the steady state.
+
+    Each test net's fillers write its own copy of the parameters it later takes from the train net
+    (``ShareTrainedLayersWith``, at its first test); until then both copies are resident.
+    """
+    train_names = {layer.name for layer in nets[0].layers} if nets and roles[0] != Role.TEST else set()
+    copies = 0
+    for net, role in zip(nets, roles, strict=True):
+        if role != Role.TEST:
+            continue
+        for layer in net.layers:
+            if layer.name in train_names:
+                copies += sum(count(p.shape) for p in layer.params if not p.shared) * DTYPE_BYTES
+    if not copies:
+        return 0
+    cats = fp.by_category
+    at_setup = sum(cats.get(k, 0) for k in (C.WEIGHTS, C.LAYER_BUFFERS, C.PREFETCH, C.RUNTIME)) + copies
+    return max(0, at_setup - fp.total_bytes)
 
 
 def snapshots(solver: caffe_pb2.SolverParameter | None) -> bool:

@@ -42,6 +42,8 @@ def net_table(net: BuiltNet, fp: NetFootprint, cats: list[str]) -> list[str]:
                  f"{net.param_count:,} parameters; Caffe logs Memory required for data: "
                  + (f"{total:,} ({human_bytes(total)})" if total is not None else "unknown")
                  + f"; this net holds {human_bytes(fp.total_bytes)}")
+    if fp.role_reason:
+        lines.append(f"  role {fp.role}: {fp.role_reason}")
     for layer in net.unanalysed_layers:
         lines.append(f"  not analysed: {layer.name} ({layer.type}): {layer.unknown}")
     return lines
