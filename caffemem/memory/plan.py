@@ -11,12 +11,12 @@ budget is :mod:`caffemem.memory.fit`'s.
 
 from __future__ import annotations
 
+from caffemem.layers.registry import count
 from caffemem.memory import categories as C
 from caffemem.memory.model import RunFootprint, is_l1, run_footprint
 from caffemem.memory.solvers import canonical_solver_type
 from caffemem.modes import Mode, Role
 from caffemem.net.analyze import Analysis
-from caffemem.layers.registry import count
 from caffemem.net.build import DTYPE_BYTES, BuiltNet
 from caffemem.net.state import TRAIN
 from caffemem.proto import caffe_pb2

@@ -1,0 +1,61 @@
+"""caffemem against small runs of the real Caffe, kept as case folders (net, solver, case.json).
+
+Each ``tests/memory/cases/NAME/case.json`` records what one real ``caffe train``/``caffe test`` run
+showed (``bench/run_caffe.sh`` then ``bench/save_case.py``): its peak RSS and each net's last
+"Memory required for data". caffemem must give the latter exactly and the former within a few
+percent (small nets: within 1 MiB plus the run-to-run noise).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from caffemem.commands.check import run_check
+
+CASES = Path(__file__).parent / "cases"
+ALL = sorted(p.name for p in CASES.iterdir() if (p / "case.json").is_file())
+#: Relative tolerance on the peak, and the absolute floor for small nets.
+REL, ABS = 0.02, 1.2 * 2**20
+
+
+def load(name: str) -> dict:
+    return json.loads((CASES / name / "case.json").read_text())
+
+
+def check(name: str):
+    case = load(name)
+    folder = CASES / name
+    if case["command"] == "test":
+        return case, run_check(str(folder / case["files"][0]), phase="TEST", mode="cpu",
+                               weights=str(folder / case["weights"]) if case.get("weights") else None)
+    return case, run_check(str(folder / "solver.prototxt"), mode="cpu")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_memory_required_for_data_exact(name):
+    case, result = check(name)
+    got = [(net.phase_name, net.memory_required_for_data) for net in result.analysis.nets]
+    assert got == [(n["phase"], n["memory_required_for_data"]) for n in case["nets"]]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_peak_within_tolerance(name):
+    case, result = check(name)
+    want, got = case["peak_rss_bytes"], result.footprint.total_bytes
+    assert abs(got - want) <= max(REL * want, ABS), f"{name}: caffemem {got:,} vs Caffe {want:,} ({case['note']})"
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if "roles" in load(n)])
+def test_roles(name):
+    case, result = check(name)
+    assert [fp.role for fp in result.footprint.nets] == case["roles"]
+    assert all(fp.role_reason for fp in result.footprint.nets)
+
+
+def test_force_backward_net_file_is_trained_unless_test_phase_asked():
+    net = str(CASES / "deploy-fb-state-test" / "net.prototxt")  # force_backward, state { phase: TEST }, no loss
+    assert [fp.role for fp in run_check(net, mode="cpu").footprint.nets] == ["train"]
+    assert [fp.role for fp in run_check(net, phase="TEST", mode="cpu").footprint.nets] == ["inference"]
