@@ -1,6 +1,9 @@
 """Development only: keep what one real Caffe run (bench/run_caffe.sh DIR) showed as a test case.
 
-usage: python bench/save_case.py RUNDIR NAME "what it shows" [--command train|test] [--weights FILE]
+usage: python bench/save_case.py RUNDIR NAME "what it shows" [--command train|test] [--arrays FILE.caffemodel]
+
+--arrays: keep the weights file's packed value arrays (offset, values, width) instead of the file
+itself, for the parse-peak model (the file is too big for the repository).
 
 Writes tests/memory/cases/NAME/ with the run's net(s) and solver and a small case.json: the measured
 peak RSS and each net's phase and last "Memory required for data" (from Caffe's log). The tests
@@ -45,8 +48,11 @@ def main() -> None:
              .group(1))
     case = {"case": name, "note": note, "command": command, "files": files, "peak_rss_bytes": kb * 1024,
             "nets": nets_of(log)}
-    if "--weights" in rest:
-        case["weights"] = rest[rest.index("--weights") + 1]
+    if "--arrays" in rest:
+        from caffemem.memory.loading import file_arrays
+        from caffemem.net.caffemodel import read_caffemodel
+
+        case["weights_arrays"] = [list(a) for a in file_arrays(read_caffemodel(rest[rest.index("--arrays") + 1]))]
     with open(os.path.join(out, "case.json"), "w") as fh:
         json.dump(case, fh, indent=1)
         fh.write("\n")

@@ -41,6 +41,9 @@ class NetFootprint:
     role_reason: str = ""
     by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_layer: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: What the end of ``Net::Init`` holds: every parameter blob its fillers wrote (also those a test
+    #: net later takes from the train net) and the buffers set-up fills. Not part of the total.
+    setup_bytes: int = 0
 
     @property
     def total_bytes(self) -> int:
@@ -165,6 +168,8 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
         bottom_shapes = [s for s in layer.bottom_shapes if s is not None]
         top_shapes = [s for s in layer.top_shapes if s is not None]
         for buf in impl.buffers(bottom_shapes, top_shapes, run):
+            if buf.when == "setup" and buf.category == C.LAYER_BUFFERS:
+                fp.setup_bytes += buf.elements * DTYPE_BYTES
             if buf.when == "bwd" and not run.backward or idle and buf.when != "setup":
                 continue
             fp.add(layer.name, buf.category, buf.elements * DTYPE_BYTES)
@@ -199,6 +204,7 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
         own = sum(count(p.shape) for p in layer.params if not p.shared) * DTYPE_BYTES
         if not own:
             continue
+        fp.setup_bytes += own
         if role == Role.TEST and train_layer_names is not None and layer.name in train_layer_names:
             continue  # ShareTrainedLayersWith frees the test net's copy and uses the train net's
         fp.add(layer.name, C.WEIGHTS, own)

@@ -11,7 +11,6 @@ budget is :mod:`caffemem.memory.fit`'s.
 
 from __future__ import annotations
 
-from caffemem.layers.registry import count
 from caffemem.memory import categories as C
 from caffemem.memory.model import RunFootprint, is_l1, run_footprint
 from caffemem.memory.solvers import canonical_solver_type
@@ -105,18 +104,8 @@ def setup_excess(nets: list[BuiltNet], roles: list[Role], fp: RunFootprint) -> i
     Each test net's fillers write its own copy of the parameters it later takes from the train net
     (``ShareTrainedLayersWith``, at its first test); until then both copies are resident.
     """
-    train_names = {layer.name for layer in nets[0].layers} if nets and roles[0] != Role.TEST else set()
-    copies = 0
-    for net, role in zip(nets, roles, strict=True):
-        if role != Role.TEST:
-            continue
-        for layer in net.layers:
-            if layer.name in train_names:
-                copies += sum(count(p.shape) for p in layer.params if not p.shared) * DTYPE_BYTES
-    if not copies:
-        return 0
     cats = fp.by_category
-    at_setup = sum(cats.get(k, 0) for k in (C.WEIGHTS, C.LAYER_BUFFERS, C.PREFETCH, C.RUNTIME)) + copies
+    at_setup = sum(n.setup_bytes for n in fp.nets) + cats.get(C.PREFETCH, 0) + fp.runtime_bytes
     return max(0, at_setup - fp.total_bytes)
 
 
