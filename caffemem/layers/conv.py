@@ -150,12 +150,10 @@ class ConvolutionBase(Layer):
         return out
 
     def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
-        if self.uses_cudnn(run):
-            return run.propagate_down[bottom_index]
-        if self.deconv:
-            return True
-        # Caffe's Backward takes mutable_cpu_diff() of the bottom whenever the weights learn.
-        return run.propagate_down[bottom_index] or bool(run.param_propagate[:1] and run.param_propagate[0])
+        # Caffe's Backward (convolution and deconvolution alike) takes mutable_cpu_diff() of the
+        # bottom whenever the weights learn, but writes it only when it propagates down: an
+        # allocation never written is never resident (measured: tests/memory/cases/conv-*-bottom-diff).
+        return run.propagate_down[bottom_index]
 
 
 @register("Convolution")

@@ -21,9 +21,18 @@ from caffemem.modes import Mode, Role
 from caffemem.net.build import DTYPE_BYTES, BuiltNet
 from caffemem.proto import caffe_pb2
 
-#: Peak RSS of the real ``caffe`` CPU process on a trivial net (oracle case ``baseline-trivial``):
-#: binary, shared libraries, protobuf/glog/OpenBLAS state. Everything else is added to it.
-CPU_RUNTIME_BYTES = 12_902_400
+#: [measured] What each layer of each net costs the process besides its blobs' values: the layer
+#: object, the LayerParameter copies Net::Init keeps, each top Blob object (with its two tiny
+#: SyncedMemory headers) and each parameter Blob (data, diff and history headers). Fitted on
+#: ``caffe train`` of nets of 0-800 ReLU (in place or not) and InnerProduct layers on 1x1 blobs:
+#: 4.06 KiB per in-place ReLU, +0.67 KiB per own top, +1.3 KiB per parameter blob.
+LAYER_OBJECT_BYTES = 4160
+TOP_OBJECT_BYTES = 690
+PARAM_OBJECT_BYTES = 1330
+#: Peak RSS of the real ``caffe`` CPU process on a trivial net (oracle case ``baseline-trivial``:
+#: 12,902,400 B) less that net's layer objects (3 layers, 4 tops, 2 parameter blobs): binary,
+#: shared libraries, protobuf/glog/OpenBLAS state. Everything else is added to it.
+CPU_RUNTIME_BYTES = 12_902_400 - (3 * LAYER_OBJECT_BYTES + 4 * TOP_OBJECT_BYTES + 2 * PARAM_OBJECT_BYTES)
 #: [estimate] CUDA context, cuBLAS/cuRAND handles and cuDNN kernels on the device. Real values
 #: range from about 100 to 500 MiB by driver, CUDA version and GPU; 300 MiB is a middle value.
 GPU_RUNTIME_BYTES = 300 * 1024 * 1024
@@ -67,6 +76,7 @@ class RunFootprint:
     extra: dict[str, int] = field(default_factory=dict)  # e.g. weights_loading
     solver_type: str | None = None
     gpus: int = 1
+    objects_bytes: int = 0  # of the host process: the nets' layer and Blob objects
 
     @property
     def by_category(self) -> dict[str, int]:
@@ -93,7 +103,8 @@ class RunFootprint:
         if self.mode == Mode.CPU:
             return self.total_bytes
         cats = self.by_category
-        return cats.get(C.WEIGHTS, 0) + cats.get(C.PREFETCH, 0) + cats.get(C.WEIGHTS_LOADING, 0) + CPU_RUNTIME_BYTES
+        return (cats.get(C.WEIGHTS, 0) + cats.get(C.PREFETCH, 0) + cats.get(C.WEIGHTS_LOADING, 0) + CPU_RUNTIME_BYTES
+                + self.objects_bytes)
 
 
 @dataclass
@@ -214,6 +225,16 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
     return fp
 
 
+def objects_bytes(nets: list[BuiltNet]) -> int:
+    """The process memory the nets' layer and Blob objects take (``LAYER_OBJECT_BYTES`` and co.)."""
+    total = 0
+    for net in nets:
+        for layer in net.layers:
+            own_tops = sum(1 for j in range(len(layer.tops)) if not (j < len(layer.inplace) and layer.inplace[j]))
+            total += LAYER_OBJECT_BYTES + TOP_OBJECT_BYTES * own_tops + PARAM_OBJECT_BYTES * len(layer.params)
+    return total
+
+
 def run_footprint(nets: list[BuiltNet], roles: list[Role], mode: Mode = Mode.CPU, solver_type: str = "SGD",
                   gpus: int = 1, l1: bool = False) -> RunFootprint:
     """The footprint of a run made of ``nets`` (train first, then tests), or of a forward-only net."""
@@ -221,9 +242,10 @@ def run_footprint(nets: list[BuiltNet], roles: list[Role], mode: Mode = Mode.CPU
     train_names = {layer.name for layer in nets[0].layers} if nets and roles[0] != Role.TEST else set()
     fps = [net_footprint(net, role, mode, solver_type, train_names if role == Role.TEST else None, l1)
            for net, role in zip(nets, roles, strict=True)]
-    runtime = CPU_RUNTIME_BYTES if mode == Mode.CPU else GPU_RUNTIME_BYTES
+    runtime = CPU_RUNTIME_BYTES + objects_bytes(nets) if mode == Mode.CPU else GPU_RUNTIME_BYTES
     run = RunFootprint(mode=mode, nets=fps, runtime_bytes=runtime,
-                       solver_type=solver_type if Role.TRAIN in roles else None, gpus=gpus)
+                       solver_type=solver_type if Role.TRAIN in roles else None, gpus=gpus,
+                       objects_bytes=objects_bytes(nets))
     if mode == Mode.GPU and gpus > 1 and Role.TRAIN in roles:
         # Caffe's NCCL path moves each GPU's weights and gradients into two flat buffers of the
         # same size (GPUParams), so they cost nothing extra; NCCL's own communication buffers do.

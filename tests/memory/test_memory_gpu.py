@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from caffemem.layers.registry import BuildOptions, SetupContext
 from caffemem.memory import categories as C
-from caffemem.memory.model import CPU_RUNTIME_BYTES, GPU_RUNTIME_BYTES, run_footprint
+from caffemem.memory.model import (
+    CPU_RUNTIME_BYTES,
+    GPU_RUNTIME_BYTES,
+    LAYER_OBJECT_BYTES,
+    PARAM_OBJECT_BYTES,
+    TOP_OBJECT_BYTES,
+    run_footprint,
+)
 from caffemem.memory.solvers import history_blobs
 from caffemem.net.build import build_net
 from caffemem.net.prototxt import parse_text
@@ -50,13 +57,15 @@ def test_gpu_training_footprint_by_hand() -> None:
     assert fp[C.RUNTIME] == GPU_RUNTIME_BYTES
 
 
-def test_cpu_mode_uses_column_buffers_and_writes_the_data_gradient() -> None:
+def test_cpu_mode_uses_column_buffers_and_leaves_the_data_gradient_unwritten() -> None:
     fp = tiny("cpu").by_category
-    # Caffe-engine conv: col buffer 3*9*36 per image; its Backward takes the data diff (384) too
-    assert fp[C.ACTIVATION_GRADIENTS] == (1 + 20 + 288 + 384) * 4
+    # Caffe-engine conv: col buffer 3*9*36 per image; its Backward allocates the data diff (384) but
+    # never writes it (data does not propagate down), so it is never resident
+    assert fp[C.ACTIVATION_GRADIENTS] == (1 + 20 + 288) * 4
     # col 972 + bias mult 36 + ip bias mult 2 + prob 20 + prob diff 20 + softmax scale 2 + sum_mult 10
     assert fp[C.LAYER_BUFFERS] == (972 + 36 + 2 + 20 + 20 + 2 + 10) * 4
-    assert fp[C.RUNTIME] == CPU_RUNTIME_BYTES
+    # the process, plus its 5 layers' objects: 5 tops of their own (relu in place), 4 parameter blobs
+    assert fp[C.RUNTIME] == CPU_RUNTIME_BYTES + 5 * LAYER_OBJECT_BYTES + 5 * TOP_OBJECT_BYTES + 4 * PARAM_OBJECT_BYTES
 
 
 def test_solver_history_blobs_per_mode() -> None:
@@ -71,7 +80,7 @@ def test_solver_history_blobs_per_mode() -> None:
 def test_gpu_host_memory_holds_pinned_parameter_copies() -> None:
     fp = tiny("gpu")
     params = fp.by_category[C.WEIGHTS]
-    assert fp.host_bytes == params + CPU_RUNTIME_BYTES  # no prefetching data layer in this net
+    assert fp.host_bytes == params + CPU_RUNTIME_BYTES + fp.objects_bytes  # no prefetching data layer here
     assert tiny("cpu").host_bytes == tiny("cpu").total_bytes
 
 
