@@ -118,9 +118,15 @@ def _param_propagate(net: BuiltNet, layer_params: list) -> tuple[bool, ...]:
 
 
 def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type: str = "SGD",
-                  train_layer_names: set[str] | None = None, l1: bool = False) -> NetFootprint:
-    """Bytes ``net`` holds in a run where it plays ``role`` (train, test or inference)."""
+                  train_layer_names: set[str] | None = None, l1: bool = False,
+                  fed_inputs: bool = True) -> NetFootprint:
+    """Bytes ``net`` holds in a run where it plays ``role`` (train, test or inference).
+
+    ``fed_inputs``: whether something writes the Input layers' tops (pycaffe, an application). In
+    ``caffe train`` nothing does: their zeroed pages are only read, so never resident.
+    """
     fp = NetFootprint(net.name, net.phase_name, role)
+    unwritten: set[int] = set()  # data of Input tops nothing has written yet
     train = role == Role.TRAIN
     idle = role == Role.IDLE  # built, never run: only what set-up touches
     data: dict[int, _Storage] = {}
@@ -137,6 +143,10 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
         tops: list[tuple[int | None, int | None]] = []
         for j, (name, shape) in enumerate(zip(layer.tops, layer.top_shapes, strict=True)):
             if j < len(layer.inplace) and layer.inplace[j]:
+                if bottoms[j][0] in unwritten and not idle:  # an in-place layer writes it
+                    unwritten.discard(bottoms[j][0])
+                    storage = data[bottoms[j][0]]
+                    fp.add(storage.layer, C.ACTIVATIONS, storage.elements * DTYPE_BYTES)
                 tops.append(bottoms[j])
                 blob_of[name] = bottoms[j]
                 continue
@@ -149,7 +159,9 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
             elif view is None:
                 data_id, next_id = next_id, next_id + 1
                 data[data_id] = _Storage(elements, layer.name)
-                if not idle:
+                if not fed_inputs and layer.type == "Input":
+                    unwritten.add(data_id)
+                elif not idle:
                     fp.add(layer.name, C.ACTIVATIONS, elements * DTYPE_BYTES)
             elif view == INTERNAL:
                 data_id = None
@@ -236,11 +248,11 @@ def objects_bytes(nets: list[BuiltNet]) -> int:
 
 
 def run_footprint(nets: list[BuiltNet], roles: list[Role], mode: Mode = Mode.CPU, solver_type: str = "SGD",
-                  gpus: int = 1, l1: bool = False) -> RunFootprint:
+                  gpus: int = 1, l1: bool = False, fed_inputs: bool = True) -> RunFootprint:
     """The footprint of a run made of ``nets`` (train first, then tests), or of a forward-only net."""
     # The solver's train net comes first; its test nets share its weights (whatever its own role).
     train_names = {layer.name for layer in nets[0].layers} if nets and roles[0] != Role.TEST else set()
-    fps = [net_footprint(net, role, mode, solver_type, train_names if role == Role.TEST else None, l1)
+    fps = [net_footprint(net, role, mode, solver_type, train_names if role == Role.TEST else None, l1, fed_inputs)
            for net, role in zip(nets, roles, strict=True)]
     runtime = CPU_RUNTIME_BYTES + objects_bytes(nets) if mode == Mode.CPU else GPU_RUNTIME_BYTES
     run = RunFootprint(mode=mode, nets=fps, runtime_bytes=runtime,
