@@ -68,3 +68,11 @@ def test_force_backward_net_file_is_trained_unless_test_phase_asked():
     net = str(CASES / "deploy-fb-state-test" / "net.prototxt")  # force_backward, state { phase: TEST }, no loss
     assert [fp.role for fp in run_check(net, mode="cpu").footprint.nets] == ["train"]
     assert [fp.role for fp in run_check(net, phase="TEST", mode="cpu").footprint.nets] == ["inference"]
+
+
+def test_infogain_softmax_axis_does_not_count_labels():
+    # The real Caffe fails this net (softmax_param.axis 2, infogain axis 1): 10 predictions vs 6 labels
+    from caffemem.errors import CaffememError
+
+    with pytest.raises(CaffememError, match="infogain axis"):
+        run_check(str(CASES / "infogain-axis" / "softmax-axis-refused.prototxt"), mode="cpu")
