@@ -27,6 +27,7 @@ REP_HEADER = 8  # RepeatedField's arena pointer before the elements
 PAGE = 4096
 MMAP_THRESHOLD = 128 * 1024  # glibc's initial (dynamic) mmap threshold
 MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
+TOP_PAD = 128 * 1024  # glibc's M_TOP_PAD: slack sbrk adds past each extension of the heap
 #: [measured, weights-loading.md] ``caffe test`` when it starts reading the weights: the process
 #: (no solver, OpenBLAS not used yet) plus 14 KiB per layer Caffe set up, before the net's blobs.
 LOAD_PROCESS_BYTES = int(11.69 * 2**20)
@@ -80,10 +81,14 @@ class _Malloc:
     """glibc 2.36's malloc as far as the parse's large buffers need it: best fit in the heap, mmap
     above the (moving) threshold, freed heap pages kept resident."""
 
-    def __init__(self) -> None:
+    def __init__(self, trim: bool = False) -> None:
         self.heap: list[_Seg] = []
         self.mmapped: dict[int, list[int]] = {}  # id -> [size, touched]
         self.threshold = MMAP_THRESHOLD
+        self.trim_threshold = 2 * MMAP_THRESHOLD
+        #: Give the heap's free top back past trim_threshold. Off for the parse, whose many small
+        #: allocations (one LayerParameter per layer, names, shapes) pin the top in practice.
+        self.trim = trim
         self._next = 0
 
     def resident(self) -> int:
@@ -104,7 +109,7 @@ class _Malloc:
             return "heap", seg
         if size >= self.threshold:
             self._next += 1
-            self.mmapped[self._next] = [size, 0]
+            self.mmapped[self._next] = [-(-(nbytes + 8) // PAGE) * PAGE, 0]  # whole pages, header included
             return "mmap", self._next
         if self.heap and self.heap[-1].free:  # the top chunk grows from the free chunk before it
             seg = self.heap[-1]
@@ -129,6 +134,7 @@ class _Malloc:
             size, _ = self.mmapped.pop(ref)  # type: ignore[arg-type]
             if self.threshold < size <= MMAP_THRESHOLD_MAX:
                 self.threshold = size
+                self.trim_threshold = 2 * size
             return
         seg: _Seg = ref  # type: ignore[assignment]
         seg.free = True
@@ -138,16 +144,30 @@ class _Malloc:
                 a, b = self.heap[j - 1], self.heap.pop(j)
                 a.size += b.size
                 a.touched += b.touched
+        # the top chunk also holds the slack sbrk added past the last allocation (M_TOP_PAD)
+        if self.trim and self.heap and self.heap[-1].free and self.heap[-1].size + TOP_PAD >= self.trim_threshold:
+            self.heap.pop()  # systrim: the free top goes back to the system
 
 
-def parse_peak(arrays: list[tuple[int, int, int]]) -> int:
-    """The most the parse's value arrays hold resident at once: ``(offset, values, width)`` each,
-    in file order. The growth steps and glibc's placement decide it."""
-    m = _Malloc()
-    peak = 0
-    for offset, values, width in arrays:
+def append_ladder(values: int) -> list[tuple[int, int, int]]:
+    """The growth steps of a RepeatedField filled one ``Add`` at a time (``Blob::ToProto``): each
+    step doubles a full buffer (``max(2c + 2, c + 1)``), from 2."""
+    steps: list[tuple[int, int, int]] = []
+    cap = 0
+    while cap < values:
+        new = max(2 * cap + 2, cap + 1)
+        steps.append((new, cap, min(values, new)))
+        cap = new
+    return steps
+
+
+def _fill(m: _Malloc, ladders: list[tuple[list[tuple[int, int, int]], int, int]]) -> tuple[int, list]:
+    """Grow each array (its ladder, values, bytes per value) in order; return the peak resident and
+    the arrays' final buffers (still alive)."""
+    peak, alive = 0, []
+    for steps, values, width in ladders:
         old: tuple[str, object] | None = None
-        for cap, held, read in growth_ladder(offset, values, width):
+        for cap, held, read in steps:
             new = m.alloc(REP_HEADER + width * cap)
             if old is not None:
                 m.touch(old, REP_HEADER + width * held)
@@ -158,7 +178,27 @@ def parse_peak(arrays: list[tuple[int, int, int]]) -> int:
             old = new
         if old is not None:
             m.touch(old, REP_HEADER + width * values)  # the appends fill the last buffer
+            alive.append(old)
         peak = max(peak, m.resident())
+    return peak, alive
+
+
+def parse_peak(arrays: list[tuple[int, int, int]]) -> int:
+    """The most the parse's value arrays hold resident at once: ``(offset, values, width)`` each,
+    in file order. The growth steps and glibc's placement decide it."""
+    return _fill(_Malloc(), [(growth_ladder(o, n, w), n, w) for o, n, w in arrays])[0]
+
+
+def serialize_peak(passes: list[list[int]]) -> int:
+    """The most a sequence of ``ToProto`` passes holds at once: each pass copies its blobs (float
+    counts) into one message, which is freed before the next pass starts. glibc keeps what the
+    first pass freed in the heap and has raised its mmap threshold for the next."""
+    m, peak = _Malloc(trim=True), 0
+    for blobs in passes:
+        top, alive = _fill(m, [(append_ladder(n), n, 4) for n in blobs if n > 0])
+        peak = max(peak, top)
+        for block in alive:
+            m.free(block)
     return peak
 
 

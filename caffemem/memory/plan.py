@@ -16,7 +16,7 @@ from caffemem.memory.model import RunFootprint, is_l1, run_footprint
 from caffemem.memory.solvers import canonical_solver_type
 from caffemem.modes import Mode, Role
 from caffemem.net.analyze import Analysis
-from caffemem.net.build import DTYPE_BYTES, BuiltNet
+from caffemem.net.build import BuiltNet
 from caffemem.net.state import TRAIN
 from caffemem.proto import caffe_pb2
 
@@ -87,7 +87,7 @@ def footprint(analysis: Analysis, mode: Mode = Mode.CPU, solver_type: str | None
         net_fp.role_reason = why
     if mode == Mode.CPU and analysis.train_index is not None and snapshots(solver):
         train = analysis.nets[analysis.train_index]
-        fp.extra[C.SNAPSHOT] = snapshot_bytes(train.param_count, stype)
+        fp.extra[C.SNAPSHOT] = snapshot_bytes(train, stype)
     setup = setup_excess(analysis.nets, roles, fp)
     if setup:
         fp.extra[SETUP_PEAK] = setup
@@ -117,12 +117,19 @@ def snapshots(solver: caffe_pb2.SolverParameter | None) -> bool:
     return solver.snapshot > 0 or solver.snapshot_after_train
 
 
-def snapshot_bytes(params: int, solver_type: str) -> int:
-    """[from the source] The peak extra host memory of writing one snapshot in CPU mode.
+def snapshot_bytes(net: BuiltNet, solver_type: str) -> int:
+    """[measured] The peak extra host memory of writing one snapshot in CPU mode.
 
-    ``Net::ToProto`` copies every weight into a NetParameter (4 bytes each), then, after that is
-    freed, the solver state copies its history blobs (one per weight, two for AdaDelta/Adam). The
-    steady state is all allocated by then, so the larger of the two adds to the peak.
+    ``Net::ToProto`` copies every layer's blobs (a shared one once per layer that holds it) into a
+    NetParameter, one value at a time, so each array grows by doubling (old and new buffer both
+    resident at each step); the NetParameter is freed, then the solver state copies its history
+    blobs (one per learnable parameter, two for AdaDelta/Adam) the same way. What glibc keeps of
+    the first pass in its heap carries into the second (``serialize_peak``).
     """
+    from caffemem.layers.registry import count
+    from caffemem.memory.loading import serialize_peak
+
+    weights = [count(p.shape) for layer in net.layers for p in layer.params]
+    owned = [count(p.shape) for layer in net.layers for p in layer.params if not p.shared]
     history = 2 if solver_type in ("AdaDelta", "Adam") else 1
-    return DTYPE_BYTES * params * history
+    return serialize_peak([weights, owned * history])
