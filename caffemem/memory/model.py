@@ -29,10 +29,21 @@ from caffemem.proto import caffe_pb2
 LAYER_OBJECT_BYTES = 4160
 TOP_OBJECT_BYTES = 690
 PARAM_OBJECT_BYTES = 1330
+#: [measured] Code pages each distinct layer type a run uses brings in (its Forward/Backward in
+#: libcaffe with the kernel's fault-around), and libm's exp/log/pow the first layer computing them
+#: adds: medians of 6 runs of the trivial net plus one layer of each type (each run varies by
+#: +-0.2 MB, so these are coarse): 40-80 KiB a type, Sigmoid, LRN and SoftmaxWithLoss ~180 KiB.
+TYPE_CODE_BYTES = 48 * 1024
+MATH_CODE_BYTES = 130 * 1024
+_MATH_TYPES = frozenset({"Sigmoid", "LRN", "SoftmaxWithLoss", "Softmax", "InfogainLoss", "ELU", "BNLL", "Exp",
+                         "Log", "Power", "SigmoidCrossEntropyLoss", "Swish", "MultinomialLogisticLoss",
+                         "ContrastiveLoss"})
 #: Peak RSS of the real ``caffe`` CPU process on a trivial net (oracle case ``baseline-trivial``:
-#: 12,902,400 B) less that net's layer objects (3 layers, 4 tops, 2 parameter blobs): binary,
-#: shared libraries, protobuf/glog/OpenBLAS state. Everything else is added to it.
-CPU_RUNTIME_BYTES = 12_902_400 - (3 * LAYER_OBJECT_BYTES + 4 * TOP_OBJECT_BYTES + 2 * PARAM_OBJECT_BYTES)
+#: 12,902,400 B) less that net's layer objects (3 layers, 4 tops, 2 parameter blobs) and its three
+#: layer types' code: binary, shared libraries, protobuf/glog/OpenBLAS state. Everything else is
+#: added to it.
+CPU_RUNTIME_BYTES = 12_902_400 - (3 * LAYER_OBJECT_BYTES + 4 * TOP_OBJECT_BYTES + 2 * PARAM_OBJECT_BYTES
+                                  + 3 * TYPE_CODE_BYTES)
 #: [estimate] CUDA context, cuBLAS/cuRAND handles and cuDNN kernels on the device. Real values
 #: range from about 100 to 500 MiB by driver, CUDA version and GPU; 300 MiB is a middle value.
 GPU_RUNTIME_BYTES = 300 * 1024 * 1024
@@ -238,8 +249,10 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
 
 
 def objects_bytes(nets: list[BuiltNet]) -> int:
-    """The process memory the nets' layer and Blob objects take (``LAYER_OBJECT_BYTES`` and co.)."""
-    total = 0
+    """The process memory the nets' layer and Blob objects take (``LAYER_OBJECT_BYTES`` and co.),
+    and the code of the layer types they use (``TYPE_CODE_BYTES``, ``MATH_CODE_BYTES``)."""
+    types = {layer.type for net in nets for layer in net.layers}
+    total = TYPE_CODE_BYTES * len(types) + (MATH_CODE_BYTES if types & _MATH_TYPES else 0)
     for net in nets:
         for layer in net.layers:
             own_tops = sum(1 for j in range(len(layer.tops)) if not (j < len(layer.inplace) and layer.inplace[j]))

@@ -12,8 +12,10 @@ from caffemem.memory.model import (
     CPU_RUNTIME_BYTES,
     GPU_RUNTIME_BYTES,
     LAYER_OBJECT_BYTES,
+    MATH_CODE_BYTES,
     PARAM_OBJECT_BYTES,
     TOP_OBJECT_BYTES,
+    TYPE_CODE_BYTES,
     run_footprint,
 )
 from caffemem.memory.solvers import history_blobs
@@ -64,8 +66,10 @@ def test_cpu_mode_uses_column_buffers_and_leaves_the_data_gradient_unwritten() -
     assert fp[C.ACTIVATION_GRADIENTS] == (1 + 20 + 288) * 4
     # col 972 + bias mult 36 + ip bias mult 2 + prob 20 + prob diff 20 + softmax scale 2 + sum_mult 10
     assert fp[C.LAYER_BUFFERS] == (972 + 36 + 2 + 20 + 20 + 2 + 10) * 4
-    # the process, plus its 5 layers' objects: 5 tops of their own (relu in place), 4 parameter blobs
-    assert fp[C.RUNTIME] == CPU_RUNTIME_BYTES + 5 * LAYER_OBJECT_BYTES + 5 * TOP_OBJECT_BYTES + 4 * PARAM_OBJECT_BYTES
+    # the process, plus its 5 layers' objects (5 tops of their own: relu is in place; 4 parameter
+    # blobs) and the code of its 5 layer types, SoftmaxWithLoss bringing in libm's exp/log
+    assert fp[C.RUNTIME] == (CPU_RUNTIME_BYTES + 5 * LAYER_OBJECT_BYTES + 5 * TOP_OBJECT_BYTES
+                             + 4 * PARAM_OBJECT_BYTES + 5 * TYPE_CODE_BYTES + MATH_CODE_BYTES)
 
 
 def test_solver_history_blobs_per_mode() -> None:
