@@ -71,7 +71,8 @@ def net(rng: random.Random, name: str) -> tuple[str, bool]:
         elif r < 0.83:  # a residual or concatenated branch
             src = top
             out.append(f'layer {{ name: "br{k}" type: "Convolution" bottom: "{src}" top: "br{k}" convolution_param '
-                       f'{{ num_output: {ch} kernel_size: 3 pad: 1 weight_filler {{ type: "gaussian" std: 0.01 }} }} }}')
+                       f'{{ num_output: {ch} kernel_size: 3 pad: 1 '
+                       f'weight_filler {{ type: "gaussian" std: 0.01 }} }} }}')
             if rng.random() < 0.5:
                 out.append(f'layer {{ name: "sum{k}" type: "Eltwise" bottom: "{src}" bottom: "br{k}" top: "sum{k}" }}')
             else:
