@@ -46,6 +46,7 @@ def plan_roles(analysis: Analysis) -> tuple[list[Role], list[str]]:
         return roles, [why if r == Role.INFERENCE else "" for r in roles]
     roles, reasons = [], []
     evaluation = solver is not None and solver.max_iter <= 0
+    unset = "max_iter: 0" if solver is None or solver.HasField("max_iter") else "max_iter not set (0)"
     run_tests = solver is None or tests_run(solver)
     for i, _net in enumerate(nets):
         if i == analysis.train_index:
@@ -54,10 +55,10 @@ def plan_roles(analysis: Analysis) -> tuple[list[Role], list[str]]:
                 reasons.append(analysis.train_reason)
             elif solver.display > 0:
                 roles.append(Role.INFERENCE)
-                reasons.append("max_iter: 0: no iteration runs, only the final forward pass that displays the loss")
+                reasons.append(f"{unset}: no iteration runs, only the final forward pass that displays the loss")
             else:
                 roles.append(Role.IDLE)
-                reasons.append("max_iter: 0 and no display: built, never run (its weights only)")
+                reasons.append(f"{unset} and no display: built, never run (its weights only)")
         elif run_tests:
             roles.append(Role.TEST)
             reasons.append("a test net: runs forward with the train net's weights")
