@@ -142,11 +142,10 @@ class ConvolutionBase(Layer):
             per_call = min(8 * 1024 * 1024 // 4, max(1, col // group))
             out.append(Buffer("cudnn_workspace", 3 * group * per_call, "setup", category="cudnn_workspace"))
             return out
-        data_grad = run.backward and any(run.propagate_down)
+        # A 1x1 kernel's gemm reads and writes the blobs themselves: its data gradient takes
+        # mutable_cpu_data() of the column buffer but never writes it, so it is never resident.
         if self.deconv or not self.geometry.is_1x1:
             out.append(Buffer("col_buffer", col, "fwd"))
-        elif data_grad:  # the data gradient touches it even for 1x1 kernels
-            out.append(Buffer("col_buffer", col, "bwd"))
         return out
 
     def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
