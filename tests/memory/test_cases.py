@@ -26,9 +26,27 @@ def load(name: str) -> dict:
     return json.loads((CASES / name / "case.json").read_text())
 
 
+def _unpacked(name: str) -> Path:
+    """The case folder, or a scratch copy with its gzipped nets unpacked (big corpus nets)."""
+    folder = CASES / name
+    if not any(p.suffix == ".gz" for p in folder.iterdir()):
+        return folder
+    import gzip
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix=f"case-{name}-"))
+    for p in folder.iterdir():
+        if p.suffix == ".gz":
+            (scratch / p.stem).write_bytes(gzip.decompress(p.read_bytes()))
+        else:
+            shutil.copy(p, scratch / p.name)
+    return scratch
+
+
 def check(name: str):
     case = load(name)
-    folder = CASES / name
+    folder = _unpacked(name)
     if case["command"] == "test":
         return case, run_check(str(folder / case["files"][0]), phase="TEST", mode="cpu")
     return case, run_check(str(folder / "solver.prototxt"), mode="cpu")
