@@ -35,7 +35,7 @@ PARAM_OBJECT_BYTES = 1330
 #: +-0.2 MB, so these are coarse): 40-80 KiB a type, Sigmoid, LRN and SoftmaxWithLoss ~180 KiB.
 TYPE_CODE_BYTES = 48 * 1024
 MATH_CODE_BYTES = 130 * 1024
-_MATH_TYPES = frozenset({"Sigmoid", "LRN", "SoftmaxWithLoss", "Softmax", "InfogainLoss", "ELU", "BNLL", "Exp",
+_MATH_TYPES = frozenset({"Sigmoid", "LRN", "LSTMUnit", "SoftmaxWithLoss", "Softmax", "InfogainLoss", "ELU", "BNLL", "Exp",
                          "Log", "Power", "SigmoidCrossEntropyLoss", "Swish", "MultinomialLogisticLoss",
                          "ContrastiveLoss"})
 #: Peak RSS of the real ``caffe`` CPU process on a trivial net (oracle case ``baseline-trivial``:
@@ -248,16 +248,41 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
     return fp
 
 
+#: [measured] The net an LSTM/RNN layer unrolls at set-up: (layers, tops, parameter blobs) for one
+#: timestep and for each further one (counted from Caffe's logs of T = 1 and 50), the layer types
+#: it adds, and how much more its layers cost than a plain net's (their LayerParameters are
+#: bigger): T = 1, 50, 200 measured within 0.1 MB.
+_UNROLLED = {
+    "LSTM": ((16, 20, 4), (6, 11, 1), {"Slice", "Scale", "Eltwise", "LSTMUnit", "Concat", "Reshape", "Split"}),
+    "RNN": ((16, 17, 5), (7, 10, 2), {"Slice", "Scale", "Eltwise", "TanH", "Concat", "Reshape", "Split"}),
+}
+UNROLLED_FACTOR = 1.17
+
+
+def _unrolled(layer) -> tuple[int, set[str]]:
+    """Process bytes of the net a recurrent layer unrolls, and the layer types in it."""
+    first, step, types = _UNROLLED[layer.type]
+    shape = layer.bottom_shapes[0] if layer.bottom_shapes else None
+    steps = max(0, shape[0] - 1) if shape else 0
+    layers, tops, params = (a + steps * b for a, b in zip(first, step, strict=True))
+    own = LAYER_OBJECT_BYTES * layers + TOP_OBJECT_BYTES * tops + PARAM_OBJECT_BYTES * params
+    return int(own * UNROLLED_FACTOR), types
+
+
 def objects_bytes(nets: list[BuiltNet]) -> int:
     """The process memory the nets' layer and Blob objects take (``LAYER_OBJECT_BYTES`` and co.),
     and the code of the layer types they use (``TYPE_CODE_BYTES``, ``MATH_CODE_BYTES``)."""
     types = {layer.type for net in nets for layer in net.layers}
-    total = TYPE_CODE_BYTES * len(types) + (MATH_CODE_BYTES if types & _MATH_TYPES else 0)
+    total = 0
     for net in nets:
         for layer in net.layers:
+            if layer.type in _UNROLLED:
+                inner, inner_types = _unrolled(layer)
+                total += inner
+                types |= inner_types
             own_tops = sum(1 for j in range(len(layer.tops)) if not (j < len(layer.inplace) and layer.inplace[j]))
             total += LAYER_OBJECT_BYTES + TOP_OBJECT_BYTES * own_tops + PARAM_OBJECT_BYTES * len(layer.params)
-    return total
+    return total + TYPE_CODE_BYTES * len(types) + (MATH_CODE_BYTES if types & _MATH_TYPES else 0)
 
 
 def run_footprint(nets: list[BuiltNet], roles: list[Role], mode: Mode = Mode.CPU, solver_type: str = "SGD",
