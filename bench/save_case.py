@@ -21,14 +21,25 @@ PHASE = re.compile(r"^\s*phase: (TRAIN|TEST)\s*$")
 
 
 def nets_of(log: str) -> list[dict]:
+    """Each net Caffe initialized, in order; a net initialized inside another's set-up (the net an
+    LSTM/RNN layer unrolls) is left out, and its lines are not its parent's."""
     nets: list[dict] = []
+    stack: list[dict | None] = []
     for line in log.splitlines():
         if INIT.search(line):
-            nets.append({"phase": None, "memory_required_for_data": None})
-        elif nets and nets[-1]["phase"] is None and PHASE.match(line):
-            nets[-1]["phase"] = PHASE.match(line).group(1)
-        elif nets and MEM.search(line):
-            nets[-1]["memory_required_for_data"] = int(MEM.search(line).group(1))
+            entry = {"phase": None, "memory_required_for_data": None}
+            if not stack:
+                nets.append(entry)
+            stack.append(entry if len(stack) == 0 else None)
+        elif "Network initialization done" in line:
+            if stack:
+                stack.pop()
+        elif len(stack) == 1:
+            entry = stack[0]
+            if entry["phase"] is None and PHASE.match(line):
+                entry["phase"] = PHASE.match(line).group(1)
+            elif MEM.search(line):
+                entry["memory_required_for_data"] = int(MEM.search(line).group(1))
     return nets
 
 

@@ -35,8 +35,8 @@ PARAM_OBJECT_BYTES = 1330
 #: +-0.2 MB, so these are coarse): 40-80 KiB a type, Sigmoid, LRN and SoftmaxWithLoss ~180 KiB.
 TYPE_CODE_BYTES = 48 * 1024
 MATH_CODE_BYTES = 130 * 1024
-_MATH_TYPES = frozenset({"Sigmoid", "LRN", "LSTMUnit", "SoftmaxWithLoss", "Softmax", "InfogainLoss", "ELU", "BNLL", "Exp",
-                         "Log", "Power", "SigmoidCrossEntropyLoss", "Swish", "MultinomialLogisticLoss",
+_MATH_TYPES = frozenset({"Sigmoid", "LRN", "LSTMUnit", "SoftmaxWithLoss", "Softmax", "InfogainLoss", "ELU", "BNLL",
+                         "Exp", "Log", "Power", "SigmoidCrossEntropyLoss", "Swish", "MultinomialLogisticLoss",
                          "ContrastiveLoss"})
 #: Peak RSS of the real ``caffe`` CPU process on a trivial net (oracle case ``baseline-trivial``:
 #: 12,902,400 B) less that net's layer objects (3 layers, 4 tops, 2 parameter blobs) and its three
@@ -253,8 +253,10 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
 #: it adds, and how much more its layers cost than a plain net's (their LayerParameters are
 #: bigger): T = 1, 50, 200 measured within 0.1 MB.
 _UNROLLED = {
-    "LSTM": ((16, 20, 4), (6, 11, 1), {"Slice", "Scale", "Eltwise", "LSTMUnit", "Concat", "Reshape", "Split"}),
-    "RNN": ((16, 17, 5), (7, 10, 2), {"Slice", "Scale", "Eltwise", "TanH", "Concat", "Reshape", "Split"}),
+    "LSTM": ((16, 20, 4), (6, 11, 1),
+             {"Slice", "Scale", "Eltwise", "LSTMUnit", "Concat", "Reshape", "Split"}),
+    "RNN": ((16, 17, 5), (7, 10, 2),
+            {"Slice", "Scale", "Eltwise", "TanH", "Concat", "Reshape", "Split"}),
 }
 UNROLLED_FACTOR = 1.17
 
