@@ -82,8 +82,10 @@ def footprint(analysis: Analysis, mode: Mode = Mode.CPU, solver_type: str | None
     else:
         stype = canonical_solver_type(solver_type or "SGD")
     roles, reasons = plan_roles(analysis)
-    # ``caffe train`` has no way to feed an Input layer: its tops stay unwritten zero pages.
-    fp = run_footprint(analysis.nets, roles, mode, stype, gpus, is_l1(solver), fed_inputs=analysis.train_index is None)
+    # ``caffe train`` has no way to feed an Input layer: on the CPU its tops stay unwritten zero
+    # pages (on the GPU cudaMalloc commits them all the same).
+    fed = analysis.train_index is None or mode == Mode.GPU
+    fp = run_footprint(analysis.nets, roles, mode, stype, gpus, is_l1(solver), fed_inputs=fed)
     for net_fp, why in zip(fp.nets, reasons, strict=True):
         net_fp.role_reason = why
     if mode == Mode.CPU and analysis.train_index is not None and snapshots(solver):

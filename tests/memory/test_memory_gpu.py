@@ -100,3 +100,38 @@ def test_multi_gpu_replica_adds_only_nccl_buffers() -> None:
     # buffers (same size), plus NCCL's own communication buffers
     assert four.total_bytes == one.total_bytes + NCCL_BUFFER_BYTES
     assert four.by_category[C.MULTI_GPU] == NCCL_BUFFER_BYTES
+
+
+def test_unwritten_allocations_cost_on_the_gpu_only(tmp_path) -> None:
+    """cudaMalloc commits what Caffe allocates; the CPU's unwritten pages are never resident."""
+    from caffemem.commands.check import run_check
+
+    net = tmp_path / "n.prototxt"
+    net.write_text('''
+name: "u"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 8 dim: 8 } } }
+layer { name: "label" type: "DummyData" top: "label" dummy_data_param { shape { dim: 2 } } }
+layer { name: "c" type: "Convolution" bottom: "data" top: "c"
+        convolution_param { num_output: 4 kernel_size: 3 engine: CAFFE } }
+layer { name: "p" type: "Convolution" bottom: "c" top: "p"
+        convolution_param { num_output: 4 kernel_size: 1 engine: CAFFE } }
+layer { name: "ip" type: "InnerProduct" bottom: "p" top: "ip" inner_product_param { num_output: 10 } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+''')
+    solver = tmp_path / "s.prototxt"
+    solver.write_text(f'net: "{net}"\nmax_iter: 2\nsnapshot_after_train: false\n')
+
+    def layer_bytes(mode: str, name: str) -> dict:
+        result = run_check(str(solver), mode=mode)
+        fp = result.footprint.nets[0]
+        return fp.by_layer.get(name, {})
+
+    # Input's top: never written by caffe train on the CPU; committed on the GPU
+    assert C.ACTIVATIONS not in layer_bytes("cpu", "data")
+    assert layer_bytes("gpu", "data")[C.ACTIVATIONS] == 2 * 3 * 8 * 8 * 4
+    # the Caffe-engine convolution's data gradient (weights learn, data does not propagate)
+    assert C.ACTIVATION_GRADIENTS not in layer_bytes("cpu", "data")
+    assert layer_bytes("gpu", "data")[C.ACTIVATION_GRADIENTS] == 2 * 3 * 8 * 8 * 4
+    # the 1x1 convolution's column buffer: bias multiplier only on the CPU, plus the column on the GPU
+    assert layer_bytes("cpu", "p")[C.LAYER_BUFFERS] == 36 * 4
+    assert layer_bytes("gpu", "p")[C.LAYER_BUFFERS] == (36 + 4 * 36) * 4
