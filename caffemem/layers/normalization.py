@@ -69,7 +69,14 @@ class LRNLayer(Layer):
             return [Buffer("square_pool_power", 3 * n, "fwd"), Buffer("internal_diffs", 5 * n, "bwd", diff=True)]
         if run.gpu and run.cudnn and self.param.lrn_param.local_size <= 16:
             return []
-        return [Buffer("scale", n, "fwd")]
+        out = [Buffer("scale", n, "fwd")]
+        if not run.gpu and run.backward:
+            # The CPU forward and backward build one image's padded squares (and ratios) in local
+            # blobs; once glibc's mmap threshold has risen past them they come from the heap, which
+            # keeps them (measured: tests/memory/cases/lrn-padded-transient).
+            _, c, h, w = bottoms[0]
+            out.append(Buffer("padded_ratio", (c + self.param.lrn_param.local_size - 1) * h * w + h * w, "bwd"))
+        return out
 
     def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
         return True
