@@ -211,13 +211,17 @@ def file_arrays(info: object) -> list[tuple[int, int, int]]:
 def weights_loading(analysis: Analysis, path: str) -> tuple[object, int]:
     """(match of the file against the first net, the parse's own peak while loading it)."""
     from caffemem.net.caffemodel import read_caffemodel
-    from caffemem.net.weights import match_weights
+    from caffemem.net.weights import loading_estimate, match_weights
 
     info = read_caffemodel(path)
     match = None
     for net in analysis.nets:
         match = match_weights(net, info)  # raises NetError on a shape mismatch, as Caffe does
-    return match, parse_peak(file_arrays(info))
+    parse = parse_peak(file_arrays(info))
+    if info.format in ("V1", "V0"):
+        # [estimate] UpgradeNetAsNeeded then copies the parsed layers into the current format
+        parse = max(parse, loading_estimate(info).peak_bytes)
+    return match, parse
 
 
 def load_setup_bytes(analysis: Analysis, setup_bytes: int) -> int:
