@@ -11,7 +11,9 @@ budget is :mod:`caffemem.memory.fit`'s.
 
 from __future__ import annotations
 
+from caffemem.layers.registry import count
 from caffemem.memory import categories as C
+from caffemem.memory.loading import serialize_peak
 from caffemem.memory.model import RunFootprint, is_l1, run_footprint
 from caffemem.memory.solvers import canonical_solver_type
 from caffemem.modes import Mode, Role
@@ -91,7 +93,7 @@ def footprint(analysis: Analysis, mode: Mode = Mode.CPU, solver_type: str | None
     if mode == Mode.CPU and analysis.train_index is not None and snapshots(solver):
         train = analysis.nets[analysis.train_index]
         fp.extra[C.SNAPSHOT] = snapshot_bytes(train, stype)
-    setup = setup_excess(analysis.nets, roles, fp)
+    setup = setup_excess(fp)
     if setup:
         fp.extra[SETUP_PEAK] = setup
     return fp
@@ -102,7 +104,7 @@ def footprint(analysis: Analysis, mode: Mode = Mode.CPU, solver_type: str | None
 SETUP_PEAK = "setup_peak"
 
 
-def setup_excess(nets: list[BuiltNet], roles: list[Role], fp: RunFootprint) -> int:
+def setup_excess(fp: RunFootprint) -> int:
     """Bytes by which the end of ``Net::Init`` for every net tops the steady state.
 
     Each test net's fillers write its own copy of the parameters it later takes from the train net
@@ -129,9 +131,6 @@ def snapshot_bytes(net: BuiltNet, solver_type: str) -> int:
     blobs (one per learnable parameter, two for AdaDelta/Adam) the same way. What glibc keeps of
     the first pass in its heap carries into the second (``serialize_peak``).
     """
-    from caffemem.layers.registry import count
-    from caffemem.memory.loading import serialize_peak
-
     weights = [count(p.shape) for layer in net.layers for p in layer.params]
     owned = [count(p.shape) for layer in net.layers for p in layer.params if not p.shared]
     history = 2 if solver_type in ("AdaDelta", "Adam") else 1
