@@ -30,7 +30,7 @@ def roles_of(nets: list[BuiltNet]) -> list[Role]:
     return [Role.TRAIN if net.phase == TRAIN else Role.TEST for net in nets]
 
 
-def tests_run(solver: caffe_pb2.SolverParameter) -> bool:
+def runs_tests(solver: caffe_pb2.SolverParameter) -> bool:
     """Whether ``Solver::Solve`` ever calls ``TestAll``: at iteration 0 (``test_initialization``), at a
     multiple of ``test_interval`` inside the run, or after the last iteration."""
     interval, last = solver.test_interval, max(0, solver.max_iter)
@@ -49,7 +49,7 @@ def plan_roles(analysis: Analysis) -> tuple[list[Role], list[str]]:
     roles, reasons = [], []
     evaluation = solver is not None and solver.max_iter <= 0
     unset = "max_iter: 0" if solver is None or solver.HasField("max_iter") else "max_iter not set (0)"
-    run_tests = solver is None or tests_run(solver)
+    run_tests = solver is None or runs_tests(solver)
     for i, _net in enumerate(nets):
         if i == analysis.train_index:
             if not evaluation:

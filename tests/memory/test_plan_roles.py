@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from caffemem.memory.plan import tests_run
+from caffemem.memory.plan import runs_tests
 from caffemem.proto import caffe_pb2
 
 
@@ -25,4 +25,4 @@ def solver(**fields) -> caffe_pb2.SolverParameter:
     ({"max_iter": 0, "test_interval": 1000, "test_initialization": False}, True),  # the final test at 0
 ])
 def test_tests_run(fields, runs):
-    assert tests_run(solver(**fields)) is runs
+    assert runs_tests(solver(**fields)) is runs
