@@ -14,8 +14,10 @@ class Mode(StrEnum):
 
 class Role(StrEnum):
     """What a net does in the run: the solver's train net learns, its test nets share the weights,
-    a net run forward only (``caffe test``, pycaffe) is inference."""
+    a net run forward only (``caffe test``, pycaffe) is inference; a net built but never run (a test
+    net the solver never tests, the train net of a ``max_iter: 0`` run with ``display: 0``) is idle."""
 
     TRAIN = "train"
     TEST = "test"
     INFERENCE = "inference"
+    IDLE = "idle"

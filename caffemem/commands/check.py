@@ -19,6 +19,7 @@ from caffemem.memory.plan import footprint
 from caffemem.modes import Mode
 from caffemem.net.analyze import Analysis, analyze_path, analyze_text
 from caffemem.net.inputs import build_options
+from caffemem.net.load import is_binary_net_file
 from caffemem.net.state import phase_from_name
 
 
@@ -154,17 +155,16 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
                             "give --device NAME or --mem SIZE")
     fp = footprint(analysis, run_mode, solver_type, gpus)
     result = CheckResult(analysis, fp, notes=analysis.fork_warnings)
+    if weights is None and text is None and is_binary_net_file(path):
+        weights = path  # a caffemodel checked as a net is run with its own weights
+        result.notes.append("the .caffemodel's own weights are loaded: its parse is priced from the file's layout")
     extra = 0
     if weights:
-        from caffemem.memory.loading import weights_loading
+        from caffemem.memory.loading import loading_extra, weights_loading
 
-        match, loading = weights_loading(analysis, weights)
+        match, parse = weights_loading(analysis, weights)
         result.weights = match
-        # The parsed file is freed before the first forward; it raises the peak only by what it
-        # holds beyond what forward/backward allocate afterwards (activations, buffers, gradients).
-        cats = fp.by_category
-        after_load = fp.total_bytes - cats.get(C.WEIGHTS, 0) - cats.get(C.RUNTIME, 0) - cats.get(C.PREFETCH, 0)
-        extra = max(0, loading - after_load)
+        extra = loading_extra(analysis, fp, parse)
         if extra:
             fp.extra[C.WEIGHTS_LOADING] = extra
     budget = budget_from_options(mem, device)

@@ -89,6 +89,7 @@ def check_dict(result: Any) -> dict[str, Any]:
     for net_data, fp in zip(data["nets"], run.nets, strict=True):
         net_data["footprint"] = footprint_dict(fp, run.mode)
         net_data["footprint"]["role"] = fp.role
+        net_data["footprint"]["role_reason"] = fp.role_reason
         for layer in net_data["layers"]:
             layer["bytes"] = dict(fp.by_layer.get(layer["name"], {}))
     data["complete"] = not any(net.unanalysed_layers for net in result.analysis.nets)

@@ -147,20 +147,24 @@ class ConvolutionBase(Layer):
             per_call = min(8 * 1024 * 1024 // 4, max(1, col // group))
             out.append(Buffer("cudnn_workspace", 3 * group * per_call, "setup", category="cudnn_workspace"))
             return out
-        data_grad = run.backward and any(run.propagate_down)
+        # A 1x1 kernel's gemm reads and writes the blobs themselves: its data gradient takes
+        # mutable_*_data() of the column buffer but never writes it. On the CPU an unwritten
+        # allocation is never resident; on the GPU cudaMalloc commits it.
         if self.deconv or not self.geometry.is_1x1:
             out.append(Buffer("col_buffer", col, "fwd"))
-        elif data_grad:  # the data gradient touches it even for 1x1 kernels
+        elif run.gpu and run.backward and any(run.propagate_down):
             out.append(Buffer("col_buffer", col, "bwd"))
         return out
 
     def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
-        if self.uses_cudnn(run):
-            return run.propagate_down[bottom_index]
-        if self.deconv:
-            return True
-        # Caffe's Backward takes mutable_cpu_diff() of the bottom whenever the weights learn.
-        return run.propagate_down[bottom_index] or bool(run.param_propagate[:1] and run.param_propagate[0])
+        # Caffe's Backward (convolution and deconvolution alike) takes mutable_*_diff() of the
+        # bottom whenever the weights learn, but writes it only when it propagates down: on the
+        # CPU an allocation never written is never resident (measured:
+        # tests/memory/cases/conv-*-bottom-diff); on the GPU cudaMalloc commits it (cuDNN's
+        # Backward takes it only when it propagates down).
+        if run.gpu and not self.uses_cudnn(run):
+            return run.propagate_down[bottom_index] or bool(run.param_propagate[:1] and run.param_propagate[0])
+        return run.propagate_down[bottom_index]
 
 
 @register("Convolution")

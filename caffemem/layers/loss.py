@@ -91,6 +91,19 @@ class SoftmaxWithLossLayer(LossLayer):
 class InfogainLossLayer(SoftmaxWithLossLayer):
     max_bottoms = 3
 
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        # Caffe counts labels along infogain_loss_param.axis; softmax_param.axis only steers the
+        # internal softmax (checked with the real Caffe: tests/memory/cases/infogain-axis).
+        pred, label = bottoms[0], bottoms[1]
+        axis = canonical_axis(self.param.infogain_loss_param.axis, len(pred), self.name)
+        self.axis = canonical_axis(self.param.softmax_param.axis, len(pred), self.name)
+        outer, inner = count(pred[:axis]), count(pred[axis + 1:])
+        if outer * inner != count(label):
+            raise self.fail(f"number of labels must match number of predictions; e.g., if infogain axis == 1 "
+                            f"and prediction shape is (N, C, H, W), label count (number of labels) must be "
+                            f"N*H*W, with integer values in {{0, 1, ..., C-1}} (prediction {pred}, label {label})")
+        return [()] + ([pred] if self.n_tops > 1 else [])
+
 
 @register("EuclideanLoss")
 class EuclideanLossLayer(LossLayer):

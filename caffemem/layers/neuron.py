@@ -19,8 +19,9 @@ class NeuronLayer(Layer):
 @register("Dropout")
 class DropoutLayer(NeuronLayer):
     def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
-        # The CPU forward takes the mask pointer in every phase; the GPU one only in TRAIN.
-        if run.gpu and run.phase != caffe_pb2.TRAIN:
+        # The CPU forward takes the mask pointer in every phase but writes it only in TRAIN (the
+        # GPU one takes it only in TRAIN): outside TRAIN it is never resident.
+        if run.phase != caffe_pb2.TRAIN:
             return []
         return [Buffer("rand_vec", count(bottoms[0]), "fwd")]
 

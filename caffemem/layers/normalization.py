@@ -74,7 +74,14 @@ class LRNLayer(Layer):
             return [Buffer("square_pool_power", 3 * n, "fwd"), Buffer("internal_diffs", 5 * n, "bwd", diff=True)]
         if run.gpu and run.cudnn and self.param.lrn_param.local_size <= 16:
             return []
-        return [Buffer("scale", n, "fwd")]
+        out = [Buffer("scale", n, "fwd")]
+        if not run.gpu and run.backward:
+            # The CPU forward and backward build one image's padded squares (and ratios) in local
+            # blobs; once glibc's mmap threshold has risen past them they come from the heap, which
+            # keeps them (measured: tests/memory/cases/lrn-padded-transient).
+            _, c, h, w = bottoms[0]
+            out.append(Buffer("padded_ratio", (c + self.param.lrn_param.local_size - 1) * h * w + h * w, "bwd"))
+        return out
 
     def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
         return True
@@ -134,7 +141,8 @@ class ScaleLayer(Layer):
         self.blobs = [] if len(bottoms) > 1 else [shape]
         if sp.bias_term:
             self.blobs.append(shape)
-        axis = canonical_axis(sp.axis, len(bottoms[0]), self.name) if bottoms[0] else 0
+        # A scalar scale (num_axes: 0) makes Caffe use axis 0: inner (and its multipliers) span the blob.
+        axis = canonical_axis(sp.axis, len(bottoms[0]), self.name) if bottoms[0] and shape else 0
         self.outer = count(bottoms[0][:axis])
         self.scale_dim = count(shape)
         self.inner = count(bottoms[0][axis + len(shape):])
@@ -146,7 +154,8 @@ class ScaleLayer(Layer):
             out.append(Buffer("bias_multiplier", self.inner, "setup"))
         if run.inplace and run.inplace[0]:
             out.append(Buffer("temp", count(bottoms[0]), "fwd"))
-        if run.backward and (self.inner > 1 or self.outer > 1):
+        # Backward sums through sum_result_ only when neither dimension is 1 and it is no scalar
+        if run.backward and self.inner > 1 and self.outer > 1 and self.outer * self.scale_dim > 1:
             out.append(Buffer("sum_result", self.outer * self.scale_dim, "bwd"))
         return out
 
@@ -169,7 +178,8 @@ class BiasLayer(Layer):
         bp = self.param.bias_param
         shape = affine_param_shape(self, bottoms, bp.axis, bp.num_axes)
         self.blobs = [] if len(bottoms) > 1 else [shape]
-        axis = canonical_axis(bp.axis, len(bottoms[0]), self.name) if bottoms[0] else 0
+        # A scalar bias (num_axes: 0) makes Caffe use axis 0: its multiplier spans the whole blob.
+        axis = canonical_axis(bp.axis, len(bottoms[0]), self.name) if bottoms[0] and shape else 0
         self.inner = count(bottoms[0][axis + len(shape):])
         return [bottoms[0]]
 

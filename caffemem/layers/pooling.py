@@ -11,11 +11,15 @@ from caffemem.proto import caffe_pb2
 P = caffe_pb2.PoolingParameter
 
 
-def pooled_size(size: int, k: int, p: int, s: int, ceil_mode: bool) -> int:
-    """Caffe's output size: ceil (or floor) of (size + 2p - k) / s, plus one, computed in float."""
+def pooled_size(size: int, k: int, p: int, s: int, ceil_mode: bool, padded: bool | None = None) -> int:
+    """Caffe's output size: ceil (or floor) of (size + 2p - k) / s, plus one, computed in float.
+
+    ``padded``: whether the layer pads at all (either dimension; default: this one). Caffe then
+    clips the last window of *both* dimensions so that it starts inside the image.
+    """
     ratio = (size + 2 * p - k) / s
     out = (math.ceil(ratio) if ceil_mode else math.floor(ratio)) + 1
-    if p and (out - 1) * s >= size + p:  # the last window must start inside the image
+    if (p if padded is None else padded) and (out - 1) * s >= size + p:  # the last window must start inside
         out -= 1
     return out
 
@@ -64,8 +68,8 @@ class PoolingLayer(Layer):
             if ph >= kh or pw >= kw:
                 raise self.fail("pad must be smaller than the kernel")
         ceil = self.ceil_mode(pp)
-        oh = pooled_size(h, kh, ph, sh, ceil)
-        ow = pooled_size(w, kw, pw, sw, ceil)
+        oh = pooled_size(h, kh, ph, sh, ceil, bool(ph or pw))
+        ow = pooled_size(w, kw, pw, sw, ceil, bool(ph or pw))
         self.kernel = (kh, kw)
         top = (n, c, oh, ow)
         return [top] * self.n_tops
@@ -99,7 +103,8 @@ class SPPLayer(Layer):
             ph, pw = (kh * bins - h + 1) // 2, (kw * bins - w + 1) // 2
             if ph >= kh or pw >= kw:
                 raise self.fail(f"pyramid level {level}: pad must be smaller than the kernel")
-            sizes.append((pooled_size(h, kh, ph, kh, True), pooled_size(w, kw, pw, kw, True)))
+            padded = bool(ph or pw)  # its inner Pooling layer clips both dimensions then
+            sizes.append((pooled_size(h, kh, ph, kh, True, padded), pooled_size(w, kw, pw, kw, True, padded)))
         self.level_sizes = sizes
         self.batch_channels = n * c
         if levels == 1:

@@ -22,9 +22,29 @@ from caffemem.modes import Mode, Role
 from caffemem.net.build import DTYPE_BYTES, BuiltNet
 from caffemem.proto import caffe_pb2
 
-#: Peak RSS of the real ``caffe`` CPU process on a trivial net (oracle case ``baseline-trivial``):
-#: binary, shared libraries, protobuf/glog/OpenBLAS state. Everything else is added to it.
-CPU_RUNTIME_BYTES = 12_902_400
+#: [measured] What each layer of each net costs the process besides its blobs' values: the layer
+#: object, the LayerParameter copies Net::Init keeps, each top Blob object (with its two tiny
+#: SyncedMemory headers) and each parameter Blob (data, diff and history headers). Fitted on
+#: ``caffe train`` of nets of 0-800 ReLU (in place or not) and InnerProduct layers on 1x1 blobs:
+#: 4.06 KiB per in-place ReLU, +0.67 KiB per own top, +1.3 KiB per parameter blob.
+LAYER_OBJECT_BYTES = 4160
+TOP_OBJECT_BYTES = 690
+PARAM_OBJECT_BYTES = 1330
+#: [measured] Code pages each distinct layer type a run uses brings in (its Forward/Backward in
+#: libcaffe with the kernel's fault-around), and libm's exp/log/pow the first layer computing them
+#: adds: medians of 6 runs of the trivial net plus one layer of each type (each run varies by
+#: +-0.2 MB, so these are coarse): 40-80 KiB a type, Sigmoid, LRN and SoftmaxWithLoss ~180 KiB.
+TYPE_CODE_BYTES = 48 * 1024
+MATH_CODE_BYTES = 130 * 1024
+_MATH_TYPES = frozenset({"Sigmoid", "LRN", "LSTMUnit", "SoftmaxWithLoss", "Softmax", "InfogainLoss", "ELU", "BNLL",
+                         "Exp", "Log", "Power", "SigmoidCrossEntropyLoss", "Swish", "MultinomialLogisticLoss",
+                         "ContrastiveLoss"})
+#: Peak RSS of the real ``caffe`` CPU process on a trivial net (oracle case ``baseline-trivial``:
+#: 12,902,400 B) less that net's layer objects (3 layers, 4 tops, 2 parameter blobs) and its three
+#: layer types' code: binary, shared libraries, protobuf/glog/OpenBLAS state. Everything else is
+#: added to it.
+CPU_RUNTIME_BYTES = 12_902_400 - (3 * LAYER_OBJECT_BYTES + 4 * TOP_OBJECT_BYTES + 2 * PARAM_OBJECT_BYTES
+                                  + 3 * TYPE_CODE_BYTES)
 #: [estimate] CUDA context, cuBLAS/cuRAND handles and cuDNN kernels on the device. Real values
 #: range from about 100 to 500 MiB by driver, CUDA version and GPU; 300 MiB is a middle value.
 GPU_RUNTIME_BYTES = 300 * 1024 * 1024
@@ -39,8 +59,12 @@ class NetFootprint:
     name: str
     phase: str
     role: Role
+    role_reason: str = ""
     by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_layer: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: What the end of ``Net::Init`` holds: every parameter blob its fillers wrote (also those a test
+    #: net later takes from the train net) and the buffers set-up fills. Not part of the total.
+    setup_bytes: int = 0
 
     @property
     def total_bytes(self) -> int:
@@ -64,6 +88,7 @@ class RunFootprint:
     extra: dict[str, int] = field(default_factory=dict)  # e.g. weights_loading
     solver_type: str | None = None
     gpus: int = 1
+    objects_bytes: int = 0  # of the host process: the nets' layer and Blob objects
 
     @property
     def by_category(self) -> dict[str, int]:
@@ -90,7 +115,8 @@ class RunFootprint:
         if self.mode == Mode.CPU:
             return self.total_bytes
         cats = self.by_category
-        return cats.get(C.WEIGHTS, 0) + cats.get(C.PREFETCH, 0) + cats.get(C.WEIGHTS_LOADING, 0) + CPU_RUNTIME_BYTES
+        return (cats.get(C.WEIGHTS, 0) + cats.get(C.PREFETCH, 0) + cats.get(C.WEIGHTS_LOADING, 0) + CPU_RUNTIME_BYTES
+                + self.objects_bytes)
 
 
 @dataclass
@@ -104,10 +130,17 @@ def _param_propagate(net: BuiltNet, layer_params: list) -> tuple[bool, ...]:
 
 
 def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type: str = "SGD",
-                  train_layer_names: set[str] | None = None, l1: bool = False) -> NetFootprint:
-    """Bytes ``net`` holds in a run where it plays ``role`` (train, test or inference)."""
+                  train_layer_names: set[str] | None = None, l1: bool = False,
+                  fed_inputs: bool = True) -> NetFootprint:
+    """Bytes ``net`` holds in a run where it plays ``role`` (train, test or inference).
+
+    ``fed_inputs``: whether something writes the Input layers' tops (pycaffe, an application). In
+    ``caffe train`` nothing does: their zeroed pages are only read, so never resident.
+    """
     fp = NetFootprint(net.name, net.phase_name, role)
+    unwritten: set[int] = set()  # data of Input tops nothing has written yet
     train = role == Role.TRAIN
+    idle = role == Role.IDLE  # built, never run: only what set-up touches
     data: dict[int, _Storage] = {}
     diff: dict[int, _Storage] = {}
     blob_of: dict[str, tuple[int | None, int | None]] = {}  # blob name -> (data id, diff id)
@@ -124,6 +157,10 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
         tops: list[tuple[int | None, int | None]] = []
         for j, (name, shape) in enumerate(zip(layer.tops, layer.top_shapes, strict=True)):
             if j < len(layer.inplace) and layer.inplace[j]:
+                if bottoms[j][0] in unwritten and not idle:  # an in-place layer writes it
+                    unwritten.discard(bottoms[j][0])
+                    storage = data[bottoms[j][0]]
+                    fp.add(storage.layer, C.ACTIVATIONS, storage.elements * DTYPE_BYTES)
                 tops.append(bottoms[j])
                 blob_of[name] = bottoms[j]
                 continue
@@ -136,7 +173,10 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
             elif view is None:
                 data_id, next_id = next_id, next_id + 1
                 data[data_id] = _Storage(elements, layer.name)
-                fp.add(layer.name, C.ACTIVATIONS, elements * DTYPE_BYTES)
+                if not fed_inputs and layer.type == "Input":
+                    unwritten.add(data_id)
+                elif not idle:
+                    fp.add(layer.name, C.ACTIVATIONS, elements * DTYPE_BYTES)
             elif view == INTERNAL:
                 data_id = None
             else:
@@ -165,7 +205,9 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
         bottom_shapes = [s for s in layer.bottom_shapes if s is not None]
         top_shapes = [s for s in layer.top_shapes if s is not None]
         for buf in impl.buffers(bottom_shapes, top_shapes, run):
-            if buf.when == "bwd" and not run.backward:
+            if buf.when == "setup" and buf.category == C.LAYER_BUFFERS:
+                fp.setup_bytes += buf.elements * DTYPE_BYTES
+            if buf.when == "bwd" and not run.backward or idle and buf.when != "setup":
                 continue
             fp.add(layer.name, buf.category, buf.elements * DTYPE_BYTES)
         batches = impl.prefetch_batches()
@@ -199,6 +241,7 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
         own = sum(count(p.shape) for p in layer.params if not p.shared) * DTYPE_BYTES
         if not own:
             continue
+        fp.setup_bytes += own
         if role == Role.TEST and train_layer_names is not None and layer.name in train_layer_names:
             continue  # ShareTrainedLayersWith frees the test net's copy and uses the train net's
         fp.add(layer.name, C.WEIGHTS, own)
@@ -208,16 +251,56 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
     return fp
 
 
+#: [measured] The net an LSTM/RNN layer unrolls at set-up: (layers, tops, parameter blobs) for one
+#: timestep and for each further one (counted from Caffe's logs of T = 1 and 50), the layer types
+#: it adds, and how much more its layers cost than a plain net's (their LayerParameters are
+#: bigger): T = 1, 50, 200 measured within 0.1 MB.
+_UNROLLED = {
+    "LSTM": ((16, 20, 4), (6, 11, 1),
+             {"Slice", "Scale", "Eltwise", "LSTMUnit", "Concat", "Reshape", "Split"}),
+    "RNN": ((16, 17, 5), (7, 10, 2),
+            {"Slice", "Scale", "Eltwise", "TanH", "Concat", "Reshape", "Split"}),
+}
+UNROLLED_FACTOR = 1.17
+
+
+def _unrolled(layer) -> tuple[int, set[str]]:
+    """Process bytes of the net a recurrent layer unrolls, and the layer types in it."""
+    first, step, types = _UNROLLED[layer.type]
+    shape = layer.bottom_shapes[0] if layer.bottom_shapes else None
+    steps = max(0, shape[0] - 1) if shape else 0
+    layers, tops, params = (a + steps * b for a, b in zip(first, step, strict=True))
+    own = LAYER_OBJECT_BYTES * layers + TOP_OBJECT_BYTES * tops + PARAM_OBJECT_BYTES * params
+    return int(own * UNROLLED_FACTOR), types
+
+
+def objects_bytes(nets: list[BuiltNet]) -> int:
+    """The process memory the nets' layer and Blob objects take (``LAYER_OBJECT_BYTES`` and co.),
+    and the code of the layer types they use (``TYPE_CODE_BYTES``, ``MATH_CODE_BYTES``)."""
+    types = {layer.type for net in nets for layer in net.layers}
+    total = 0
+    for net in nets:
+        for layer in net.layers:
+            if layer.type in _UNROLLED:
+                inner, inner_types = _unrolled(layer)
+                total += inner
+                types |= inner_types
+            own_tops = sum(1 for j in range(len(layer.tops)) if not (j < len(layer.inplace) and layer.inplace[j]))
+            total += LAYER_OBJECT_BYTES + TOP_OBJECT_BYTES * own_tops + PARAM_OBJECT_BYTES * len(layer.params)
+    return total + TYPE_CODE_BYTES * len(types) + (MATH_CODE_BYTES if types & _MATH_TYPES else 0)
+
+
 def run_footprint(nets: list[BuiltNet], roles: list[Role], mode: Mode = Mode.CPU, solver_type: str = "SGD",
-                  gpus: int = 1, l1: bool = False) -> RunFootprint:
+                  gpus: int = 1, l1: bool = False, fed_inputs: bool = True) -> RunFootprint:
     """The footprint of a run made of ``nets`` (train first, then tests), or of a forward-only net."""
-    train_names = {layer.name for net, role in zip(nets, roles, strict=True) if role == Role.TRAIN
-                   for layer in net.layers}
-    fps = [net_footprint(net, role, mode, solver_type, train_names if role == Role.TEST else None, l1)
+    # The solver's train net comes first; its test nets share its weights (whatever its own role).
+    train_names = {layer.name for layer in nets[0].layers} if nets and roles[0] != Role.TEST else set()
+    fps = [net_footprint(net, role, mode, solver_type, train_names if role == Role.TEST else None, l1, fed_inputs)
            for net, role in zip(nets, roles, strict=True)]
-    runtime = CPU_RUNTIME_BYTES if mode == Mode.CPU else GPU_RUNTIME_BYTES
+    runtime = CPU_RUNTIME_BYTES + objects_bytes(nets) if mode == Mode.CPU else GPU_RUNTIME_BYTES
     run = RunFootprint(mode=mode, nets=fps, runtime_bytes=runtime,
-                       solver_type=solver_type if Role.TRAIN in roles else None, gpus=gpus)
+                       solver_type=solver_type if Role.TRAIN in roles else None, gpus=gpus,
+                       objects_bytes=objects_bytes(nets))
     if mode == Mode.GPU and gpus > 1 and Role.TRAIN in roles:
         # Caffe's NCCL path moves each GPU's weights and gradients into two flat buffers of the
         # same size (GPUParams), so they cost nothing extra; NCCL's own communication buffers do.

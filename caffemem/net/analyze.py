@@ -39,6 +39,11 @@ class Analysis:
     nets: list[BuiltNet]
     solver: LoadedSolver | None = None
     loaded: list[LoadedNet] = field(default_factory=list)
+    #: Index in ``nets`` of the net ``caffe train`` would train (the solver's train net, or a net
+    #: file's TRAIN-phase net), None when the analysis holds test/deploy nets only.
+    train_index: int | None = None
+    #: Why ``train_index`` is what it is (shown with the role).
+    train_reason: str = ""
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -118,6 +123,9 @@ def analyze_net(loaded: LoadedNet, phase: int | None = None, options: BuildOptio
         phases = [loaded.param.state.phase]
     elif has_phase_rules(loaded.param):
         phases = [TRAIN, TEST]
+    elif loaded.param.force_backward:
+        # A deploy net that asks for backward is fine-tuned or visualised: Caffe runs backward on it.
+        phases = [TRAIN]
     else:
         # No phase rules: a train net when something is a loss, else a deploy net run forward only.
         phases = [TRAIN] if _has_loss(loaded.param) else [TEST]
@@ -134,7 +142,22 @@ def analyze_net(loaded: LoadedNet, phase: int | None = None, options: BuildOptio
         raise failures[0][1]
     for p, err in failures:  # e.g. a train-only file: its TEST phase has no data layer
         nets[0].warnings.append(f"no {PHASE_NAMES[p]} net: Caffe could not build one from this file ({err})")
-    return Analysis(loaded.source, "net", nets, loaded=[loaded])
+    analysis = Analysis(loaded.source, "net", nets, loaded=[loaded])
+    trained = [i for i, net in enumerate(nets) if net.phase == TRAIN]
+    if trained:
+        analysis.train_index = trained[0]
+        if phase == TRAIN:
+            analysis.train_reason = "--phase TRAIN: priced as the train net of 'caffe train'"
+        elif loaded.param.force_backward and not _has_loss(loaded.param):
+            analysis.train_reason = ("force_backward: true and no loss: priced as fine-tuned by 'caffe train' "
+                                     "(backward and update run); give --phase TEST for forward only")
+        else:
+            analysis.train_reason = "a TRAIN-phase net: priced as the train net of 'caffe train'"
+    elif loaded.param.force_backward and phase is None:
+        analysis.train_index = 0
+        analysis.train_reason = ("force_backward: true: priced as fine-tuned by 'caffe train' (backward and "
+                                 "update run, whatever the net's own phase); give --phase TEST for forward only")
+    return analysis
 
 
 def refuse_like_caffe(loaded: LoadedNet | LoadedSolver) -> None:
@@ -200,7 +223,13 @@ def analyze_solver(solver: LoadedSolver, phase: int | None = None, options: Buil
             nets.append(_build(loaded, TEST, sp.test_state[i] if sp.test_state else None, options, level,
                                stages))
     loaded_all = list({id(n): n for n in [train, *tests]}.values())
-    return Analysis(solver.source, "solver", nets, solver=solver, loaded=loaded_all)
+    analysis = Analysis(solver.source, "solver", nets, solver=solver, loaded=loaded_all)
+    if phase in (None, TRAIN):
+        analysis.train_index = 0
+        own = nets[0].phase_name
+        analysis.train_reason = "the solver's train net: 'caffe train' runs its backward and update" + (
+            f" whatever its own state says (phase {own})" if nets[0].phase != TRAIN else "")
+    return analysis
 
 
 #: A glog line ("I0817 21:32:48.073011 11306 net.cpp:156] ..."), which no prototxt contains.

@@ -87,6 +87,9 @@ class BlobInfo:
     double_data_values: int = 0
     diff_values: int = 0
     double_diff_values: int = 0
+    #: Each packed value array as the file stores it: (payload's byte offset, values, bytes per
+    #: value), in file order. Protobuf grows each one step by step from where it lies in the file.
+    arrays: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def count(self) -> int:
@@ -424,6 +427,7 @@ class _CaffeModelReader:
         dims: list[int] = []
         legacy: dict[int, int] = {}
         counts = {_B_DATA: 0, _B_DIFF: 0, _B_DOUBLE_DATA: 0, _B_DOUBLE_DIFF: 0}
+        arrays: list[tuple[int, int, int]] = []
         widths = {_B_DATA: 4, _B_DIFF: 4, _B_DOUBLE_DATA: 8, _B_DOUBLE_DIFF: 8}
         names = {_B_DATA: "data", _B_DIFF: "diff", _B_DOUBLE_DATA: "double_data",
                  _B_DOUBLE_DIFF: "double_diff"}
@@ -434,6 +438,7 @@ class _CaffeModelReader:
                 if n % widths[number]:
                     raise s.fail(at, f"{what} {names[number]} holds {n} bytes, not a whole number of "
                                      f"{widths[number]}-byte values")
+                arrays.append((s.pos, n // widths[number], widths[number]))
                 s.skip(n, end, f"{what} {names[number]}")
                 counts[number] += n // widths[number]
                 self.payload += n
@@ -454,7 +459,7 @@ class _CaffeModelReader:
             shape = tuple(dims)
         return BlobInfo(shape=shape, legacy=bool(legacy), data_values=counts[_B_DATA],
                         double_data_values=counts[_B_DOUBLE_DATA], diff_values=counts[_B_DIFF],
-                        double_diff_values=counts[_B_DOUBLE_DIFF])
+                        double_diff_values=counts[_B_DOUBLE_DIFF], arrays=tuple(arrays))
 
     def shape(self, end: int, dims: list[int], what: str) -> None:
         """Append a BlobShape's dims (packed or not; a repeated shape field merges, as protobuf does)."""

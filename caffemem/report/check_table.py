@@ -177,6 +177,8 @@ def net_table(net: BuiltNet, fp: NetFootprint, cats: list[str], width: int | Non
               f"Non-trainable params (frozen, lr_mult 0): {params.frozen:,}",
               "Total mult-adds (forward, per batch): "
               + (human_count(macs) if macs is not None else "? (some shapes unknown)")]
+    if fp.role_reason:
+        lines += wrap(f"  role {fp.role}: {fp.role_reason}", width)
     for layer in net.unanalysed_layers:
         lines += wrap(f"  not analysed: {layer.name} ({layer.type}): {layer.unknown}", width, "    ")
     return lines

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from caffemem.categories import Category as C
 from caffemem.layers.registry import BuildOptions, SetupContext
-from caffemem.memory.model import CPU_RUNTIME_BYTES, GPU_RUNTIME_BYTES, run_footprint
+from caffemem.memory.model import (
+    CPU_RUNTIME_BYTES,
+    GPU_RUNTIME_BYTES,
+    LAYER_OBJECT_BYTES,
+    MATH_CODE_BYTES,
+    PARAM_OBJECT_BYTES,
+    TOP_OBJECT_BYTES,
+    TYPE_CODE_BYTES,
+    run_footprint,
+)
 from caffemem.memory.solvers import history_blobs
 from caffemem.net.build import build_net
 from caffemem.net.prototxt import parse_text
@@ -50,13 +59,17 @@ def test_gpu_training_footprint_by_hand() -> None:
     assert fp[C.RUNTIME] == GPU_RUNTIME_BYTES
 
 
-def test_cpu_mode_uses_column_buffers_and_writes_the_data_gradient() -> None:
+def test_cpu_mode_uses_column_buffers_and_leaves_the_data_gradient_unwritten() -> None:
     fp = tiny("cpu").by_category
-    # Caffe-engine conv: col buffer 3*9*36 per image; its Backward takes the data diff (384) too
-    assert fp[C.ACTIVATION_GRADIENTS] == (1 + 20 + 288 + 384) * 4
+    # Caffe-engine conv: col buffer 3*9*36 per image; its Backward allocates the data diff (384) but
+    # never writes it (data does not propagate down), so it is never resident
+    assert fp[C.ACTIVATION_GRADIENTS] == (1 + 20 + 288) * 4
     # col 972 + bias mult 36 + ip bias mult 2 + prob 20 + prob diff 20 + softmax scale 2 + sum_mult 10
     assert fp[C.LAYER_BUFFERS] == (972 + 36 + 2 + 20 + 20 + 2 + 10) * 4
-    assert fp[C.RUNTIME] == CPU_RUNTIME_BYTES
+    # the process, plus its 5 layers' objects (5 tops of their own: relu is in place; 4 parameter
+    # blobs) and the code of its 5 layer types, SoftmaxWithLoss bringing in libm's exp/log
+    assert fp[C.RUNTIME] == (CPU_RUNTIME_BYTES + 5 * LAYER_OBJECT_BYTES + 5 * TOP_OBJECT_BYTES
+                             + 4 * PARAM_OBJECT_BYTES + 5 * TYPE_CODE_BYTES + MATH_CODE_BYTES)
 
 
 def test_solver_history_blobs_per_mode() -> None:
@@ -71,7 +84,7 @@ def test_solver_history_blobs_per_mode() -> None:
 def test_gpu_host_memory_holds_pinned_parameter_copies() -> None:
     fp = tiny("gpu")
     params = fp.by_category[C.WEIGHTS]
-    assert fp.host_bytes == params + CPU_RUNTIME_BYTES  # no prefetching data layer in this net
+    assert fp.host_bytes == params + CPU_RUNTIME_BYTES + fp.objects_bytes  # no prefetching data layer here
     assert tiny("cpu").host_bytes == tiny("cpu").total_bytes
 
 
@@ -87,3 +100,38 @@ def test_multi_gpu_replica_adds_only_nccl_buffers() -> None:
     # buffers (same size), plus NCCL's own communication buffers
     assert four.total_bytes == one.total_bytes + NCCL_BUFFER_BYTES
     assert four.by_category[C.MULTI_GPU] == NCCL_BUFFER_BYTES
+
+
+def test_unwritten_allocations_cost_on_the_gpu_only(tmp_path) -> None:
+    """cudaMalloc commits what Caffe allocates; the CPU's unwritten pages are never resident."""
+    from caffemem.commands.check import run_check
+
+    net = tmp_path / "n.prototxt"
+    net.write_text('''
+name: "u"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 8 dim: 8 } } }
+layer { name: "label" type: "DummyData" top: "label" dummy_data_param { shape { dim: 2 } } }
+layer { name: "c" type: "Convolution" bottom: "data" top: "c"
+        convolution_param { num_output: 4 kernel_size: 3 engine: CAFFE } }
+layer { name: "p" type: "Convolution" bottom: "c" top: "p"
+        convolution_param { num_output: 4 kernel_size: 1 engine: CAFFE } }
+layer { name: "ip" type: "InnerProduct" bottom: "p" top: "ip" inner_product_param { num_output: 10 } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+''')
+    solver = tmp_path / "s.prototxt"
+    solver.write_text(f'net: "{net}"\nmax_iter: 2\nsnapshot_after_train: false\n')
+
+    def layer_bytes(mode: str, name: str) -> dict:
+        result = run_check(str(solver), mode=mode)
+        fp = result.footprint.nets[0]
+        return fp.by_layer.get(name, {})
+
+    # Input's top: never written by caffe train on the CPU; committed on the GPU
+    assert C.ACTIVATIONS not in layer_bytes("cpu", "data")
+    assert layer_bytes("gpu", "data")[C.ACTIVATIONS] == 2 * 3 * 8 * 8 * 4
+    # the Caffe-engine convolution's data gradient (weights learn, data does not propagate)
+    assert C.ACTIVATION_GRADIENTS not in layer_bytes("cpu", "data")
+    assert layer_bytes("gpu", "data")[C.ACTIVATION_GRADIENTS] == 2 * 3 * 8 * 8 * 4
+    # the 1x1 convolution's column buffer: bias multiplier only on the CPU, plus the column on the GPU
+    assert layer_bytes("cpu", "p")[C.LAYER_BUFFERS] == 36 * 4
+    assert layer_bytes("gpu", "p")[C.LAYER_BUFFERS] == (36 + 4 * 36) * 4
