@@ -204,12 +204,13 @@ class _LogProgress:
               help="Only run N (1 = first) of a log that holds several restarts.")
 @click.option("--csv-prefix", default=None, metavar="PREFIX",
               help="With --format csv: write PREFIX.train and PREFIX.test instead of stdout.")
+@click.option("--force", is_flag=True, help="With --csv-prefix: overwrite existing PREFIX.train/PREFIX.test.")
 @click.option("--layers", "verbose", is_flag=True,
               help="Table format: list each net's layers and top shapes.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
 @friendly_errors
-def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str | None, verbose: bool,
+def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str | None, force: bool, verbose: bool,
                 progress: bool | None) -> None:
     """Read a Caffe training LOG: nets, solver, training curve, and how each run ended."""
     from caffemem.commands.log import run_log
@@ -231,7 +232,7 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
         if csv_prefix is not None:
             from caffemem.report.log_csv import write_log_csv_files
 
-            for path in write_log_csv_files(result.runs, csv_prefix):
+            for path in write_log_csv_files(result.runs, csv_prefix, force):
                 click.echo(f"caffemem: wrote {path}", err=True)
         else:
             _emit("log", fmt, result, ReportOptions(layers=verbose))

@@ -10,12 +10,12 @@ leaves a half-written file.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from caffemem.errors import CaffememError
 from caffemem.net.upgrade import UpgradedText, format_text, upgrade_text
+from caffemem.outputs import open_new_file
 
 
 @dataclass
@@ -45,27 +45,6 @@ def _refuse_target(source: Path, out_path: str, force: bool) -> None:
         raise CaffememError(f"{out_path} already exists; use --force to overwrite it")
 
 
-def write_new_file(path: str, text: str, force: bool = False) -> None:
-    """Write ``text`` to ``path``: only if it does not exist, unless ``force`` (then atomically)."""
-    target = Path(path)
-    if force:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return
-    # "x" mode: fails instead of overwriting if the file appeared since it was checked.
-    try:
-        with open(target, "x", encoding="utf-8") as handle:
-            handle.write(text)
-    except FileExistsError:
-        raise CaffememError(f"{path} already exists; use --force to overwrite it") from None
-
-
 def run_upgrade(in_path: str, out_path: str | None = None, force: bool = False) -> Upgrade:
     """Upgrade ``in_path``; write it to ``out_path`` when one is given (``None`` or ``-``: only return it)."""
     source = Path(in_path)
@@ -80,6 +59,7 @@ def run_upgrade(in_path: str, out_path: str | None = None, force: bool = False) 
     warnings += done.result.warnings
     result = Upgrade(in_path, done, format_text(done.message), warnings=warnings)
     if to_file:
-        write_new_file(out_path, result.text, force)
+        with open_new_file(out_path, force) as handle:
+            handle.write(result.text)
         result.written = out_path
     return result

@@ -16,6 +16,7 @@ from typing import TextIO
 from caffemem.commands.log import LogResult
 from caffemem.logs.curve import Table
 from caffemem.logs.model import Run
+from caffemem.outputs import open_new_file, refuse_existing
 from caffemem.report.options import ReportOptions
 
 HEAD = ["NumIters", "Seconds", "LearningRate"]
@@ -46,20 +47,21 @@ def write_log_csv(runs: list[Run], out: TextIO) -> None:
         write_table(run.test, out)
 
 
-def write_log_csv_files(runs: list[Run], prefix: str) -> list[str]:
+def write_log_csv_files(runs: list[Run], prefix: str, force: bool = False) -> list[str]:
     """parse_log.py's pair of files, PREFIX.train and PREFIX.test (PREFIX.runN.* for several runs).
 
+    An existing file is never written over unless ``force``; then nothing is written at all.
     Returns the paths written.
     """
-    written = []
+    plan = []
     for run in runs:
         stem = prefix if len(runs) == 1 else f"{prefix}.run{run.index + 1}"  # runs count from 1, as --run
-        for suffix, table in ((".train", run.train), (".test", run.test)):
-            path = stem + suffix
-            with open(path, "w", encoding="utf-8", newline="") as handle:
-                write_table(table, handle)
-            written.append(path)
-    return written
+        plan += [(stem + ".train", run.train), (stem + ".test", run.test)]
+    refuse_existing([path for path, _ in plan], force)
+    for path, table in plan:
+        with open_new_file(path, force) as handle:
+            write_table(table, handle)
+    return [path for path, _ in plan]
 
 
 def write(result: LogResult, out: TextIO, options: ReportOptions) -> None:

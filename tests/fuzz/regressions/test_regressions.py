@@ -215,8 +215,6 @@ def test_log_rebuilt_net_with_a_100_digit_kernel_count() -> None:
     assert_kept(run(HERE / "log_rebuilt_huge_channels.log", "postmortem", "{IN}"))
 
 
-@pytest.mark.xfail(strict=False, reason="cause in report/log_csv.py write_log_csv_files: opens PREFIX.train/.test "
-                                        "with mode 'w', so an existing file of the user's is overwritten")
 def test_log_csv_prefix_never_overwrites_a_users_file(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
@@ -235,3 +233,16 @@ def test_log_csv_prefix_never_overwrites_a_users_file(tmp_path: Path) -> None:
                                         "checking len(b0) >= 2 (IndexError)")
 def test_log_rebuilt_net_after_a_top_shape_without_dims() -> None:
     assert_kept(run(HERE / "log_rebuilt_index_error.log", "postmortem", "{IN}"))
+
+
+def test_log_csv_prefix_overwrites_only_with_force(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from caffemem.cli import main
+
+    mine = tmp_path / "P.train"
+    mine.write_text("precious\n")
+    args = ["log", str(SEEDS / "tiny_crash.log"), "--format", "csv", "--csv-prefix", str(tmp_path / "P")]
+    result = CliRunner().invoke(main, [*args, "--force"])
+    assert result.exit_code == 0 and mine.read_text().startswith("NumIters")
+    assert (tmp_path / "P.test").exists() and not list(tmp_path.glob(".P.*"))  # no temporary left behind
