@@ -1,0 +1,31 @@
+"""A reader that closes the pipe early (``caffemem log big.log | head``) is not an error: exit 0, no
+traceback, nothing on stderr."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+
+def _big_log(path: Path, blocks: int = 3000) -> Path:
+    lines = (ROOT / "sample_logs" / "imagedata-conv-fc-killed.log").read_text().splitlines()
+    head = [line for line in lines if "Iteration" not in line and "net output" not in line and line != "Killed"]
+    stamp = "I0101 00:00:00.000000  1"
+    body = [f"{stamp} solver.cpp:228] Iteration {i}, loss = 0.5\n"
+            f"{stamp} solver.cpp:244]     Train net output #0: loss = 0.5 (* 1 = 0.5 loss)\n"
+            f"{stamp} sgd_solver.cpp:106] Iteration {i}, lr = 0.01" for i in range(blocks)]
+    path.write_text("\n".join(head + body) + "\n")
+    return path
+
+
+def test_a_closed_pipe_is_a_quiet_exit_0(tmp_path: Path) -> None:
+    log = _big_log(tmp_path / "big.log")
+    reader = "import sys; sys.stdin.buffer.read(10)"
+    cmd = (f"{sys.executable} -m caffemem log {log} --format json --no-progress | "
+           f"{sys.executable} -c '{reader}'; exit ${{PIPESTATUS[0]}}")
+    done = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
