@@ -1,5 +1,5 @@
-"""``python -m caffemem`` runs the command line."""
+"""``python -m caffemem`` runs the command line (named caffemem in its help and completion)."""
 
 from caffemem.cli import main
 
-main()
+main(prog_name="caffemem")

@@ -29,3 +29,16 @@ def test_a_closed_pipe_is_a_quiet_exit_0(tmp_path: Path) -> None:
     done = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+def test_shell_completion_offers_the_writers_formats() -> None:
+    """The README's completion line works: bash completion of ``check --format`` lists the table's formats."""
+    import os
+
+    from caffemem.report import formats
+
+    env = dict(os.environ, COMP_WORDS="caffemem check x --format ", COMP_CWORD="4",
+               _CAFFEMEM_COMPLETE="bash_complete")
+    done = subprocess.run([sys.executable, "-m", "caffemem"], env=env, capture_output=True, text=True, timeout=60)
+    offered = [line.split(",", 1)[1] for line in done.stdout.splitlines() if "," in line]
+    assert offered == formats("check")
