@@ -254,10 +254,9 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
 def postmortem_command(log_file: str, net_path: str | None, mem: str | None, device: str | None,
                        run_number: int | None, fmt: str, search: tuple[str, ...] = ()) -> None:
     """Why a Caffe run died: how it ended, what it needed, the biggest consumers, what would fit."""
+    from caffemem.commands.lognet import searching
     from caffemem.commands.postmortem import postmortem
     from caffemem.memory.budget import budget_from_options
-
-    from caffemem.commands.lognet import searching
 
     with searching(search):
         _emit("postmortem", fmt, postmortem(log_file, net_path, budget_from_options(mem, device), run_number))

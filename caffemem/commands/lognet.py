@@ -19,13 +19,14 @@ import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
-from caffemem.commands.reconcile import compare_net
+from caffemem.commands.reconcile import compare_net, per_gpu_batch
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions, SetupContext
 from caffemem.logs.model import Net, Run
 from caffemem.logs.reconstruct import Reconstruction, complete_layers, reconstruct
 from caffemem.net.analyze import analyze_path
 from caffemem.net.build import BuiltNet, build_net
+from caffemem.net.load import upgrade_net_param
 from caffemem.net.prototxt import parse_text
 from caffemem.net.state import TEST, TRAIN, compose_state
 from caffemem.proto import caffe_pb2
@@ -223,12 +224,22 @@ def net_builder(run: Run, net_path: str | None, source: str) -> tuple[str, NetBu
     """How to build this run's nets at a given batch, and where they come from."""
     if net_path:
         tested = len(run.test) > 0
+        split: list[int] = []  # NVCaffe's per-GPU batch, when the log shows the batch split over its GPUs
 
         def from_file(batch: int | None) -> list[BuiltNet]:
-            nets = analyze_path(net_path, options=BuildOptions(batch=batch)).nets
+            nets = analyze_path(net_path, options=BuildOptions(batch=batch or (split[0] if split else None))).nets
             if tested and all(n.phase != TEST for n in nets):  # the log shows test passes of this net
                 nets += analyze_path(net_path, phase=TEST, options=BuildOptions(batch=batch)).nets
             return nets
+        gpus = len([g for g in (run.gpus or "").split(",") if g.strip()])
+        ran = logged_batch(run)
+        if gpus > 1 and ran:
+            ours = next((b.top_shapes[0][0] for n in from_file(None)[:1] for b in n.layers
+                         if not b.bottoms and b.top_shapes and b.top_shapes[0]), None)
+            if ours and ours != ran and per_gpu_batch(ours, gpus) == ran:
+                split.append(ran)
+                return "given", from_file, [f"NVCaffe split the batch over {gpus} GPUs: {ours} -> {ran} per GPU "
+                                            "(the figures are per GPU)"]
         return "given", from_file, []
     logged = _log_nets(run)
     named = _from_named(run, source) if logged else None
@@ -243,6 +254,7 @@ def net_builder(run: Run, net_path: str | None, source: str) -> tuple[str, NetBu
             param = caffe_pb2.NetParameter()
             try:
                 parse_text(text, param, f"{source} (net #{i + 1} echoed in the log)")
+                upgrade_net_param(param, f"{source} (net #{i + 1} echoed in the log)")  # 2014 logs echo V1 nets
             except CaffememError as err:  # glog cuts long messages: big nets' echoed text is often incomplete
                 param = None
                 fallback.append(f"the net text echoed in the log (net #{i + 1}) could not be read ({err.message})")

@@ -130,12 +130,14 @@ def compare_net(logged: Net, built: BuiltNet, from_log: frozenset[str] = frozens
                                                                  for s in layer.top_shapes],
                                               None, layer.memory_required_for_data, legacy=legacy))
     total = built.memory_required_for_data
-    if legacy and total is not None:  # 2014 Caffe counted only the tops that were new blobs
-        total = sum(count(s) * FLOAT_BYTES for layer in built.layers
+    if legacy and total is not None:  # some 2014 Caffe counted only the tops that were new blobs
+        fresh = sum(count(s) * FLOAT_BYTES for layer in built.layers
                     for s, inplace in zip(layer.top_shapes, layer.inplace, strict=False)
                     if s is not None and not inplace)
-        cmp.notes.append("2014-era log: 4-D tops compared as Caffe printed them; in-place tops left out of "
-                         "the memory total, as that Caffe did")
+        if cmp.logged_total is not None and cmp.logged_total == fresh + correction != total + correction:
+            total = fresh
+            cmp.notes.append("2014-era log: its memory total leaves in-place tops out, as that Caffe did")
+        cmp.notes.append("2014-era log: 4-D tops compared as Caffe printed them")
     cmp.predicted_total = None if total is None else total + correction
     if correction:
         cmp.notes.append(f"the memory total counts data-dependent tops at their logged size ({correction:+,} bytes)")
