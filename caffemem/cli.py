@@ -247,15 +247,19 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
 @click.option("--device", metavar="NAME", help="The GPU it ran on (e.g. 'GTX 1080 Ti').")
 @click.option("--run", "run_number", type=click.IntRange(min=1), help="Which run of the file (default: the "
               "last one that crashed, else the last one).")
+@click.option("--search", multiple=True, type=click.Path(file_okay=False),
+              help="A folder to look for the net the log names in (besides the log's own).")
 @_format_option("postmortem")
 @friendly_errors
 def postmortem_command(log_file: str, net_path: str | None, mem: str | None, device: str | None,
-                       run_number: int | None, fmt: str) -> None:
+                       run_number: int | None, fmt: str, search: tuple[str, ...] = ()) -> None:
     """Why a Caffe run died: how it ended, what it needed, the biggest consumers, what would fit."""
+    from caffemem.commands.lognet import searching
     from caffemem.commands.postmortem import postmortem
     from caffemem.memory.budget import budget_from_options
 
-    _emit("postmortem", fmt, postmortem(log_file, net_path, budget_from_options(mem, device), run_number))
+    with searching(search):
+        _emit("postmortem", fmt, postmortem(log_file, net_path, budget_from_options(mem, device), run_number))
 
 
 @main.command("reconcile")
@@ -266,15 +270,18 @@ def postmortem_command(log_file: str, net_path: str | None, mem: str | None, dev
 @click.option("--batch", type=click.IntRange(min=1), help="Batch size for every data layer of NET.")
 @click.option("--input", "inputs", multiple=True, metavar="TOP=C,H,W",
               help="Per-sample shape of a data top (TOP=N,C,H,W! for the whole shape).")
+@click.option("--phase", type=click.Choice(["TRAIN", "TEST"], case_sensitive=False),
+              help="Reconcile only this phase's net (default: every phase the log shows and NET can build).")
 @_format_option("reconcile")
 @friendly_errors
 def reconcile_command(net_path: str, log_file: str, run_number: int | None, batch: int | None,
-                      inputs: tuple[str, ...], fmt: str) -> None:
-    """caffemem's shapes and data totals beside Caffe's log, per layer; exit 1 on any mismatch."""
+                      inputs: tuple[str, ...], fmt: str, phase: str | None = None) -> None:
+    """caffemem's shapes and data totals beside Caffe's log, per layer; exit 1 on a mismatch, 2 on bad input."""
     from caffemem.commands.reconcile import reconcile
     from caffemem.net.inputs import build_options
 
-    rec = reconcile(net_path, log_file, run_number, build_options(batch, parse_input_option(inputs)))
+    rec = reconcile(net_path, log_file, run_number, build_options(batch, parse_input_option(inputs)),
+                    phase=phase.upper() if phase else None)
     _emit("reconcile", fmt, rec)
     if rec.mismatches:
         sys.exit(1)

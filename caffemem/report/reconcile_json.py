@@ -12,9 +12,9 @@ from caffemem.report.options import ReportOptions
 def render_json(rec: Reconciliation) -> str:
     return dumps({
         "net": rec.net_source, "log": rec.log_source, "run": rec.run, "mismatches": rec.mismatches,
-        "unmatched": rec.unmatched,
+        "unmatched": rec.unmatched, "skipped": rec.skipped,
         "nets": [{"phase": n.phase, "logged_memory_required_for_data": n.logged_total,
-                  "memory_required_for_data": n.predicted_total,
+                  "memory_required_for_data": n.predicted_total, "notes": n.notes,
                   "layers": [{"name": c.name, "status": c.status, "logged_tops": c.logged_tops,
                               "tops": c.predicted_tops, "logged_memory": c.logged_memory,
                               "memory": c.predicted_memory} for c in n.layers]} for n in rec.nets],

@@ -203,14 +203,10 @@ def test_text_larger_than_the_cap_is_refused_in_one_line(tmp_path: Path) -> None
 # --------------------------------------------------------------------------- logs (cause in caffemem/logs/)
 
 
-@pytest.mark.xfail(strict=False, reason="cause in logs/reconstruct.py _as_data: a logged dim beyond int64 "
-                                        "goes into DummyData's shape unchecked (protobuf ValueError)")
 def test_log_rebuilt_net_with_a_100_digit_dim() -> None:
     assert_kept(run(HERE / "log_rebuilt_huge_dim.log", "postmortem", "{IN}"))
 
 
-@pytest.mark.xfail(strict=False, reason="cause in logs/reconstruct.py _guess (convolution): a 100-digit logged "
-                                        "channel count is set as num_output unchecked (protobuf ValueError)")
 def test_log_rebuilt_net_with_a_100_digit_kernel_count() -> None:
     assert_kept(run(HERE / "log_rebuilt_huge_channels.log", "postmortem", "{IN}"))
 
@@ -228,9 +224,6 @@ def test_log_csv_prefix_never_overwrites_a_users_file(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-@pytest.mark.xfail(strict=False, reason="cause in logs/reconstruct.py _guess: a 'Top shape: (768)' line without dims "
-                                        "gives a bottom of shape []; the InnerProduct test reads b0[0] before "
-                                        "checking len(b0) >= 2 (IndexError)")
 def test_log_rebuilt_net_after_a_top_shape_without_dims() -> None:
     assert_kept(run(HERE / "log_rebuilt_index_error.log", "postmortem", "{IN}"))
 
