@@ -188,6 +188,8 @@ _ROWS: tuple[TypeCard, ...] = (
     # --- inner_product.py ------------------------------------------------------------------------
     _card("InnerProduct", BVLC, onnx="y", pytorch="y: nn.Linear (after flattening from the Caffe axis)", opencv="y"),
     _card("Embed", BVLC, onnx="n: neither caffe2onnx nor MMdnn", pytorch="y: nn.Embedding", opencv="n: no layer"),
+    _card("MarginInnerProduct", Fork.FACE,
+          onnx=_NOT_LISTED, pytorch="n: margin-based classifier written by hand", opencv=_NOT_LISTED),
     # --- pooling.py ------------------------------------------------------------------------------
     _card("Pooling", BVLC,
           onnx="y", pytorch="~: nn.MaxPool2d/AvgPool2d with ceil_mode=True; STOCHASTIC pooling has no op", opencv="y"),
@@ -272,6 +274,8 @@ _ROWS: tuple[TypeCard, ...] = (
           onnx="n: neither caffe2onnx nor MMdnn", pytorch="~: boolean-mask indexing (data-dependent shape)",
           opencv="n: no layer"),
     _card("Parameter", BVLC, onnx="n: neither caffe2onnx nor MMdnn", pytorch="y: nn.Parameter", opencv="n: no layer"),
+    _card("ContinuationIndicator", Fork.OCR,
+          onnx=_NOT_LISTED, pytorch="~: not needed: PyTorch's RNNs take no continuation blob", opencv=_NOT_LISTED),
     _card("Axpy", Fork.SENET,
           onnx="y: caffe2onnx", pytorch="y: torch.addcmul(y, a, x) with broadcasting", opencv="y: as Scale + Eltwise"),
     # --- rearrange.py ----------------------------------------------------------------------------
@@ -286,6 +290,9 @@ _ROWS: tuple[TypeCard, ...] = (
           onnx=_NOT_LISTED, pytorch="~: Tensor.permute + reshape to LSTM-CF's layout", opencv=_NOT_LISTED),
     _card("Reorg", Fork.YOLO,
           onnx=_NOT_LISTED, pytorch="~: nn.PixelUnshuffle (YOLOv2's channel order differs)", opencv=_NOT_LISTED),
+    _card("Reverse", Fork.OCR,
+          onnx=_NOT_LISTED, pytorch="~: torch.flip (the indicator form reverses each sequence within its length)",
+          opencv=_NOT_LISTED),
     # --- recurrent.py ----------------------------------------------------------------------------
     _card("LSTM", BVLC,
           onnx="n: neither caffe2onnx nor MMdnn",
@@ -311,6 +318,13 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("Accuracy", BVLC, training_only=EVALUATION_LAYER),
     _card("SmoothL1Loss", Fork.FASTER_RCNN, training_only=LOSS_LAYER),
     _card("SegAccuracy", Fork.DEEPLAB, training_only=EVALUATION_LAYER),
+    _card("CenterLoss", Fork.FACE, training_only=LOSS_LAYER),
+    _card("SoftmaxWithLossOHEM", Fork.RFCN, training_only=LOSS_LAYER),
+    _card("SmoothL1LossOHEM", Fork.RFCN, training_only=LOSS_LAYER),
+    _card("CTCLoss", Fork.OCR, training_only=LOSS_LAYER),
+    _card("CTCGreedyDecoder", Fork.OCR,
+          onnx=_NOT_LISTED, pytorch="~: argmax over classes, then drop repeats and blanks by hand",
+          opencv=_NOT_LISTED),
     # --- detection.py ----------------------------------------------------------------------------
     _card("PriorBox", Fork.SSD,
           onnx="y: caffe2onnx", pytorch="n: no op; compute the default boxes once as a constant tensor", opencv="y"),
@@ -319,6 +333,12 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("DetectionEvaluate", Fork.SSD, training_only=EVALUATION_LAYER),
     _card("MultiBoxLoss", Fork.SSD, training_only=LOSS_LAYER),
     _card("EvalDetection", Fork.YOLO, training_only=EVALUATION_LAYER),
+    _card("RegionLoss", Fork.YOLO, training_only=LOSS_LAYER),
+    _card("Yolov3", Fork.YOLO, training_only=LOSS_LAYER),
+    _card("Yolov3DetectionOutput", Fork.YOLO,
+          onnx=_NOT_LISTED, pytorch="n: no op; YOLOv3 box decoding by hand, then torchvision.ops.nms",
+          opencv=_NOT_LISTED),
+    _card("BoxAnnotatorOHEM", Fork.RFCN, training_only="hard example selection; needed only for training"),
     # --- known types caffemem cannot size: named, so the audit does not call them custom ---------
     _card("VideoData", Fork.SSD, training_only=DATA_LAYER),
     _card("Proposal", Fork.FASTER_RCNN,
@@ -327,7 +347,6 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("MaxUnpool", Fork.SEGNET, onnx="y: caffe2onnx", pytorch="y: nn.MaxUnpool2d", opencv="y"),
     _card("Unpooling", Fork.SEGNET, onnx="y: MMdnn", pytorch="y: nn.MaxUnpool2d", opencv=_NOT_LISTED),
     _card("Region", Fork.YOLO, onnx=_NOT_LISTED, pytorch="n: no op; YOLO box decoding by hand", opencv=_NOT_LISTED),
-    _card("RegionLoss", Fork.YOLO, training_only=LOSS_LAYER),
     _card("Yolo", Fork.YOLO, onnx=_NOT_LISTED, pytorch="n: no op; YOLO box decoding by hand", opencv=_NOT_LISTED),
     _card("DetectionLoss", Fork.YOLO, training_only=LOSS_LAYER),
     _card("Quantize", Fork.INTEL,
@@ -336,10 +355,6 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("PSROIAlign", Fork.MASK_RCNN,
           onnx=_NOT_LISTED, pytorch="y: torchvision.ops.ps_roi_align", opencv=_NOT_LISTED),
     _card("NormalizeFace", Fork.FACE, onnx=_NOT_LISTED, pytorch="y: F.normalize", opencv=_NOT_LISTED),
-    _card("CenterLoss", Fork.FACE, training_only=LOSS_LAYER),
-    _card("MarginInnerProduct", Fork.FACE,
-          onnx=_NOT_LISTED, pytorch="n: margin-based classifier written by hand", opencv=_NOT_LISTED),
-    _card("CTCLoss", Fork.OCR, training_only=LOSS_LAYER),
     _card("WarpCTCLoss", Fork.OCR, training_only=LOSS_LAYER),
 )
 
