@@ -380,3 +380,23 @@ class ContinuationIndicatorLayer(Layer):
         if cp.time_step <= 0:
             raise self.fail("The time step should be greater than 0.")
         return [(cp.time_step, batch)]
+
+
+@register("MatWrite")
+class MatWriteLayer(Layer):
+    """DeepLab's feature dump (deeplab-public ``mat_write_layer.cpp``): every ``period`` iterations it
+    writes each bottom to a .mat file (``Blob::ToMat``). No tops, no buffers, no backward."""
+
+    min_bottoms = 1
+    exact_tops = 0
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return False
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return False
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        if self.param.mat_write_param.period <= 0:
+            raise self.fail("period must be positive")
+        return []

@@ -66,6 +66,9 @@ class Fork(StrEnum):
     LSTM_CF = "LSTM-CF (Winstonxu123/LSTM-CF)"
     MASK_RCNN = "Mask R-CNN / detection ports"
     FACE = "face recognition forks (caffe-face, SphereFace, ...)"
+    C3D = "C3D (facebookarchive/C3D)"
+    HED = "HED (s9xie/hed)"
+    C3D_SSD = "C3D (facebookarchive/C3D) / SSD (weiliu89/caffe)"
     OCR = "CTC / OCR forks (warp-ctc ports)"
 
 
@@ -174,6 +177,9 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("DenseImageData", Fork.SEGNET, training_only=DATA_LAYER, log_sources=("dense_image_data_layer.cpp",)),
     _card("ImageSegData", Fork.DEEPLAB, training_only=DATA_LAYER),
     _card("CPMData", Fork.OPENPOSE, training_only=DATA_LAYER),
+    _card("VideoData", Fork.C3D_SSD, training_only=DATA_LAYER, log_sources=("video_data_layer.cpp",)),
+    _card("ImageLabelmapData", Fork.HED, training_only=DATA_LAYER, log_sources=("image_labelmap_data_layer.cpp",)),
+    _card("BoxData", Fork.YOLO, training_only=DATA_LAYER, log_sources=("box_data_layer.cpp",)),
     # --- conv.py ---------------------------------------------------------------------------------
     _card("Convolution", BVLC, onnx="y", pytorch="y: nn.Conv2d", opencv="y"),
     _card("Deconvolution", BVLC, onnx="y", pytorch="y: nn.ConvTranspose2d", opencv="y"),
@@ -185,6 +191,7 @@ _ROWS: tuple[TypeCard, ...] = (
           pytorch="y: nn.Conv2d(groups=channels)", opencv="n: no layer (rename to ConvolutionDepthwise)"),
     _card("ConvolutionDeeplab", Fork.DEEPLAB,
           onnx=_NOT_LISTED, pytorch="y: nn.Conv2d(dilation=hole)", opencv=_NOT_LISTED),
+    _card("Convolution3D", Fork.C3D, onnx=_NOT_LISTED, pytorch="y: nn.Conv3d", opencv=_NOT_LISTED),
     # --- inner_product.py ------------------------------------------------------------------------
     _card("InnerProduct", BVLC, onnx="y", pytorch="y: nn.Linear (after flattening from the Caffe axis)", opencv="y"),
     _card("Embed", BVLC, onnx="n: neither caffe2onnx nor MMdnn", pytorch="y: nn.Embedding", opencv="n: no layer"),
@@ -198,6 +205,9 @@ _ROWS: tuple[TypeCard, ...] = (
           opencv="n: no layer"),
     _card("ROIPooling", Fork.FASTER_RCNN,
           onnx="n: neither caffe2onnx nor MMdnn", pytorch="y: torchvision.ops.roi_pool", opencv="y"),
+    _card("Pooling3D", Fork.C3D,
+          onnx=_NOT_LISTED, pytorch="~: nn.MaxPool3d/AvgPool3d(ceil_mode=True); no temporal padding",
+          opencv=_NOT_LISTED),
     _card("PSROIPooling", Fork.RFCN, onnx=_NOT_LISTED, pytorch="y: torchvision.ops.ps_roi_pool", opencv=_NOT_LISTED),
     # --- normalization.py ------------------------------------------------------------------------
     _card("BatchNorm", BVLC,
@@ -259,6 +269,7 @@ _ROWS: tuple[TypeCard, ...] = (
           onnx="y: dropped (MMdnn removes it; it has no outputs)", pytorch="y: dropped (no outputs)",
           opencv="y: a blank layer"),
     _card("HDF5Output", BVLC, training_only="writes blobs to disk during a run; not part of the model"),
+    _card("MatWrite", Fork.DEEPLAB, training_only="writes blobs to .mat files during a run; not part of the model"),
     _card("Tile", BVLC,
           onnx="n: neither caffe2onnx nor MMdnn", pytorch="y: Tensor.repeat",
           opencv="~: a layer of that name exists; tile_param mapping unverified"),
@@ -340,7 +351,6 @@ _ROWS: tuple[TypeCard, ...] = (
           opencv=_NOT_LISTED),
     _card("BoxAnnotatorOHEM", Fork.RFCN, training_only="hard example selection; needed only for training"),
     # --- known types caffemem cannot size: named, so the audit does not call them custom ---------
-    _card("VideoData", Fork.SSD, training_only=DATA_LAYER),
     _card("Proposal", Fork.FASTER_RCNN,
           onnx="n: neither caffe2onnx nor MMdnn",
           pytorch="n: no op; anchors + decoding by hand, then torchvision.ops.nms", opencv="y"),

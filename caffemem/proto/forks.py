@@ -51,6 +51,7 @@ FORK_FIELDS: dict[str, dict[str, str]] = {
         "video_data_param": "C3D",
         "convolution3d_param": "C3D",
         "pooling3d_param": "C3D",
+        "mat_write_param": "DeepLab",
     },
     "SolverParameter": {
         "plateau_winsize": "SSD",
@@ -69,6 +70,7 @@ FORK_FIELDS: dict[str, dict[str, str]] = {
     },
     "LossParameter": {"class_weighting": "SegNet", "weight_by_label_freqs": "SegNet"},
     "ConcatParameter": {"per_fla_fuse": "Intel Caffe"},
+    "DataParameter": {"side": "YOLO ports"},
     "DropoutParameter": {"scale_train": "Fast/Faster R-CNN"},
     "ImageDataParameter": {"min_height": "DeepLab, PSPNet, LSTM-CF", "min_width": "DeepLab, PSPNet, LSTM-CF",
                            "ignore_label": "DeepLab, PSPNet, LSTM-CF", "label_type": "DeepLab, PSPNet, LSTM-CF",

@@ -243,3 +243,184 @@ def test_unknown_input_is_not_analysed_never_an_error() -> None:
             assert layer.unknown is not None and "because of layer py" in layer.unknown, layer.name
             assert layer.unknown_upstream
         run_footprint([built], [role], "cpu")  # costs what it can, never raises
+
+
+# --- C3D ------------------------------------------------------------------------------------------
+
+def test_convolution3d_and_pooling3d() -> None:
+    conv = make('type: "Convolution3D" bottom: "x" top: "y" convolution3d_param { num_output: 64 kernel_size: 3 '
+                'kernel_depth: 3 pad: 1 temporal_pad: 1 }')
+    # C3D's conv1a: 16 frames of 112x112 keep their extents
+    assert conv.reshape([(10, 3, 16, 112, 112)]) == [(10, 64, 16, 112, 112)]
+    assert conv.blobs == [(64, 3, 3, 3, 3), (1, 1, 1, 1, 64)]
+    bufs = {b.name: b.elements for b in conv.buffers([(10, 3, 16, 112, 112)], [(10, 64, 16, 112, 112)], run())}
+    assert bufs == {"col_buffer": 3 * 27 * 16 * 112 * 112, "bias_multiplier": 16 * 112 * 112}
+    # stride 2 in space and time, no pad: (16 - 3) // 2 + 1 = 7, (112 - 3) // 2 + 1 = 55
+    strided = make('type: "Convolution3D" bottom: "x" top: "y" convolution3d_param { num_output: 8 kernel_size: 3 '
+                   'kernel_depth: 3 stride: 2 temporal_stride: 2 bias_term: false }')
+    assert strided.reshape([(1, 3, 16, 112, 112)]) == [(1, 8, 7, 55, 55)]
+    assert strided.blobs == [(8, 3, 3, 3, 3)]
+    with pytest.raises(NetError, match="5-D"):
+        strided.reshape([(1, 3, 112, 112)])
+
+    pool = make('type: "Pooling3D" bottom: "x" top: "y" pooling3d_param { pool: MAX kernel_size: 2 kernel_depth: 1 '
+                'stride: 2 temporal_stride: 1 }')
+    assert pool.reshape([(10, 64, 16, 112, 112)]) == [(10, 64, 16, 56, 56)]
+    assert pool.buffers([(10, 64, 16, 112, 112)], [(10, 64, 16, 56, 56)], run()) == []  # MAX keeps no mask
+    # ceil in space and time: ceil((7 - 2) / 2) + 1 = 4; ceil((3 - 2) / 2) + 1 = 2
+    odd = make('type: "Pooling3D" bottom: "x" top: "y" pooling3d_param { kernel_size: 2 kernel_depth: 2 stride: 2 '
+               'temporal_stride: 2 }')
+    assert odd.reshape([(1, 512, 3, 7, 7)]) == [(1, 512, 2, 4, 4)]
+    with pytest.raises(NetError, match="average pooling"):
+        tops('type: "Pooling3D" bottom: "x" top: "y" pooling3d_param { kernel_size: 2 kernel_depth: 2 pad: 1 }',
+             (1, 1, 4, 4, 4))
+
+
+C3D_V10 = '''name: "c3d"
+layers { name: "data" type: VIDEO_DATA top: "data" top: "label"
+  image_data_param { source: "train.lst" batch_size: 30 crop_size: 112 new_height: 128 new_width: 171
+                     new_length: 16 use_image: true } }
+layers { name: "conv1a" type: CONVOLUTION3D bottom: "data" top: "conv1a" blobs_lr: 1 blobs_lr: 2
+  convolution_param { num_output: 64 kernel_size: 3 kernel_depth: 3 pad: 1 temporal_pad: 1 } }
+layers { name: "relu1a" type: RELU bottom: "conv1a" top: "conv1a" }
+layers { name: "pool1" type: POOLING3D bottom: "conv1a" top: "pool1"
+  pooling_param { pool: MAX kernel_size: 2 kernel_depth: 1 stride: 2 temporal_stride: 1 } }
+layers { name: "fc" type: INNER_PRODUCT bottom: "pool1" top: "fc" inner_product_param { num_output: 101 } }
+layers { name: "loss" type: SOFTMAX_LOSS bottom: "fc" bottom: "label" top: "loss" }
+'''
+
+
+def test_c3d_v1_net_upgrades_and_builds() -> None:
+    from caffemem.net.load import net_from_text
+
+    loaded = net_from_text(C3D_V10, "c3d")
+    assert [layer.type for layer in loaded.param.layer] == ["VideoData", "Convolution3D", "ReLU", "Pooling3D",
+                                                            "InnerProduct", "SoftmaxWithLoss"]
+    net = build_net(loaded.param, compose_state(TRAIN), SetupContext(TRAIN, BuildOptions(), "c3d"))
+    shapes = {layer.name: layer.top_shapes for layer in net.layers}
+    assert shapes["data"] == [(30, 3, 16, 112, 112), (30, 1, 1, 1, 1)]
+    assert shapes["conv1a"] == [(30, 64, 16, 112, 112)]
+    assert shapes["pool1"] == [(30, 64, 16, 56, 56)]
+    assert net.layers[1].params[0].shape == (64, 3, 3, 3, 3)
+    assert net.layers[4].params[0].shape == (101, 64 * 16 * 56 * 56)
+    assert {"VideoData: C3D v1.0 variant (image_data_param) (layer 'data')",
+            "Convolution3D: C3D v1.0 variant (convolution_param) (layer 'conv1a')",
+            "Pooling3D: C3D v1.0 variant (pooling_param) (layer 'pool1')"} <= set(net.warnings)
+    fp = run_footprint([net], ["train"], "cpu")
+    # v1.0's one host batch: the clips and labels once; the tops own their data
+    assert fp.nets[0].by_layer["data"]["prefetch"] == (30 * 3 * 16 * 112 * 112 + 30) * 4
+    assert fp.nets[0].by_layer["data"]["activations"] == (30 * 3 * 16 * 112 * 112 + 30) * 4
+
+
+def test_c3d_v1_binary_numbers_are_told_apart_by_their_fields() -> None:
+    """A binary C3D v1.0 file carries 30/31/33, BVLC's ARGMAX/THRESHOLD/SLICE: the fields decide."""
+    from caffemem.net.upgrade import upgrade_net
+
+    param = caffe_pb2.NetParameter()
+    conv = param.layers.add(name="conv", type=caffe_pb2.V1LayerParameter.ARGMAX, bottom=["x"], top=["y"])
+    conv.convolution_param.kernel_depth = 3
+    pool = param.layers.add(name="pool", type=caffe_pb2.V1LayerParameter.THRESHOLD, bottom=["y"], top=["z"])
+    pool.pooling_param.kernel_depth = 1
+    real = param.layers.add(name="argmax", type=caffe_pb2.V1LayerParameter.ARGMAX, bottom=["z"], top=["a"])
+    real.argmax_param.top_k = 1
+    result = upgrade_net(param, "c3d.caffemodel")
+    assert [layer.type for layer in param.layer] == ["Convolution3D", "Pooling3D", "ArgMax"]
+    assert result.warnings == []  # Caffe's upgrade would log nothing; the layers name their variant
+    param.layer[0].convolution_param.num_output = 4
+    param.layer[0].convolution_param.kernel_size.append(3)
+    conv_layer = make(str(param.layer[0]))
+    assert conv_layer.reshape([(1, 3, 8, 16, 16)]) == [(1, 4, 6, 14, 14)]
+    assert conv_layer.variant == "C3D v1.0 variant (convolution_param)"
+
+
+def test_video_data_v11() -> None:
+    layer = make('type: "VideoData" top: "data" top: "label" transform_param { crop_size: 112 } '
+                 'video_data_param { source: "l.lst" batch_size: 30 new_length: 16 new_height: 128 new_width: 171 }',
+                 phase=caffe_pb2.TRAIN)
+    assert layer.reshape([]) == [(30, 3, 16, 112, 112), (30,)]
+    assert layer.variant is None and not layer.tops_own_data and layer.prefetch_batches() == 4
+    unsized = make('type: "VideoData" top: "data" video_data_param { batch_size: 2 new_length: 8 }')
+    assert unsized.reshape([]) == [(2, 3, 8, 112, 112)]
+    assert any("give --input data=C,L,H,W" in w for w in unsized.ctx.assumptions)
+    given = make('type: "VideoData" top: "data" video_data_param { batch_size: 2 new_length: 8 }',
+                 inputs={"data": (2, 8, 58, 58)})
+    assert given.reshape([]) == [(2, 2, 8, 58, 58)] and not given.ctx.assumptions
+
+
+# --- variants of BVLC/SSD types -------------------------------------------------------------------
+
+def test_annotated_data_with_a_mask_top() -> None:
+    layer = make('type: "AnnotatedData" top: "data" top: "label" top: "mask" data_param { batch_size: 4 } '
+                 'transform_param { resize_param { height: 300 width: 300 } }', phase=caffe_pb2.TRAIN)
+    layer.check_counts(0, 3)
+    assert layer.variant == "SSD+mask variant (three tops: image, boxes, mask)"
+    assert layer.reshape([]) == [(4, 3, 300, 300), (1, 1, 1, 8), (4, 1, 300, 300)]
+    assert any("give --input mask=C,H,W" in w for w in layer.ctx.assumptions)
+    two = make('type: "AnnotatedData" top: "data" top: "label" data_param { batch_size: 4 } '
+               'transform_param { resize_param { height: 300 width: 300 } }')
+    two.check_counts(0, 2)
+    assert two.variant is None
+
+
+def test_relu_with_two_tops() -> None:
+    relu = make('type: "ReLU" bottom: "x" top: "y" top: "mask"')
+    relu.check_counts(1, 2)
+    assert relu.variant == "two-top variant (second top shaped like the bottom)"
+    assert relu.reshape([(2, 8, 4, 4)]) == [(2, 8, 4, 4), (2, 8, 4, 4)]
+    with pytest.raises(NetError, match="takes 1 top"):
+        make('type: "Sigmoid" bottom: "x" top: "y" top: "z"').check_counts(1, 2)
+    net = build(DATA % ("2 dim: 8", "2") + 'layer { name: "relu" type: "ReLU" bottom: "data" top: "r" top: "m" }\n')
+    assert net.layers[1].top_shapes == [(2, 8), (2, 8)]
+    assert "ReLU: two-top variant (second top shaped like the bottom) (layer 'relu')" in net.warnings
+
+
+# --- data layers and writers ----------------------------------------------------------------------
+
+def test_image_labelmap_data() -> None:
+    layer = make('type: "ImageLabelmapData" top: "data" top: "label" transform_param { crop_size: 400 } '
+                 'image_data_param { source: "train_pair.lst" batch_size: 10 }', phase=caffe_pb2.TRAIN)
+    assert layer.reshape([]) == [(10, 3, 400, 400), (10, 1, 400, 400)]
+    assert layer.tops_own_data and layer.prefetch_batches() == 3
+    assert layer.prefetch_elements([(10, 3, 400, 400), (10, 1, 400, 400)]) == 10 * 4 * 400 * 400
+    unsized = make('type: "ImageLabelmapData" top: "data" top: "label" image_data_param { batch_size: 1 }')
+    assert unsized.reshape([]) == [(1, 3, 256, 256), (1, 1, 256, 256)]
+    assert any("give --input data=C,H,W" in w for w in unsized.ctx.assumptions)
+
+
+def test_box_data() -> None:
+    layer = make('type: "BoxData" top: "data" top: "label" transform_param { crop_size: 416 } '
+                 'data_param { batch_size: 16 side: 13 }')
+    assert layer.reshape([]) == [(16, 3, 416, 416), (16, 150)]
+    with pytest.raises(NetError, match="side num not equal to top size"):
+        tops('type: "BoxData" top: "data" top: "a" top: "b" data_param { batch_size: 1 side: 13 }')
+    two = make('type: "BoxData" top: "data" top: "l13" top: "l26" transform_param { crop_size: 416 } '
+               'data_param { batch_size: 2 side: 13 side: 26 }', inputs={"l26": (300,)})
+    assert two.reshape([]) == [(2, 3, 416, 416), (2, 150), (2, 300)]
+
+
+def test_mat_write() -> None:
+    assert tops('type: "MatWrite" bottom: "fc8" mat_write_param { prefix: "feat/" period: 1 }', (1, 21, 64, 64)) == []
+    with pytest.raises(NetError, match="period must be positive"):
+        tops('type: "MatWrite" bottom: "fc8" mat_write_param { prefix: "f" period: 0 }', (1, 21, 64, 64))
+
+
+def test_the_variant_is_in_the_json() -> None:
+    from caffemem.commands.check_dict import layer_dict
+
+    net = build(DATA % ("1 dim: 125 dim: 13 dim: 13", "1") +
+                'layer { name: "det" type: "DetectionOutput" bottom: "data" top: "det" }\n')
+    assert layer_dict(net.layers[1])["variant"] == "YOLO variant (one bottom)"
+    assert layer_dict(net.layers[0])["variant"] is None
+
+
+def test_macs_of_the_weighted_fork_types() -> None:
+    from caffemem.memory.macs import layer_macs
+    from caffemem.net.load import net_from_text
+
+    loaded = net_from_text(C3D_V10, "c3d")
+    net = build_net(loaded.param, compose_state(TRAIN), SetupContext(TRAIN, BuildOptions(batch=1), "c3d"))
+    conv = next(layer for layer in net.layers if layer.name == "conv1a")
+    assert layer_macs(conv) == 64 * 16 * 112 * 112 * (3 * 3 * 3 * 3)
+    face = build(DATA % ("4 dim: 512", "4") + 'layer { name: "m" type: "MarginInnerProduct" bottom: "data" '
+                 'bottom: "label" top: "fc" margin_inner_product_param { num_output: 100 } }\n')
+    assert layer_macs(face.layers[1]) == 4 * 512 * 100
