@@ -522,3 +522,52 @@ class BoxDataLayer(ForkPrefetchingDataLayer):
         for i in range(1, self.n_tops):
             tops.append((batch, *(self.user_sample_shape(i) or (30 * 5,))))
         return tops
+
+
+#: Label channels of OpenPose's COCO model (18 parts + background + 38 PAF channels, each with its
+#: mask channel): ``OPDataTransformer::getNumberChannels`` for the default ``models: "COCO"``.
+OPENPOSE_COCO_LABEL_CHANNELS = 2 * (18 + 1 + 38)
+
+
+@register("OPData")
+class OPDataLayer(PrefetchingDataLayer):
+    """OpenPose training data (CMU-Perceptual-Computing-Lab/openpose_caffe_train
+    ``src/caffe/openpose/layers/oPDataLayer.cpp``): images [batch, 3, crop_size_y, crop_size_x] in
+    TRAIN (outside TRAIN the record's own size, assumed to be the crop) and labels
+    [batch, channels, H / stride, W / stride]. The label channels come from the pose model's tables
+    (``getNumberChannels``): :data:`OPENPOSE_COCO_LABEL_CHANNELS` for plain COCO; for any other model,
+    distance or TAF channels the count is assumed unless ``--input`` gives it. Built on BVLC's
+    prefetching base: ``data_param.prefetch`` batches that the tops alias.
+    """
+
+    min_tops = 1
+    max_tops = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        op = self.param.op_transform_param
+        batch = self.batch_size(self.param.data_param.batch_size)
+        if op.stride <= 0:
+            raise self.fail("op_transform_param.stride must be positive")
+        user = self.user_sample_shape()
+        if user is not None:
+            sample: tuple[int, ...] = user
+        else:
+            sample = (3, op.crop_size_y, op.crop_size_x)
+            if self.ctx.phase != caffe_pb2.TRAIN:
+                self.assume(sample, "outside TRAIN the record's own size is used")
+        h, w = legacy(sample, 1), legacy(sample, 2)
+        tops: list[Shape | None] = [(batch, *sample)]
+        if self.n_tops > 1:
+            label = self.user_sample_shape(1)
+            if label is None:
+                channels = OPENPOSE_COCO_LABEL_CHANNELS
+                label = (channels, h // op.stride, w // op.stride)
+                plain_coco = (op.models == "COCO" and not op.add_distance and not op.taf_topology
+                              and op.input_type in ("", "image"))
+                if not plain_coco:
+                    dims = ",".join(str(d) for d in label)
+                    self.ctx.assume(f"layer '{self.name}' ({self.type}): the label channels of pose model "
+                                    f"'{op.models}' are in OpenPose's tables; assuming {dims} per sample "
+                                    f"(give --input {self.param.top[1]}=C,H,W)")
+            tops.append((batch, *label))
+        return tops

@@ -62,7 +62,7 @@ class Fork(StrEnum):
     SENET = "SENet (hujie-frank/SENet)"
     INTEL = "Intel Caffe (intel/caffe)"
     YOLO = "YOLO ports (Intel Caffe, caffe-yolo forks)"
-    OPENPOSE = "OpenPose training (CMU-Perceptual-Computing-Lab/caffe_train)"
+    OPENPOSE = "OpenPose training (CMU-Perceptual-Computing-Lab/caffe_train, openpose_caffe_train)"
     LSTM_CF = "LSTM-CF (Winstonxu123/LSTM-CF)"
     MASK_RCNN = "Mask R-CNN / detection ports"
     FACE = "face recognition forks (caffe-face, SphereFace, ...)"
@@ -177,6 +177,7 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("DenseImageData", Fork.SEGNET, training_only=DATA_LAYER, log_sources=("dense_image_data_layer.cpp",)),
     _card("ImageSegData", Fork.DEEPLAB, training_only=DATA_LAYER),
     _card("CPMData", Fork.OPENPOSE, training_only=DATA_LAYER),
+    _card("OPData", Fork.OPENPOSE, training_only=DATA_LAYER),
     _card("VideoData", Fork.C3D_SSD, training_only=DATA_LAYER, log_sources=("video_data_layer.cpp",)),
     _card("ImageLabelmapData", Fork.HED, training_only=DATA_LAYER, log_sources=("image_labelmap_data_layer.cpp",)),
     _card("BoxData", Fork.YOLO, training_only=DATA_LAYER, log_sources=("box_data_layer.cpp",)),

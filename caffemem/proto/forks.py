@@ -52,6 +52,7 @@ FORK_FIELDS: dict[str, dict[str, str]] = {
         "convolution3d_param": "C3D",
         "pooling3d_param": "C3D",
         "mat_write_param": "DeepLab",
+        "op_transform_param": "OpenPose openpose_caffe_train",
     },
     "SolverParameter": {
         "plateau_winsize": "SSD",

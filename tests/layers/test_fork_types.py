@@ -235,14 +235,23 @@ def test_unknown_input_is_not_analysed_never_an_error() -> None:
         'type: "BoxAnnotatorOHEM" bottom: "x" bottom: "y" bottom: "z" bottom: "w" top: "o1" top: "o2"',
         'type: "SoftmaxWithLossOHEM" bottom: "x" bottom: "y" top: "s1"',
         'type: "SmoothL1LossOHEM" bottom: "x" bottom: "y" top: "s2"',
+        'type: "Convolution3D" bottom: "x" top: "c3" convolution3d_param { num_output: 2 kernel_size: 1 '
+        'kernel_depth: 1 }',
+        'type: "Pooling3D" bottom: "x" top: "p3" pooling3d_param { kernel_size: 1 kernel_depth: 1 }',
+        'type: "ContinuationIndicator" bottom: "x" top: "ci" continuation_indicator_param { time_step: 2 '
+        'batch_size: 2 }',
+        'type: "ReLU" bottom: "x" top: "r1" top: "r2"',
+        'type: "MatWrite" bottom: "x" mat_write_param { prefix: "f" }',
     ]
     net += "".join(f'layer {{ name: "h{i}" {h} }}\n' for i, h in enumerate(heads))
-    for phase, role in ((TRAIN, "train"), (TEST, "test")):
-        built = build(net, phase)
-        for layer in built.layers[1:]:
-            assert layer.unknown is not None and "because of layer py" in layer.unknown, layer.name
-            assert layer.unknown_upstream
-        run_footprint([built], [role], "cpu")  # costs what it can, never raises
+    for forced in ("", "force_backward: true\n"):
+        for phase, role in ((TRAIN, "train"), (TEST, "test")):
+            built = build(forced + net, phase)
+            for layer in built.layers[1:]:
+                assert layer.unknown is not None and "because of layer py" in layer.unknown, layer.name
+                assert layer.unknown_upstream
+            for mode in ("cpu", "gpu"):
+                run_footprint([built], [role], mode)  # costs what it can, never raises
 
 
 # --- C3D ------------------------------------------------------------------------------------------
@@ -424,3 +433,19 @@ def test_macs_of_the_weighted_fork_types() -> None:
     face = build(DATA % ("4 dim: 512", "4") + 'layer { name: "m" type: "MarginInnerProduct" bottom: "data" '
                  'bottom: "label" top: "fc" margin_inner_product_param { num_output: 100 } }\n')
     assert layer_macs(face.layers[1]) == 4 * 512 * 100
+
+
+def test_op_data() -> None:
+    layer = make('type: "OPData" top: "data" top: "label" data_param { batch_size: 10 } '
+                 'op_transform_param { stride: 8 crop_size_x: 368 crop_size_y: 368 }', phase=caffe_pb2.TRAIN)
+    # COCO: (18 parts + background + 38 PAFs) x 2 (each with its mask) = 114 channels at 1/8
+    assert layer.reshape([]) == [(10, 3, 368, 368), (10, 114, 46, 46)]
+    assert not layer.ctx.assumptions and not layer.tops_own_data
+    body25 = make('type: "OPData" top: "data" top: "label" data_param { batch_size: 1 } '
+                  'op_transform_param { stride: 8 models: "COCO_25B_23" }', phase=caffe_pb2.TRAIN)
+    assert body25.reshape([])[0] == (1, 3, 368, 368)
+    assert any("give --input label=C,H,W" in w for w in body25.ctx.assumptions)
+    given = make('type: "OPData" top: "data" top: "label" data_param { batch_size: 1 } '
+                 'op_transform_param { stride: 8 models: "COCO_25B_23" }', phase=caffe_pb2.TRAIN,
+                 inputs={"label": (220, 46, 46)})
+    assert given.reshape([]) == [(1, 3, 368, 368), (1, 220, 46, 46)] and not given.ctx.assumptions
