@@ -36,6 +36,8 @@ def layer_dict(layer: BuiltLayer) -> dict[str, Any]:
         "loss_weights": [w for w in layer.loss_weights],
         "inserted_split": layer.is_split,
         "unknown": layer.unknown,
+        # which fork's layer of this type string the rule followed (YOLO's one-bottom DetectionOutput...)
+        "variant": layer.impl.variant if layer.impl is not None else None,
         "macs": layer_macs(layer),  # forward multiply-adds (caffemem.memory.macs); None when shapes are unknown
     }
 

@@ -308,3 +308,66 @@ class ConvolutionDeeplabLayer(Layer):
         """The bottom diff is taken when the weights learn or the bottom needs a gradient."""
         return run.propagate_down[bottom_index] or bool(run.param_propagate[:1] and run.param_propagate[0])
 
+
+
+# --- C3D's 3-D convolution --------------------------------------------------------------------------
+
+@register("Convolution3D")
+class Convolution3DLayer(Layer):
+    """C3D's spatio-temporal convolution (facebookarchive/C3D ``convolution3d_layer.cpp``, v1.0 and
+    v1.1) on [N, C, L, H, W] blobs: one kernel_size for height and width, ``kernel_depth`` in time.
+
+    v1.1 reads ``convolution3d_param``; v1.0 (V1 files, ``type: CONVOLUTION3D``) the same fields in
+    ``convolution_param``: the message present picks the variant. Output extents are
+    (in + 2 pad - kernel) / stride + 1 (floor). Weights [num_output, C, kd, k, k] whatever
+    ``filter_group`` is; bias [1, 1, 1, 1, num_output]. Memory: a one-clip ``col_buffer_``
+    [C kd k k, L', H', W'] (vol2col on every forward) and ``bias_multiplier_`` [L' H' W'] at set-up;
+    C3D has no cuDNN path for it.
+    """
+
+    exact_bottoms = 1
+    exact_tops = 1
+
+    def conv3d_param(self) -> caffe_pb2.Convolution3DParameter | caffe_pb2.ConvolutionParameter:
+        if not self.param.HasField("convolution3d_param") and self.param.HasField("convolution_param"):
+            if self.variant is None:
+                self.choose_variant("C3D v1.0 variant (convolution_param)")
+            return self.param.convolution_param
+        return self.param.convolution3d_param
+
+    def spatial(self) -> tuple[int, int, int]:
+        """(kernel_size, pad, stride): plain numbers in C3D's messages, repeated fields in BVLC's
+        ``convolution_param`` that C3D v1.0 files fill once."""
+        cp = self.conv3d_param()
+        if isinstance(cp, caffe_pb2.ConvolutionParameter):
+            return (cp.kernel_size[0] if cp.kernel_size else 0, cp.pad[0] if cp.pad else 0,
+                    cp.stride[0] if cp.stride else 1)
+        return cp.kernel_size, cp.pad, cp.stride
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        cp = self.conv3d_param()
+        b = bottoms[0]
+        if len(b) != 5:
+            raise self.fail(f"needs a 5-D [N, C, L, H, W] bottom, got {b}")
+        n, c, length, h, w = b
+        k, pad, stride = self.spatial()
+        kd = cp.kernel_depth
+        if cp.num_output <= 0 or k <= 0 or kd <= 0 or stride <= 0 or cp.temporal_stride <= 0:
+            raise self.fail("num_output, kernel_size, kernel_depth and strides must be positive")
+        if cp.num_output % cp.filter_group:
+            raise self.fail("num_output must be divisible by filter_group")
+        lo = (length + 2 * cp.temporal_pad - kd) // cp.temporal_stride + 1
+        ho = (h + 2 * pad - k) // stride + 1
+        wo = (w + 2 * pad - k) // stride + 1
+        if min(lo, ho, wo) <= 0:
+            raise self.fail(f"kernel {kd}x{k}x{k} larger than the padded input {b}")
+        self.out_spatial = lo * ho * wo
+        self.col = c * kd * k * k * self.out_spatial
+        self.blobs = [(cp.num_output, c, kd, k, k)] + ([(1, 1, 1, 1, cp.num_output)] if cp.bias_term else [])
+        return [(n, cp.num_output, lo, ho, wo)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        out = [Buffer("col_buffer", self.col, "fwd")]
+        if self.conv3d_param().bias_term:
+            out.append(Buffer("bias_multiplier", self.out_spatial, "setup"))
+        return out

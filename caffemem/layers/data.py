@@ -291,7 +291,12 @@ class AnnotatedDataLayer(ForkPrefetchingDataLayer):
     """
 
     min_tops = 1
-    max_tops = 2
+    max_tops = 3
+
+    def check_counts(self, n_bottoms: int, n_tops: int) -> None:
+        super().check_counts(n_bottoms, n_tops)
+        if n_tops == 3:
+            self.choose_variant("SSD+mask variant (three tops: image, boxes, mask)")
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         tp = self.param.transform_param
@@ -309,6 +314,16 @@ class AnnotatedDataLayer(ForkPrefetchingDataLayer):
         tops: list[Shape | None] = [(batch, *sample)]
         if self.n_tops > 1:
             tops.append((1, 1, 1, 8))
+        if self.n_tops > 2:
+            # The mask top of the SSD+mask ports: its shape is in the data; one mask plane per image
+            # at the image's size is assumed unless --input gives it.
+            mask = self.user_sample_shape(2)
+            if mask is None:
+                mask = (1, *sample[1:])
+                dims = ",".join(str(d) for d in mask)
+                self.ctx.assume(f"layer '{self.name}' ({self.type}): the mask's shape is in the data; assuming "
+                                f"{dims} per sample (give --input {self.param.top[2]}=C,H,W)")
+            tops.append((batch, *mask))
         return tops
 
 
@@ -397,3 +412,162 @@ class CPMDataLayer(ForkPrefetchingDataLayer):
             tops.append((batch, 2 * (cp.num_parts + 1), h // cp.stride, w // cp.stride))
         return tops
 
+
+
+@register("VideoData")
+class VideoDataLayer(PrefetchingDataLayer):
+    """C3D's clip reader (facebookarchive/C3D ``video_data_layer.cpp``): clips [batch, C, length, H, W]
+    and labels. The parameter message present picks the variant:
+
+    - ``video_data_param`` (C3D v1.1): BVLC's prefetching base (``data_param.prefetch`` batches that
+      the tops alias); H, W the crop (``transform_param.crop_size``) or new_height/new_width;
+      labels [batch] ([batch, num_of_labels] with ``use_multiple_label``);
+    - ``image_data_param`` (C3D v1.0, ``type: VIDEO_DATA``): one host batch copied into the tops
+      each forward; crop from ``image_data_param.crop_size``; labels [batch, 1, 1, 1, 1].
+
+    Channels are the frames' (3 assumed, as the C3D models are trained on RGB frames), and the frame
+    size is in the data when neither crop nor resize is given: ``--input TOP=C,L,H,W`` says it.
+    """
+
+    min_tops = 1
+    max_tops = 2
+
+    @property
+    def v10(self) -> bool:
+        return not self.param.HasField("video_data_param") and self.param.HasField("image_data_param")
+
+    @property
+    def tops_own_data(self) -> bool:  # type: ignore[override]
+        return self.v10
+
+    def prefetch_batches(self) -> int:
+        return 1 if self.v10 else super().prefetch_batches()
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        if self.v10:
+            self.choose_variant("C3D v1.0 variant (image_data_param)")
+            ip = self.param.image_data_param
+            batch, length, crop = self.batch_size(ip.batch_size), ip.new_length, ip.crop_size
+            h, w = (crop, crop) if crop else (ip.new_height, ip.new_width)
+            channels = 3
+        else:
+            vp = self.param.video_data_param
+            batch, length, crop = self.batch_size(vp.batch_size), vp.new_length, self.param.transform_param.crop_size
+            h, w = (crop, crop) if crop else (vp.new_height, vp.new_width)
+            channels = 3 if vp.is_color else 1
+        if length <= 0:
+            raise self.fail("new_length (frames per clip) must be positive")
+        sample = self.user_sample_shape()
+        if sample is None:
+            sample = (channels, length, h or 112, w or 112)
+            if not (h and w):
+                dims = ",".join(str(d) for d in sample)
+                top = self.param.top[0] if self.param.top else self.name
+                self.ctx.assume(f"layer '{self.name}' ({self.type}): the frame size is in the data, which "
+                                f"caffemem does not read; assuming {dims} per sample (give --input {top}=C,L,H,W)")
+        tops: list[Shape | None] = [(batch, *sample)]
+        if self.n_tops > 1:
+            if self.v10:
+                tops.append((batch, 1, 1, 1, 1))
+            else:
+                vp = self.param.video_data_param
+                tops.append((batch, vp.num_of_labels) if vp.use_multiple_label else (batch,))
+        return tops
+
+
+@register("ImageLabelmapData")
+class ImageLabelmapDataLayer(ForkPrefetchingDataLayer):
+    """HED's image + edge-map reader (s9xie/hed ``image_labelmap_data_layer.cpp``), configured by
+    ``image_data_param``: images [batch, C, H, W] and grey label maps [batch, 1, H, W] of the same
+    size (the fork CHECKs it), resized to new_height/new_width and cropped by ``transform_param``.
+    Without either, the size is the first image's. Memory: HED's ``PREFETCH_COUNT = 3`` batches of
+    image and label map, copied into the tops each forward.
+    """
+
+    exact_tops = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        ip = self.param.image_data_param
+        if (ip.new_height > 0) != (ip.new_width > 0):
+            raise self.fail("new_height and new_width must be set at the same time")
+        crop = self.param.transform_param.crop_size
+        h, w = (crop, crop) if crop else (ip.new_height, ip.new_width)
+        sample = self.sized_sample(3 if ip.is_color else 1, h, w)
+        batch = self.batch_size(ip.batch_size)
+        if batch <= 0:
+            raise self.fail("Positive batch size required")
+        return [(batch, *sample), (batch, 1, *sample[1:])]
+
+
+@register("BoxData")
+class BoxDataLayer(ForkPrefetchingDataLayer):
+    """The YOLO ports' image + box reader (caffe-yolo lineage, ``box_data_layer.cpp``): images
+    [batch, C, H, W] from the Datum (crop from ``transform_param``) and one label top per
+    ``data_param.side`` (7 when none is given; the fork CHECKs one per extra top), each
+    [batch, 150]: 30 boxes x (class, x, y, w, h), the YOLOv2 ports' layout. Memory: the fork's
+    ``PREFETCH_COUNT`` (3) batches of images and every label blob, copied into the tops.
+    """
+
+    min_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        dp = self.param.data_param
+        batch = self.batch_size(dp.batch_size)
+        crop = self.param.transform_param.crop_size
+        sample = self.sized_sample(3, crop, crop)
+        sides = list(dp.side) or [7]
+        if self.n_tops > 1 and len(sides) != self.n_tops - 1:
+            raise self.fail(f"side num not equal to top size ({len(sides)} sides, {self.n_tops} tops)")
+        tops: list[Shape | None] = [(batch, *sample)]
+        for i in range(1, self.n_tops):
+            tops.append((batch, *(self.user_sample_shape(i) or (30 * 5,))))
+        return tops
+
+
+#: Label channels of OpenPose's COCO model (18 parts + background + 38 PAF channels, each with its
+#: mask channel): ``OPDataTransformer::getNumberChannels`` for the default ``models: "COCO"``.
+OPENPOSE_COCO_LABEL_CHANNELS = 2 * (18 + 1 + 38)
+
+
+@register("OPData")
+class OPDataLayer(PrefetchingDataLayer):
+    """OpenPose training data (CMU-Perceptual-Computing-Lab/openpose_caffe_train
+    ``src/caffe/openpose/layers/oPDataLayer.cpp``): images [batch, 3, crop_size_y, crop_size_x] in
+    TRAIN (outside TRAIN the record's own size, assumed to be the crop) and labels
+    [batch, channels, H / stride, W / stride]. The label channels come from the pose model's tables
+    (``getNumberChannels``): :data:`OPENPOSE_COCO_LABEL_CHANNELS` for plain COCO; for any other model,
+    distance or TAF channels the count is assumed unless ``--input`` gives it. Built on BVLC's
+    prefetching base: ``data_param.prefetch`` batches that the tops alias.
+    """
+
+    min_tops = 1
+    max_tops = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        op = self.param.op_transform_param
+        batch = self.batch_size(self.param.data_param.batch_size)
+        if op.stride <= 0:
+            raise self.fail("op_transform_param.stride must be positive")
+        user = self.user_sample_shape()
+        if user is not None:
+            sample: tuple[int, ...] = user
+        else:
+            sample = (3, op.crop_size_y, op.crop_size_x)
+            if self.ctx.phase != caffe_pb2.TRAIN:
+                self.assume(sample, "outside TRAIN the record's own size is used")
+        h, w = legacy(sample, 1), legacy(sample, 2)
+        tops: list[Shape | None] = [(batch, *sample)]
+        if self.n_tops > 1:
+            label = self.user_sample_shape(1)
+            if label is None:
+                channels = OPENPOSE_COCO_LABEL_CHANNELS
+                label = (channels, h // op.stride, w // op.stride)
+                plain_coco = (op.models == "COCO" and not op.add_distance and not op.taf_topology
+                              and op.input_type in ("", "image"))
+                if not plain_coco:
+                    dims = ",".join(str(d) for d in label)
+                    self.ctx.assume(f"layer '{self.name}' ({self.type}): the label channels of pose model "
+                                    f"'{op.models}' are in OpenPose's tables; assuming {dims} per sample "
+                                    f"(give --input {self.param.top[1]}=C,H,W)")
+            tops.append((batch, *label))
+        return tops

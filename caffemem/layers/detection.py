@@ -92,7 +92,18 @@ class DetectionOutputLayer(Layer):
     max_bottoms = 4
     exact_tops = 1
 
+    def check_counts(self, n_bottoms: int, n_tops: int) -> None:
+        """YOLO ports reuse the type string for their own decoding of one blob, the last
+        convolution's [N, boxes x (5 + classes), H, W]: one bottom picks that variant."""
+        if n_bottoms == 1 and n_tops == 1:
+            self.choose_variant("YOLO variant (one bottom)")
+            return
+        super().check_counts(n_bottoms, n_tops)
+
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        if len(bottoms) == 1:
+            # The YOLO ports' set-up shape is SSD's: one [image, label, score, 4 coordinates] row.
+            return [(1, 1, 1, 7)]
         dp = self.param.detection_output_param
         if not dp.HasField("num_classes"):
             raise self.fail("must specify num_classes")
@@ -125,6 +136,10 @@ class DetectionOutputLayer(Layer):
         kept; its capacity never shrinks, so this counts [estimate] the upper bound
         :meth:`max_detections` x 7 (minus the 7 values of the set-up shape) as activations."""
         out: list[Buffer] = []
+        if len(bottoms) == 1:
+            # YOLO variant: the forward decodes a host copy of its bottom ([estimate]: the copy
+            # YOLO ports' decoders make, e.g. Yolov3DetectionOutput's swap_), detections left out.
+            return [Buffer("swap", count(bottoms[0]), "fwd")]
         if run.gpu:
             out.append(Buffer("bbox_preds", count(bottoms[0]), "fwd"))
             if not self.param.detection_output_param.share_location:
@@ -269,3 +284,110 @@ class EvalDetectionLayer(Layer):
                             f"(num_class + 5) = {expected}")
         return [(legacy(b, 0), ep.num_class + ep.side * ep.side * ep.num_object * 4)]
 
+
+
+@register("RegionLoss")
+class RegionLossLayer(LossLayer):
+    """YOLOv2's loss (Intel Caffe and the caffe-yolo ports, ``region_loss_layer.cpp``): predictions
+    [N, num x (coords + num_class + 1), side, side] and a box label blob; scalar top. LayerSetUp
+    CHECKs the prediction count against side^2 x num x (coords + num_class + 1) (the ports that read
+    the grid from the bottom use its height and width, as here for 4-D bottoms). Memory: two
+    bottom-sized blobs written every forward (``diff_`` and ``real_diff_``, or ``output_``)."""
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return bottom_index == 0
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        rp = self.param.region_loss_param
+        pred = bottoms[0]
+        h, w = (pred[2], pred[3]) if len(pred) == 4 else (rp.side, rp.side)
+        expected = h * w * rp.num * (rp.coords + rp.num_class + 1)
+        if count(pred[1:]) != expected:
+            raise self.fail(f"input holds {count(pred[1:])} values per image; {h} x {w} x num x "
+                            f"(coords + num_class + 1) = {expected}")
+        return super().reshape(bottoms)
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return [Buffer("diff_real_diff", 2 * count(bottoms[0]), "fwd")]
+
+
+@register("Yolov3")
+class Yolov3Layer(LossLayer):
+    """YOLOv3's loss for one output scale (eric612/MobileNet-YOLO ``yolov3_layer.cpp``): predictions
+    [N, num x (5 + num_class), H, W] (LayerSetUp CHECKs the count with H, W read from the bottom)
+    and a [N, 300 x 5] box label blob; scalar top. Memory: ``diff_`` and ``swap_`` (bottom-sized,
+    written every forward) and ``swap_``'s diff, which the forward uses for the deltas."""
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return bottom_index == 0
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        yp = self.param.yolov3_param
+        n, c, h, w = legacy4(self, bottoms[0])
+        expected = h * w * yp.num * (4 + yp.num_class + 1)
+        if count(bottoms[0][1:]) != expected:
+            raise self.fail(f"input holds {count(bottoms[0][1:])} values per image; H x W x num x "
+                            f"(num_class + 5) = {expected}")
+        return super().reshape(bottoms)
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        n = count(bottoms[0])
+        return [Buffer("diff_swap", 2 * n, "fwd"), Buffer("swap", n, "fwd", diff=True)]
+
+
+@register("Yolov3DetectionOutput")
+class Yolov3DetectionOutputLayer(Layer):
+    """YOLOv3's decoding + NMS over its output scales (eric612/MobileNet-YOLO
+    ``yolov3_detection_output_layer.cpp``): one bottom per scale (LayerSetUp CHECKs
+    ``mask_group_num`` of them); top [1, 1, 1, 7] at set-up, resized to the detections kept.
+    Memory: ``swap_`` is reshaped like each bottom in turn, so it holds the largest one."""
+
+    min_bottoms = 1
+    exact_tops = 1
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return False
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return False
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        yp = self.param.yolov3_detection_output_param
+        if len(bottoms) != yp.mask_group_num:
+            raise self.fail(f"{len(bottoms)} bottoms; mask_group_num is {yp.mask_group_num}")
+        return [(1, 1, 1, 7)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return [Buffer("swap", max(count(b) for b in bottoms), "fwd")]
+
+
+@register("BoxAnnotatorOHEM")
+class BoxAnnotatorOHEMLayer(Layer):
+    """R-FCN's hard example selection (daijifeng001/caffe-rfcn ``box_annotator_ohem_layer.cpp``):
+    rois [R, 5, H, W], per-roi loss, labels [R, 1, H, W] and box weights [R, C, H, W]; tops the
+    labels [R, 1, H, W] and box loss weights [R, C, H, W] of the ``roi_per_img`` hardest rois. No
+    buffers; no backward (NOT_IMPLEMENTED)."""
+
+    exact_bottoms = 4
+    exact_tops = 2
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return False
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return False
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        bp = self.param.box_annotator_ohem_param
+        if bp.roi_per_img <= 0:
+            raise self.fail("box_annotator_ohem_param.roi_per_img must be positive")
+        n, c, h, w = legacy4(self, bottoms[0])
+        if c != 5:
+            raise self.fail(f"rois must have 5 channels, got {bottoms[0]}")
+        for b in bottoms[1:3]:
+            if legacy4(self, b) != (n, 1, h, w):
+                raise self.fail(f"loss and labels must be [{n}, 1, {h}, {w}], got {b}")
+        bn, bc, bh, bw = legacy4(self, bottoms[3])
+        if (bn, bh, bw) != (n, h, w):
+            raise self.fail(f"box weights must be [{n}, C, {h}, {w}], got {bottoms[3]}")
+        return [(n, 1, h, w), (n, bc, h, w)]

@@ -43,3 +43,45 @@ class EmbedLayer(Layer):
 
     def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
         return [Buffer("bias_multiplier", count(bottoms[0]), "setup")] if self.param.embed_param.bias_term else []
+
+
+@register("MarginInnerProduct")
+class MarginInnerProductLayer(Layer):
+    """SphereFace's angular-margin classifier (wy1iu/sphereface,
+    ``tools/caffe-sphereface/src/caffe/layers/margin_inner_product_layer.cpp``).
+
+    Bottoms: features and labels (same ``num``); tops: scores [outer..., num_output] and, with two
+    tops, the current lambda [1]. One weight blob [num_output, K], no bias. Memory (Reshape):
+    ``x_norm_`` [M], ``sign_0_`` and ``cos_theta_`` (top-sized), plus per margin type more top-sized
+    temporaries: DOUBLE 1 (cos^2), TRIPLE 4 (cos^2, cos^3, sign_1, sign_2), QUADRUPLE 5 (cos^2, cos^3,
+    cos^4, sign_3, sign_4). All are written in Forward. Backward never writes the labels' diff.
+    """
+
+    exact_bottoms = 2
+    min_tops = 1
+    max_tops = 2
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return bottom_index == 0
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return bottom_index == 0 and run.propagate_down[0]
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        mp = self.param.margin_inner_product_param
+        b, label = bottoms
+        if (b[0] if b else 1) != (label[0] if label else 1):
+            raise self.fail(f"number of labels must match number of outputs ({b} vs {label})")
+        if mp.num_output <= 0:
+            raise self.fail("margin_inner_product_param.num_output must be positive")
+        axis = canonical_axis(mp.axis, len(b), self.name)
+        self.blobs = [(mp.num_output, count(b[axis:]))]
+        self.outer = count(b[:axis])
+        top: list[Shape | None] = [(*b[:axis], mp.num_output)]
+        return top + ([(1,)] if self.n_tops > 1 else [])
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        t = count(tops[0])
+        extra = {0: 0, 1: 1, 2: 4, 3: 5}[self.param.margin_inner_product_param.type]
+        return [Buffer("x_norm", self.outer, "fwd"), Buffer("sign0_cos_theta", 2 * t, "fwd")] + \
+            ([Buffer("margin_terms", extra * t, "fwd")] if extra else [])

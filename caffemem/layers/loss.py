@@ -6,7 +6,11 @@ Fast R-CNN's ``SmoothL1Loss`` and DeepLab's ``SegAccuracy`` sit here beside thei
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from caffemem.categories import Category as C
 from caffemem.layers.registry import INTERNAL, Buffer, Layer, RunInfo, Shape, canonical_axis, count, legacy4, register
+from caffemem.modes import Mode
 
 
 @register("Softmax")
@@ -241,3 +245,194 @@ class SegAccuracyLayer(Layer):
             raise self.fail(f"label {bottoms[1]} must be [N, 1, H, W] for prediction {bottoms[0]}")
         return [(1, 1, 1, 4)]
 
+
+
+# --- face recognition forks -------------------------------------------------------------------------
+
+@register("CenterLoss")
+class CenterLossLayer(LossLayer):
+    """caffe-face's centre loss (ydwen/caffe-face, ``src/caffe/layers/center_loss_layer.cpp``).
+
+    Bottoms: features and labels ([N, 1, 1, 1]). One learnable blob, the class centres
+    [num_output, K] with K the feature size from ``axis`` on. The fork declares no fixed top count
+    (``ExactNumTopBlobs() == -1``), so Caffe adds no automatic top; LossLayer::Reshape makes top 0
+    a scalar. Memory: ``distance_`` (bottom-sized, written in Forward) and ``variation_sum_``
+    (centre-sized, written in Backward for the centres' diff).
+    """
+
+    exact_tops = None
+
+    def loss_weights(self) -> list[float]:
+        return super().loss_weights() if self.n_tops else []
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        cp = self.param.center_loss_param
+        feat, label = bottoms
+        if cp.num_output <= 0:
+            raise self.fail("center_loss_param.num_output must be positive")
+        _, lc, lh, lw = legacy4(self, label)
+        if (lc, lh, lw) != (1, 1, 1):
+            raise self.fail(f"labels must be [N, 1, 1, 1], got {label}")
+        top = super().reshape(bottoms)
+        axis = canonical_axis(cp.axis, len(feat), self.name)
+        self.blobs = [(cp.num_output, count(feat[axis:]))]
+        return top[: self.n_tops] + [(0,)] * max(0, self.n_tops - 1)
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return bottom_index == 0 and run.propagate_down[0]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return [Buffer("distance", count(bottoms[0]), "fwd"),
+                Buffer("variation_sum", count(self.blobs[0]), "bwd")]
+
+
+# --- R-FCN's online hard example mining (OHEM) -------------------------------------------------------
+
+@register("SoftmaxWithLossOHEM")
+class SoftmaxWithLossOHEMLayer(SoftmaxWithLossLayer):
+    """R-FCN's softmax loss with a per-instance loss top (daijifeng001/caffe-rfcn,
+    ``src/caffe/layers/softmax_loss_ohem_layer.cpp``/``.cu``): tops loss, probabilities (bottom 0's
+    shape) and per-instance loss (bottom 1's shape), which BoxAnnotatorOHEM ranks.
+
+    Memory is SoftmaxWithLoss's (``prob_``, the internal softmax's scratch). The fork implements
+    only the GPU path (``Forward_cpu`` is NOT_IMPLEMENTED), so it is costed as on the GPU, where the
+    forward uses bottom 0's diff as scratch.
+    """
+
+    max_bottoms = 2
+    max_tops = 3
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        top = super().reshape(bottoms)
+        return top + ([bottoms[1]] if self.n_tops > 2 else [])
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return super().buffers(bottoms, tops, replace(run, mode=Mode.GPU))
+
+
+@register("SmoothL1LossOHEM")
+class SmoothL1LossOHEMLayer(LossLayer):
+    """R-FCN's box regression loss with a per-instance loss top (daijifeng001/caffe-rfcn,
+    ``src/caffe/layers/smooth_L1_loss_ohem_layer.cpp``): prediction, target and optional weights
+    (same channels/height/width); tops loss and [N, 1, H, W] per-instance loss. Memory: ``diff_`` and
+    ``errors_``, each bottom 0's size (GPU-only fork code, written in every forward)."""
+
+    exact_bottoms = None
+    min_bottoms = 2
+    max_bottoms = 3
+    exact_tops = None
+    min_tops = 1
+    max_tops = 2
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return bottom_index == 0
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        top = super().reshape(bottoms)
+        n, c, h, w = legacy4(self, bottoms[0])
+        for b in bottoms[1:]:
+            if legacy4(self, b)[1:] != (c, h, w):
+                raise self.fail(f"inputs must agree on channels, height and width ({bottoms[0]} vs {b})")
+        return top + ([(n, 1, h, w)] if self.n_tops > 1 else [])
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        n = count(bottoms[0])
+        return [Buffer("diff", n, "fwd"), Buffer("errors", n, "fwd")]
+
+
+# --- CTC (OCR forks) ---------------------------------------------------------------------------------
+
+#: [estimate] Labels per sequence in CTC training: the target blob can hold one per time step, but
+#: text lines carry a few tens of characters; ChWick's CTCLoss sizes its alpha/beta tables to the
+#: labels of each batch (2 x labels + 1 rows), so this is a high typical value, capped by T.
+CTC_LABELS_PER_SEQUENCE = 32
+
+
+@register("CTCLoss")
+class CTCLossLayer(LossLayer):
+    """Connectionist temporal classification loss. Two forks use the type string; the variant is
+    picked by the bottom count:
+
+    - three bottoms (probabilities [T, N, C], sequence indicators [T, N], targets [T, N]): the CTC
+      branch of BVLC PR 4681 (ChWick/caffe ``ctc_loss_layer.cpp``). Forward runs on the host and
+      keeps per sequence ``y_`` [T, C] (softmax), ``log_alpha_``/``log_beta_`` [2L+1, T] doubles (L
+      labels: [estimate] :data:`CTC_LABELS_PER_SEQUENCE`), and N-sized length/probability blobs.
+    - two bottoms (activations [T, N, C], labels [N, L]): the warp-ctc OCR forks (senlinuc/caffe_ocr
+      ``ctc_loss_layer.cpp``): ``compute_ctc_loss`` writes the gradient into bottom 0's diff during
+      Forward, so a net that never runs backward still allocates it; warp-ctc's own workspace is
+      freed within the call and left out.
+    """
+
+    exact_bottoms = None
+    min_bottoms = 2
+    max_bottoms = 3
+
+    def check_counts(self, n_bottoms: int, n_tops: int) -> None:
+        super().check_counts(n_bottoms, n_tops)
+        self.choose_variant("CTC branch of BVLC PR 4681 (three bottoms)" if n_bottoms == 3
+                            else "warp-ctc OCR fork (two bottoms)")
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        probs = bottoms[0]
+        if len(probs) < 3:
+            raise self.fail(f"probabilities must be [T, N, C], got {probs}")
+        if len(bottoms) == 3:
+            top = super().reshape(bottoms[:2])
+            for b in bottoms[1:]:
+                if tuple(b[:2]) != tuple(probs[:2]):
+                    raise self.fail(f"sequence indicators and targets must be [T, N] = {probs[:2]}, got {b}")
+            return top
+        cp = self.param.ctc_loss_param
+        if cp.alphabet_size <= 0 or cp.time_step <= 0:
+            raise self.fail("ctc_loss_param needs a positive alphabet_size and time_step")
+        if bottoms[1][0] != probs[1]:
+            raise self.fail(f"labels {bottoms[1]} must have one row per sequence ({probs[1]})")
+        return [()]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return bottom_index == 0 and (run.propagate_down[0] or len(self.param.bottom) == 2)
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        probs = bottoms[0]
+        t, n = probs[0], probs[1]
+        if len(bottoms) == 2:
+            if run.backward:  # then the bottom's diff is counted as written (writes_bottom_diff)
+                return []
+            return [Buffer("gradients", count(probs), "fwd", diff=True, category=C.ACTIVATION_GRADIENTS)]
+        rows = 2 * min(t, CTC_LABELS_PER_SEQUENCE) + 1
+        return [Buffer("y", count(probs), "fwd"),
+                Buffer("log_alpha_beta", 2 * 2 * rows * t * n, "fwd"),
+                Buffer("lengths_and_log_p", 4 * n, "fwd")]
+
+
+@register("CTCGreedyDecoder")
+class CTCGreedyDecoderLayer(Layer):
+    """Best-path CTC decoding (ChWick/caffe ``ctc_decoder_layer.cpp``): probabilities [T, N, C] and
+    sequence indicators, optionally target sequences. Tops: sequences [N, T, 1, 1], then (two
+    bottoms) scores [N, 1, 1, 1], or (three bottoms) accuracy [1, 1, 1, 1] / scores and accuracy.
+    Decoding works in host vectors; no backward."""
+
+    min_bottoms = 2
+    max_bottoms = 3
+    min_tops = 1
+    max_tops = 3
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return False
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return False
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        probs = bottoms[0]
+        if len(probs) < 3:
+            raise self.fail(f"probabilities must be [T, N, C], got {probs}")
+        t, n = probs[0], probs[1]
+        if len(bottoms) == 2 and self.n_tops > 2:
+            raise self.fail("only two tops with two bottoms: sequences, scores")
+        tops: list[Shape | None] = [(n, t, 1, 1)]
+        if self.n_tops == 2:
+            tops.append((n, 1, 1, 1) if len(bottoms) == 2 else (1, 1, 1, 1))
+        elif self.n_tops == 3:
+            tops += [(n, 1, 1, 1), (1, 1, 1, 1)]
+        return tops

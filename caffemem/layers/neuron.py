@@ -12,8 +12,17 @@ class NeuronLayer(Layer):
     exact_bottoms = 1
     exact_tops = 1
 
+    def check_counts(self, n_bottoms: int, n_tops: int) -> None:
+        """Forks declare ReLU with a second top (BVLC's NeuronLayer takes exactly one). No fork that
+        defines it is identified here, so the second top is taken as an element-wise output of the
+        bottom's shape (as the first), owning its storage, and the choice is named in the output."""
+        if self.type == "ReLU" and n_bottoms == 1 and n_tops == 2:
+            self.choose_variant("two-top variant (second top shaped like the bottom)")
+            return
+        super().check_counts(n_bottoms, n_tops)
+
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
-        return [bottoms[0]]
+        return [bottoms[0]] * self.n_tops
 
 
 @register("Dropout")

@@ -171,3 +171,49 @@ class PSROIPoolingLayer(Layer):
         """Backward zero-fills the ROI blob's diff too whenever the features need a gradient."""
         return run.propagate_down[0] or run.propagate_down[bottom_index]
 
+
+
+@register("Pooling3D")
+class Pooling3DLayer(Layer):
+    """C3D's spatio-temporal pooling (facebookarchive/C3D ``pool3d_layer.cpp``, v1.0 and v1.1) on
+    [N, C, L, H, W]: extents ceil((in + 2 pad - kernel) / stride) + 1 in height and width and
+    ceil((L - kernel_depth) / temporal_stride) + 1 in time (no temporal padding, no clipping of the
+    last window). v1.1 reads ``pooling3d_param``, v1.0 ``pooling_param``. MAX keeps no mask (its
+    backward compares values again); only STOCHASTIC has ``rand_idx_`` (top-sized)."""
+
+    exact_bottoms = 1
+    exact_tops = 1
+
+    def pool3d_param(self) -> caffe_pb2.Pooling3DParameter | caffe_pb2.PoolingParameter:
+        if not self.param.HasField("pooling3d_param") and self.param.HasField("pooling_param"):
+            if self.variant is None:
+                self.choose_variant("C3D v1.0 variant (pooling_param)")
+            return self.param.pooling_param
+        return self.param.pooling3d_param
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        pp = self.pool3d_param()
+        b = bottoms[0]
+        if len(b) != 5:
+            raise self.fail(f"needs a 5-D [N, C, L, H, W] bottom, got {b}")
+        n, c, length, h, w = b
+        k, kd, s, ts = pp.kernel_size, pp.kernel_depth, pp.stride, pp.temporal_stride
+        if k <= 0 or kd <= 0 or s <= 0 or ts <= 0:
+            raise self.fail("kernel_size, kernel_depth and strides must be positive")
+        if pp.pad and pp.pool != caffe_pb2.PoolingParameter.AVE:
+            raise self.fail("Padding implemented only for average pooling.")
+
+        def ceil_div(a: int, d: int) -> int:
+            return -(-a // d)
+
+        ho = ceil_div(h + 2 * pp.pad - k, s) + 1
+        wo = ceil_div(w + 2 * pp.pad - k, s) + 1
+        lo = ceil_div(length - kd, ts) + 1
+        if min(lo, ho, wo) <= 0:
+            raise self.fail(f"kernel {kd}x{k}x{k} larger than the input {b}")
+        return [(n, c, lo, ho, wo)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        if self.pool3d_param().pool == caffe_pb2.PoolingParameter.STOCHASTIC:
+            return [Buffer("rand_idx", count(tops[0]), "fwd")]
+        return []

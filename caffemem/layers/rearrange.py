@@ -192,3 +192,53 @@ class ReorgLayer(Layer):
             return [Buffer("diff", count(bottoms[0]), "bwd", diff=True)]
         return []
 
+
+
+@register("Reverse")
+class ReverseLayer(Layer):
+    """Reverses a sequence along time (CRNN/OCR forks); the variant is picked by the bottom count:
+
+    - one bottom: reverse along ``reverse_param.axis`` (senlinuc/caffe_ocr and ChWick/caffe
+      ``reverse_layer.cpp``): the top has the bottom's shape;
+    - two bottoms, a [T, N] continuation indicator and the [T, N, ...] data, in either order (the
+      CRNN ports' ``reverse_layer.cpp`` take the indicator first, lmb-style ports the data first):
+      each sequence is reversed within its indicated length; the top has the data's shape.
+
+    No in-place use (the forks CHECK it); no buffers beyond a few integers.
+    """
+
+    min_bottoms = 1
+    max_bottoms = 2
+    exact_tops = 1
+    forbid_inplace = True
+
+    def check_counts(self, n_bottoms: int, n_tops: int) -> None:
+        super().check_counts(n_bottoms, n_tops)
+        if n_bottoms == 2:
+            self.choose_variant("sequence variant with a continuation indicator (two bottoms)")
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return len(self.param.bottom) == 1 or bottom_index == self.data_index
+
+    data_index = 0
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        if len(bottoms) == 1:
+            b = bottoms[0]
+            if not b:
+                raise self.fail("does not support a 0-axis blob")
+            axis = self.param.reverse_param.axis
+            if not 0 <= axis < len(b):
+                raise self.fail(f"axis {axis} out of range for {b}")
+            return [b]
+        first, second = bottoms
+        self.data_index = 1 if len(first) == 2 and len(second) >= 2 else 0
+        data, cont = bottoms[self.data_index], bottoms[1 - self.data_index]
+        if len(cont) != 2 or tuple(cont) != tuple(data[:2]):
+            raise self.fail(f"the continuation indicator must be [T, N] = {data[:2]}, got {cont}")
+        return [data]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        if len(self.param.bottom) == 2 and bottom_index != self.data_index:
+            return False
+        return run.propagate_down[bottom_index]

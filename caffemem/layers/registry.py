@@ -215,6 +215,16 @@ class Layer:
     def fail(self, message: str) -> NetError:
         return NetError(f"layer '{self.name}' ({self.type}): {message}", self.ctx.source)
 
+    #: Set by :meth:`choose_variant`: which fork's layer of this type string the layer was read as.
+    variant: str | None = None
+
+    def choose_variant(self, variant: str) -> None:
+        """Record (and warn) that a fork's layer of a known type string is meant: forks reuse names
+        (YOLO's one-bottom ``DetectionOutput``) with other fields and blob counts, and the rule
+        picked from them is named in the output, e.g. "DetectionOutput: YOLO variant (one bottom)"."""
+        self.variant = variant
+        self.ctx.warn(f"{self.type}: {variant} (layer '{self.name}')")
+
     def check_counts(self, n_bottoms: int, n_tops: int) -> None:
         """Caffe's ``Layer::CheckBlobCounts``."""
         def check(n: int, exact: int | None, lo: int | None, hi: int | None, what: str) -> None:

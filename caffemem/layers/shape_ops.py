@@ -353,3 +353,50 @@ class AxpyLayer(Layer):
             return run.propagate_down[0] or run.propagate_down[1]
         return run.propagate_down[bottom_index]
 
+
+
+@register("ContinuationIndicator")
+class ContinuationIndicatorLayer(Layer):
+    """The LSTM continuation blob of the OCR forks (senlinuc/caffe_ocr
+    ``continuation_indicator_layer.cpp``): [time_step, batch_size], 0 at t = 0 and 1 after. An
+    optional bottom only flags sequences that continue. ``--batch`` replaces ``batch_size``, as it
+    replaces the data layers' batch size that this one must match."""
+
+    min_bottoms = 0
+    max_bottoms = 1
+    exact_tops = 1
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return False
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return False
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        cp = self.param.continuation_indicator_param
+        batch = self.ctx.options.batch if self.ctx.options.batch is not None else cp.batch_size
+        if batch <= 0:
+            raise self.fail("The batch size should be greater than 0.")
+        if cp.time_step <= 0:
+            raise self.fail("The time step should be greater than 0.")
+        return [(cp.time_step, batch)]
+
+
+@register("MatWrite")
+class MatWriteLayer(Layer):
+    """DeepLab's feature dump (deeplab-public ``mat_write_layer.cpp``): every ``period`` iterations it
+    writes each bottom to a .mat file (``Blob::ToMat``). No tops, no buffers, no backward."""
+
+    min_bottoms = 1
+    exact_tops = 0
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return False
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return False
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        if self.param.mat_write_param.period <= 0:
+            raise self.fail("period must be positive")
+        return []

@@ -62,10 +62,13 @@ class Fork(StrEnum):
     SENET = "SENet (hujie-frank/SENet)"
     INTEL = "Intel Caffe (intel/caffe)"
     YOLO = "YOLO ports (Intel Caffe, caffe-yolo forks)"
-    OPENPOSE = "OpenPose training (CMU-Perceptual-Computing-Lab/caffe_train)"
+    OPENPOSE = "OpenPose training (CMU-Perceptual-Computing-Lab/caffe_train, openpose_caffe_train)"
     LSTM_CF = "LSTM-CF (Winstonxu123/LSTM-CF)"
     MASK_RCNN = "Mask R-CNN / detection ports"
     FACE = "face recognition forks (caffe-face, SphereFace, ...)"
+    C3D = "C3D (facebookarchive/C3D)"
+    HED = "HED (s9xie/hed)"
+    C3D_SSD = "C3D (facebookarchive/C3D) / SSD (weiliu89/caffe)"
     OCR = "CTC / OCR forks (warp-ctc ports)"
 
 
@@ -174,6 +177,10 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("DenseImageData", Fork.SEGNET, training_only=DATA_LAYER, log_sources=("dense_image_data_layer.cpp",)),
     _card("ImageSegData", Fork.DEEPLAB, training_only=DATA_LAYER),
     _card("CPMData", Fork.OPENPOSE, training_only=DATA_LAYER),
+    _card("OPData", Fork.OPENPOSE, training_only=DATA_LAYER),
+    _card("VideoData", Fork.C3D_SSD, training_only=DATA_LAYER, log_sources=("video_data_layer.cpp",)),
+    _card("ImageLabelmapData", Fork.HED, training_only=DATA_LAYER, log_sources=("image_labelmap_data_layer.cpp",)),
+    _card("BoxData", Fork.YOLO, training_only=DATA_LAYER, log_sources=("box_data_layer.cpp",)),
     # --- conv.py ---------------------------------------------------------------------------------
     _card("Convolution", BVLC, onnx="y", pytorch="y: nn.Conv2d", opencv="y"),
     _card("Deconvolution", BVLC, onnx="y", pytorch="y: nn.ConvTranspose2d", opencv="y"),
@@ -185,9 +192,12 @@ _ROWS: tuple[TypeCard, ...] = (
           pytorch="y: nn.Conv2d(groups=channels)", opencv="n: no layer (rename to ConvolutionDepthwise)"),
     _card("ConvolutionDeeplab", Fork.DEEPLAB,
           onnx=_NOT_LISTED, pytorch="y: nn.Conv2d(dilation=hole)", opencv=_NOT_LISTED),
+    _card("Convolution3D", Fork.C3D, onnx=_NOT_LISTED, pytorch="y: nn.Conv3d", opencv=_NOT_LISTED),
     # --- inner_product.py ------------------------------------------------------------------------
     _card("InnerProduct", BVLC, onnx="y", pytorch="y: nn.Linear (after flattening from the Caffe axis)", opencv="y"),
     _card("Embed", BVLC, onnx="n: neither caffe2onnx nor MMdnn", pytorch="y: nn.Embedding", opencv="n: no layer"),
+    _card("MarginInnerProduct", Fork.FACE,
+          onnx=_NOT_LISTED, pytorch="n: margin-based classifier written by hand", opencv=_NOT_LISTED),
     # --- pooling.py ------------------------------------------------------------------------------
     _card("Pooling", BVLC,
           onnx="y", pytorch="~: nn.MaxPool2d/AvgPool2d with ceil_mode=True; STOCHASTIC pooling has no op", opencv="y"),
@@ -196,6 +206,9 @@ _ROWS: tuple[TypeCard, ...] = (
           opencv="n: no layer"),
     _card("ROIPooling", Fork.FASTER_RCNN,
           onnx="n: neither caffe2onnx nor MMdnn", pytorch="y: torchvision.ops.roi_pool", opencv="y"),
+    _card("Pooling3D", Fork.C3D,
+          onnx=_NOT_LISTED, pytorch="~: nn.MaxPool3d/AvgPool3d(ceil_mode=True); no temporal padding",
+          opencv=_NOT_LISTED),
     _card("PSROIPooling", Fork.RFCN, onnx=_NOT_LISTED, pytorch="y: torchvision.ops.ps_roi_pool", opencv=_NOT_LISTED),
     # --- normalization.py ------------------------------------------------------------------------
     _card("BatchNorm", BVLC,
@@ -257,6 +270,7 @@ _ROWS: tuple[TypeCard, ...] = (
           onnx="y: dropped (MMdnn removes it; it has no outputs)", pytorch="y: dropped (no outputs)",
           opencv="y: a blank layer"),
     _card("HDF5Output", BVLC, training_only="writes blobs to disk during a run; not part of the model"),
+    _card("MatWrite", Fork.DEEPLAB, training_only="writes blobs to .mat files during a run; not part of the model"),
     _card("Tile", BVLC,
           onnx="n: neither caffe2onnx nor MMdnn", pytorch="y: Tensor.repeat",
           opencv="~: a layer of that name exists; tile_param mapping unverified"),
@@ -272,6 +286,8 @@ _ROWS: tuple[TypeCard, ...] = (
           onnx="n: neither caffe2onnx nor MMdnn", pytorch="~: boolean-mask indexing (data-dependent shape)",
           opencv="n: no layer"),
     _card("Parameter", BVLC, onnx="n: neither caffe2onnx nor MMdnn", pytorch="y: nn.Parameter", opencv="n: no layer"),
+    _card("ContinuationIndicator", Fork.OCR,
+          onnx=_NOT_LISTED, pytorch="~: not needed: PyTorch's RNNs take no continuation blob", opencv=_NOT_LISTED),
     _card("Axpy", Fork.SENET,
           onnx="y: caffe2onnx", pytorch="y: torch.addcmul(y, a, x) with broadcasting", opencv="y: as Scale + Eltwise"),
     # --- rearrange.py ----------------------------------------------------------------------------
@@ -286,6 +302,9 @@ _ROWS: tuple[TypeCard, ...] = (
           onnx=_NOT_LISTED, pytorch="~: Tensor.permute + reshape to LSTM-CF's layout", opencv=_NOT_LISTED),
     _card("Reorg", Fork.YOLO,
           onnx=_NOT_LISTED, pytorch="~: nn.PixelUnshuffle (YOLOv2's channel order differs)", opencv=_NOT_LISTED),
+    _card("Reverse", Fork.OCR,
+          onnx=_NOT_LISTED, pytorch="~: torch.flip (the indicator form reverses each sequence within its length)",
+          opencv=_NOT_LISTED),
     # --- recurrent.py ----------------------------------------------------------------------------
     _card("LSTM", BVLC,
           onnx="n: neither caffe2onnx nor MMdnn",
@@ -311,6 +330,13 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("Accuracy", BVLC, training_only=EVALUATION_LAYER),
     _card("SmoothL1Loss", Fork.FASTER_RCNN, training_only=LOSS_LAYER),
     _card("SegAccuracy", Fork.DEEPLAB, training_only=EVALUATION_LAYER),
+    _card("CenterLoss", Fork.FACE, training_only=LOSS_LAYER),
+    _card("SoftmaxWithLossOHEM", Fork.RFCN, training_only=LOSS_LAYER),
+    _card("SmoothL1LossOHEM", Fork.RFCN, training_only=LOSS_LAYER),
+    _card("CTCLoss", Fork.OCR, training_only=LOSS_LAYER),
+    _card("CTCGreedyDecoder", Fork.OCR,
+          onnx=_NOT_LISTED, pytorch="~: argmax over classes, then drop repeats and blanks by hand",
+          opencv=_NOT_LISTED),
     # --- detection.py ----------------------------------------------------------------------------
     _card("PriorBox", Fork.SSD,
           onnx="y: caffe2onnx", pytorch="n: no op; compute the default boxes once as a constant tensor", opencv="y"),
@@ -319,15 +345,19 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("DetectionEvaluate", Fork.SSD, training_only=EVALUATION_LAYER),
     _card("MultiBoxLoss", Fork.SSD, training_only=LOSS_LAYER),
     _card("EvalDetection", Fork.YOLO, training_only=EVALUATION_LAYER),
+    _card("RegionLoss", Fork.YOLO, training_only=LOSS_LAYER),
+    _card("Yolov3", Fork.YOLO, training_only=LOSS_LAYER),
+    _card("Yolov3DetectionOutput", Fork.YOLO,
+          onnx=_NOT_LISTED, pytorch="n: no op; YOLOv3 box decoding by hand, then torchvision.ops.nms",
+          opencv=_NOT_LISTED),
+    _card("BoxAnnotatorOHEM", Fork.RFCN, training_only="hard example selection; needed only for training"),
     # --- known types caffemem cannot size: named, so the audit does not call them custom ---------
-    _card("VideoData", Fork.SSD, training_only=DATA_LAYER),
     _card("Proposal", Fork.FASTER_RCNN,
           onnx="n: neither caffe2onnx nor MMdnn",
           pytorch="n: no op; anchors + decoding by hand, then torchvision.ops.nms", opencv="y"),
     _card("MaxUnpool", Fork.SEGNET, onnx="y: caffe2onnx", pytorch="y: nn.MaxUnpool2d", opencv="y"),
     _card("Unpooling", Fork.SEGNET, onnx="y: MMdnn", pytorch="y: nn.MaxUnpool2d", opencv=_NOT_LISTED),
     _card("Region", Fork.YOLO, onnx=_NOT_LISTED, pytorch="n: no op; YOLO box decoding by hand", opencv=_NOT_LISTED),
-    _card("RegionLoss", Fork.YOLO, training_only=LOSS_LAYER),
     _card("Yolo", Fork.YOLO, onnx=_NOT_LISTED, pytorch="n: no op; YOLO box decoding by hand", opencv=_NOT_LISTED),
     _card("DetectionLoss", Fork.YOLO, training_only=LOSS_LAYER),
     _card("Quantize", Fork.INTEL,
@@ -336,10 +366,6 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("PSROIAlign", Fork.MASK_RCNN,
           onnx=_NOT_LISTED, pytorch="y: torchvision.ops.ps_roi_align", opencv=_NOT_LISTED),
     _card("NormalizeFace", Fork.FACE, onnx=_NOT_LISTED, pytorch="y: F.normalize", opencv=_NOT_LISTED),
-    _card("CenterLoss", Fork.FACE, training_only=LOSS_LAYER),
-    _card("MarginInnerProduct", Fork.FACE,
-          onnx=_NOT_LISTED, pytorch="n: margin-based classifier written by hand", opencv=_NOT_LISTED),
-    _card("CTCLoss", Fork.OCR, training_only=LOSS_LAYER),
     _card("WarpCTCLoss", Fork.OCR, training_only=LOSS_LAYER),
 )
 

@@ -6,9 +6,11 @@ counted). Per type, with ``N`` the batch and counts taken from the built shapes:
 
 ============================  ================================================================
 Convolution, and the          top elements x (C_in / group x kh x kw), i.e. top elements times
-depthwise/dilated forks        the weight blob's elements per output channel (its shape [1:])
+depthwise/dilated forks,       the weight blob's elements per output channel (its shape [1:])
+C3D's Convolution3D           (Convolution3D: x kd as well, its weights being [out, C, kd, k, k])
 Deconvolution                 bottom elements x (C_out / group x kh x kw) (weight shape [1:])
-InnerProduct                  N x in x out (the weight blob's elements for every row of the top)
+InnerProduct,                 N x in x out (the weight blob's elements for every row of the top)
+SphereFace MarginInnerProduct
 Pooling AVE                   top elements x kh x kw (adds; one divide each not counted)
 Pooling MAX / STOCHASTIC      0 (comparisons, not multiply-adds)
 LRN                           top elements x local_size
@@ -90,8 +92,8 @@ def _normalize(layer: BuiltLayer) -> int:
 #: Layer type -> its rule; a type not listed does no multiply-adds.
 RULES: dict[str, Rule] = {
     "Convolution": _conv, "ConvolutionDepthwise": _conv, "DepthwiseConvolution": _conv,
-    "ConvolutionDeeplab": _conv, "Deconvolution": _deconv,
-    "InnerProduct": _inner_product,
+    "ConvolutionDeeplab": _conv, "Convolution3D": _conv, "Deconvolution": _deconv,
+    "InnerProduct": _inner_product, "MarginInnerProduct": _inner_product,
     "Pooling": _pooling,
     "LRN": _lrn,
     "BatchNorm": _elements, "BN": _elements, "Scale": _elements, "Bias": _elements,

@@ -89,6 +89,9 @@ V1_TYPE_TO_V2: dict[int, str] = {
     V1.TANH: "TanH",
     V1.WINDOW_DATA: "WindowData",
     V1.THRESHOLD: "Threshold",
+    V1.CONVOLUTION3D: "Convolution3D",  # C3D v1.0's names (its numbers are BVLC's: see _c3d_type)
+    V1.POOLING3D: "Pooling3D",
+    V1.VIDEO_DATA: "VideoData",
 }
 
 #: The per-type parameter messages ``UpgradeV1LayerParameter`` copies verbatim (same field name in
@@ -217,6 +220,26 @@ def upgrade_data_transformation(net: caffe_pb2.NetParameter) -> None:
                 param.ClearField(f)
 
 
+#: C3D v1.0 numbers its own V1 types 30, 31 and 33, which BVLC's enum gives to ARGMAX, THRESHOLD
+#: and SLICE; a binary file written by C3D reads with BVLC's names. The parameter message each type
+#: reads tells them apart (C3D v1.0 ``src/caffe/proto/caffe.proto``; text files name the type).
+_C3D_BY_NUMBER: dict[int, tuple[str, str]] = {
+    V1.ARGMAX: ("convolution_param", "Convolution3D"),
+    V1.THRESHOLD: ("pooling_param", "Pooling3D"),
+    V1.SLICE: ("image_data_param", "VideoData"),
+}
+
+
+def _c3d_type(v1: caffe_pb2.V1LayerParameter) -> str | None:
+    """The C3D v1.0 type a V1 layer with BVLC's number 30, 31 or 33 really has, or None. Nothing is
+    logged here (Caffe's upgrade logs nothing of the kind): the layer names its C3D v1.0 variant
+    when it is set up, from the same message."""
+    found = _C3D_BY_NUMBER.get(v1.type)
+    if found is None or not v1.HasField(found[0]):
+        return None
+    return found[1]
+
+
 def _upgrade_v1_layer(v1: caffe_pb2.V1LayerParameter, out: caffe_pb2.LayerParameter,
                       source: str, warnings: list[str]) -> bool:
     """``UpgradeV1LayerParameter`` for one layer; False when a nested V0 layer had to be ignored."""
@@ -233,7 +256,7 @@ def _upgrade_v1_layer(v1: caffe_pb2.V1LayerParameter, out: caffe_pb2.LayerParame
     if v1.HasField("type"):
         if v1.type not in V1_TYPE_TO_V2:
             raise NetError(f"Unknown V1LayerParameter layer type: {v1.type}", source=source)
-        out.type = V1_TYPE_TO_V2[v1.type]
+        out.type = _c3d_type(v1) or V1_TYPE_TO_V2[v1.type]
     for blob in v1.blobs:
         out.blobs.add().CopyFrom(blob)
 
