@@ -113,6 +113,7 @@ def setup_excess(fp: RunFootprint) -> int:
     """
     cats = fp.by_category
     at_setup = sum(n.setup_bytes for n in fp.nets) + cats.get(C.PREFETCH, 0) + fp.runtime_bytes - fp.run_only_bytes
+    at_setup += fp.setup_heap_bytes
     at_setup += max((n.setup_transient_bytes for n in fp.nets), default=0)
     return max(0, at_setup - fp.total_bytes)
 
