@@ -214,8 +214,9 @@ def net_footprint(net: BuiltNet, role: Role, mode: Mode = Mode.CPU, solver_type:
         bottom_shapes = [s for s in layer.bottom_shapes if s is not None]
         top_shapes = [s for s in layer.top_shapes if s is not None]
         for buf in impl.buffers(bottom_shapes, top_shapes, run):
-            if buf.when == "init":
-                fp.setup_transient_bytes = max(fp.setup_transient_bytes, buf.elements * DTYPE_BYTES)
+            if buf.when == "init":  # fillers write host memory: a host-only transient
+                if mode == Mode.CPU:
+                    fp.setup_transient_bytes = max(fp.setup_transient_bytes, buf.elements * DTYPE_BYTES)
                 continue
             if buf.when == "setup" and buf.category == C.LAYER_BUFFERS:
                 fp.setup_bytes += buf.elements * DTYPE_BYTES
