@@ -78,11 +78,53 @@ class RecurrentBase(Layer):
         return INTERNAL
 
     def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
-        """[estimate] The unrolled net's blobs: every timestep's data, and in training its diffs."""
-        out = [Buffer("unrolled_net", self.inner_activation_count, "fwd", category="activations")]
-        out.append(Buffer("unrolled_net", self.inner_activation_count, "bwd", diff=True,
-                          category="activation_gradients"))
-        return out
+        """[measured] What the unrolled net's blobs hold: of its tops (``inner_activation_count``),
+        the data Caffe writes every forward and, in training, the diffs its backward touches.
+
+        Not resident, data: the inputs ``x``, ``cont``, ``x_static`` share the outer bottoms' data
+        (and, with ``expose_hidden``, the initial states theirs); the Split tops (``h_t`` for t < T,
+        LSTM's ``cont_t`` and ``c_T`` copy, the static transform's per-step copies) and the static
+        transform's Reshape share their bottom's data; the pseudo-loss never runs (the net runs to
+        ``last_layer_index_``). Diffs: ``x`` and ``x_static`` share the outer bottoms' diffs (counted
+        there: ``writes_bottom_diff``); no layer that needs backward reads or writes the diffs of
+        ``cont``, its slices and splits, ``h_0`` or ``h_conted_0`` (their producers are Input,
+        Slice, Split and a Scale of two inputs, none of which needs backward); the Reshape shares
+        its bottom's diff.
+        """
+        t, n, nh, g = self.T, self.N, self.N * self.H, self.gates
+        static = len(bottoms) > 2 + self.exposed
+        inputs = count(bottoms[0]) + t * n + (count(bottoms[2]) if static else 0)
+        lstm = len(self.recurrent_states) == 2
+        views = (t - 1) * 2 * nh + ((2 * t * n + nh) if lstm else 0)
+        if static:
+            views += g * nh + (t * g * nh if t > 1 else 0)
+        states = len(self.recurrent_states) * nh if self.exposed else 0
+        data = self.inner_activation_count - inputs - states - views - 1
+        untouched = t * n + (2 * t * n if lstm else 0) + 2 * nh + (g * nh if static else 0)
+        diff = self.inner_activation_count - inputs - untouched
+        # [measured] Every timestep's layers create and fill their own copies of the recurrent
+        # weights (W_hc; RNN: W_hh, W_ho, b_o); the unrolled Net::Init shares them with the first
+        # step's (ShareWeights, which frees the copies) only at its end, so all T - 1 copies are
+        # resident together while the layer sets up.
+        copies = (t - 1) * self.shared_step_params()
+        # The pseudo-loss (a Reduction SUM of the output, never run) fills its sum multiplier,
+        # one element per output element, when it is reshaped.
+        return [Buffer("unrolled_copies", copies, "init"),
+                Buffer("pseudoloss_multiplier", t * nh, "setup"),
+                Buffer("unrolled_net", data, "fwd", category="activations"),
+                Buffer("unrolled_net", diff, "bwd", diff=True, category="activation_gradients")]
+
+    def shared_step_params(self) -> int:
+        """Elements of the parameters each further timestep's layers share with the first step's."""
+        h = self.H
+        return 4 * h * h if len(self.recurrent_states) == 2 else 2 * h * h + h
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """The unrolled net's input transforms propagate down unconditionally, whatever the outer
+        net's ``propagate_down`` (Backward runs the whole unrolled net): ``x`` and ``x_static`` get
+        their diffs; ``cont`` and the exposed initial states never do."""
+        static = len(run.propagate_down) > 2 + self.exposed
+        return bottom_index == 0 or (static and bottom_index == 2)
 
     def inner_count(self, t: int, n: int, h: int, x_count: int, ds: int | None, xs_count: int) -> int:
         raise NotImplementedError
@@ -173,6 +215,10 @@ class LSTMUnitLayer(Layer):
         return [c_prev, c_prev]
 
     def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        """``X_acts`` (the gates' activations) is used by the GPU kernels only; the CPU code computes
+        the gates on the fly."""
+        if not run.gpu:
+            return []
         gates = count(bottoms[1])
         return [Buffer("X_acts", gates, "fwd"), Buffer("X_acts", gates, "bwd", diff=True)]
 

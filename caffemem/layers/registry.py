@@ -94,8 +94,10 @@ class Buffer:
     """A layer-internal allocation (column buffer, pooling mask, BatchNorm temporaries, ...).
 
     ``when`` is when Caffe first touches it: ``"setup"`` (every net), ``"fwd"`` (every net that runs
-    forward) or ``"bwd"`` (only nets that run this layer's backward). ``diff`` marks the gradient half
-    of an internal blob, which Caffe allocates separately from its data.
+    forward) or ``"bwd"`` (only nets that run this layer's backward); ``"init"`` is transient, held
+    only while the layer sets up and freed before the net's set-up ends (not in the steady state; it
+    can raise the set-up peak). ``diff`` marks the gradient half of an internal blob, which Caffe
+    allocates separately from its data.
     """
 
     name: str

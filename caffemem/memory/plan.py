@@ -108,10 +108,13 @@ def setup_excess(fp: RunFootprint) -> int:
     """Bytes by which the end of ``Net::Init`` for every net tops the steady state.
 
     Each test net's fillers write its own copy of the parameters it later takes from the train net
-    (``ShareTrainedLayersWith``, at its first test); until then both copies are resident.
+    (``ShareTrainedLayersWith``, at its first test); until then both copies are resident. A layer's
+    transient set-up allocations (an LSTM/RNN's unrolled net) come on top while it sets up.
     """
     cats = fp.by_category
-    at_setup = sum(n.setup_bytes for n in fp.nets) + cats.get(C.PREFETCH, 0) + fp.runtime_bytes
+    at_setup = sum(n.setup_bytes for n in fp.nets) + cats.get(C.PREFETCH, 0) + fp.runtime_bytes - fp.run_only_bytes
+    at_setup += fp.setup_heap_bytes
+    at_setup += max((n.setup_transient_bytes for n in fp.nets), default=0)
     return max(0, at_setup - fp.total_bytes)
 
 

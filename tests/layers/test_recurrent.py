@@ -13,7 +13,8 @@ from layer_helpers import tops as layer_tops
 
 from caffemem.errors import NetError
 from caffemem.layers.recurrent import LSTMLayer, RecurrentBase, RNNLayer
-from caffemem.layers.registry import Layer, SetupContext, layer_class
+from caffemem.layers.registry import Layer, RunInfo, SetupContext, layer_class
+from caffemem.modes import Mode
 from caffemem.net.build import build_net
 from caffemem.net.prototxt import parse_text
 from caffemem.proto import caffe_pb2
@@ -100,3 +101,38 @@ def test_outer_memory_counts_outer_tops_only() -> None:
 def test_mask() -> None:
     """LSTM-CF's Mask: the continuation blob its LSTM reads, [height, width] from mask_param."""
     assert layer_tops('type: "Mask" top: "m" mask_param { width: 54 height: 27 }') == [(27, 54)]
+
+
+def _run(bottoms: int, gpu: bool = False) -> RunInfo:
+    return RunInfo(phase=caffe_pb2.TRAIN, mode=Mode.GPU if gpu else Mode.CPU, backward=True,
+                   propagate_down=(False,) * bottoms, inplace=(False,) * bottoms)
+
+
+def test_rnn_resident_blobs_by_hand() -> None:
+    """T 2, N 1, H 2, D 3: of the 53 unrolled top elements, the data of x (6), cont (2), the h_1
+    split (4) and the pseudo-loss (1) is not the unrolled net's own; nor are the diffs of x, cont,
+    its slices (2), h_0 and h_conted_0 (2 each)."""
+    rnn = make('name: "r" type: "RNN" recurrent_param { num_output: 2 }')
+    rnn.reshape([(2, 1, 3), (2, 1)])
+    bufs = {(b.name, b.when): b.elements for b in rnn.buffers([(2, 1, 3), (2, 1)], [(2, 1, 2)], _run(2))}
+    assert bufs[("unrolled_net", "fwd")] == 53 - 6 - 2 - 4 - 1
+    assert bufs[("unrolled_net", "bwd")] == 53 - 6 - 2 - 2 - 2 - 2
+    assert bufs[("unrolled_copies", "init")] == 1 * (2 * 2 * 2 + 2)  # step 2's W_hh, W_ho, b_o
+    assert bufs[("pseudoloss_multiplier", "setup")] == 2 * 1 * 2
+
+
+def test_recurrent_bottom_gradients() -> None:
+    """x and x_static always get their gradient (the unrolled input transforms propagate down);
+    cont and the exposed initial states never do."""
+    lstm = make('name: "l" type: "LSTM" recurrent_param { num_output: 4 expose_hidden: true }')
+    run = _run(5)
+    assert [lstm.writes_bottom_diff(j, run) for j in range(5)] == [True, False, True, False, False]
+    plain = make('name: "l" type: "LSTM" recurrent_param { num_output: 4 }')
+    assert [plain.writes_bottom_diff(j, _run(2)) for j in range(2)] == [True, False]
+
+
+def test_lstm_unit_gate_buffer_gpu_only() -> None:
+    unit = make('type: "LSTMUnit"')
+    shapes = [(1, 3, 5), (1, 3, 20), (1, 3)]
+    assert unit.buffers(shapes, [(1, 3, 5)] * 2, _run(3)) == []
+    assert [b.elements for b in unit.buffers(shapes, [(1, 3, 5)] * 2, _run(3, gpu=True))] == [60, 60]
