@@ -17,7 +17,7 @@ from caffemem.memory.fit import INT_MAX, Fit, judge
 from caffemem.memory.model import RunFootprint
 from caffemem.memory.plan import footprint
 from caffemem.modes import Mode
-from caffemem.net.analyze import Analysis, analyze_path, analyze_text
+from caffemem.net.analyze import Analysis, analyze_path, analyze_text, rebuild
 from caffemem.net.inputs import build_options
 from caffemem.net.state import phase_from_name
 
@@ -139,6 +139,9 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
         return analyze_path(path, phase_id, options, level, tuple(stages), strict=True)
 
     analysis = analyse(batch)
+
+    def rebuilt(b: int) -> Analysis:  # the largest batch's probes: the nets already read, built again
+        return rebuild(analysis, build_options(b, inputs), phase_id, level, tuple(stages))
     check_inputs_exist(analysis, inputs)
     if not any(net.layers for net in analysis.nets):
         raise CaffememError("the net has no layers", path)
@@ -181,7 +184,7 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
 
     def at(b: int) -> int:
         if b not in cache:
-            cache[b] = footprint(analyse(b), run_mode, solver_type, gpus).total_bytes
+            cache[b] = footprint(rebuilt(b), run_mode, solver_type, gpus).total_bytes
         return cache[b] + extra
 
     result.fit, notes = judge(budget, fp.total_bytes, at, probe, int_max_batch(analysis))

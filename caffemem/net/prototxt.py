@@ -10,7 +10,6 @@ times faster than the pure-Python tokenizer in ``text_format``, which matters fo
 from __future__ import annotations
 
 import bisect
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -23,13 +22,18 @@ from caffemem.errors import ParseError, one_line
 from caffemem.proto import is_repeated
 from caffemem.proto.forks import fork_of
 
+#: One token with the whitespace and comments before it (possessive: never backtracked into). A match
+#: whose ``lastgroup`` is None consumed only whitespace: the end of the text, or a character no token
+#: starts with.
 _TOKEN = re.compile(
     r"""
-    (?P<ws>\s+|\#[^\n]*)
-  | (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-  | (?P<num>[-+]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)[fF]?(?![A-Za-z_]))
-  | (?P<ident>-?[A-Za-z_][A-Za-z0-9_.]*)
-  | (?P<punct>[{}\[\]:,;<>])
+    (?:\s+|\#[^\n]*)*+
+    (?:
+      (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+    | (?P<num>[-+]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)[fF]?(?![A-Za-z_]))
+    | (?P<ident>-?[A-Za-z_][A-Za-z0-9_.]*)
+    | (?P<punct>[{}\[\]:,;<>])
+    )?
     """,
     re.VERBOSE,
 )
@@ -105,19 +109,18 @@ class _Tokens:
         kinds: list[str] = []
         values: list[str] = []
         offsets: list[int] = []
-        pos = 0
-        match = _TOKEN.match
+        add_kind, add_value, add_offset = kinds.append, values.append, offsets.append
         end = len(text)
-        while pos < end:
-            m = match(text, pos)
-            if m is None:
-                raise self.error(f"unexpected character {text[pos]!r}", pos)
+        for m in _TOKEN.finditer(text):
             kind = m.lastgroup
-            if kind != "ws":
-                kinds.append(kind)  # type: ignore[arg-type]
-                values.append(m.group())
-                offsets.append(pos)
-            pos = m.end()
+            if kind is None:  # only whitespace: the end, or a character no token starts with
+                pos = m.end()
+                if pos < end:
+                    raise self.error(f"unexpected character {text[pos]!r}", pos)
+                break
+            add_kind(kind)
+            add_value(m.group(kind))
+            add_offset(m.start(kind))
         self.kinds = kinds
         self.values = values
         self.offsets = offsets
@@ -397,6 +400,8 @@ class _Parser:
 
 
 def _did_you_mean(name: str, fields: Mapping[str, FieldDescriptor]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.75)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -409,15 +414,32 @@ def parse_text(text: str, message: Message, source: str = "<text>",
     (:data:`FORK_FIELD`) and values BVLC Caffe's CHECKs refuse (:data:`CAFFE_CHECK`).
     Raises :class:`ParseError` with file, line and column for text that cannot be read at all.
     """
-    tokens = _Tokens(text, source)
+    tokens = _tokens(text, source)
     parser = _Parser(tokens, notes)
     parser.message(message, None)
     return parser.diagnostics
 
 
+#: The tokens of the last text :func:`top_level_fields` read, for :func:`parse_text` to take: telling a
+#: net from a solver and then parsing it tokenises the text once. (text, source, tokens), or empty.
+_last_tokens: list[tuple[str, str, _Tokens]] = []
+
+
+def _tokens(text: str, source: str) -> _Tokens:
+    """The tokens of ``text``: those :func:`top_level_fields` just made for it (taken, so kept no
+    longer), else a new tokenisation."""
+    if _last_tokens:
+        last_text, last_source, tokens = _last_tokens.pop()
+        if last_text is text and last_source == source:
+            tokens.i = 0
+            return tokens
+    return _Tokens(text, source)
+
+
 def top_level_fields(text: str, source: str = "<text>") -> list[str]:
     """Names of the fields at nesting depth 0, in order: enough to tell a net from a solver."""
     tokens = _Tokens(text, source)
+    _last_tokens[:] = [(text, source, tokens)]
     names: list[str] = []
     depth = 0
     prev_value = ""
