@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from caffemem.errors import ParseError, one_line
@@ -187,6 +187,20 @@ def _unescape(body: str) -> str:
     return _ESCAPE_RE.sub(repl, body) if "\\" in body else body
 
 
+#: Per message type: field name -> (descriptor, is a message, repeated, the fork defining it or None).
+_FIELD_INFO: dict[str, dict[str, tuple[FieldDescriptor, bool, bool, str | None]]] = {}
+
+
+def _field_info(descriptor: Descriptor) -> dict[str, tuple[FieldDescriptor, bool, bool, str | None]]:
+    info = _FIELD_INFO.get(descriptor.full_name)
+    if info is None:
+        info = _FIELD_INFO[descriptor.full_name] = {
+            name: (field, field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE, is_repeated(field),
+                   fork_of(descriptor.name, name))
+            for name, field in descriptor.fields_by_name.items()}
+    return info
+
+
 class _Parser:
     def __init__(self, tokens: _Tokens, notes: list[Diagnostic] | None = None) -> None:
         self.t = tokens
@@ -208,18 +222,26 @@ class _Parser:
 
     def message(self, msg: Message, close: str | None) -> None:
         t = self.t
+        kinds, values, offsets = t.kinds, t.values, t.offsets
+        n = len(values)
         descriptor = msg.DESCRIPTOR
+        dname = descriptor.name
         fields = descriptor.fields_by_name
+        info = _field_info(descriptor)
         seen: set[str] = set()
         while True:
-            if t.at_end():
+            i = t.i
+            if i >= n:
                 if close is None:
                     return
                 raise t.error(f"unexpected end of file: missing '{close}'")
-            if close is not None and t.accept(close):
+            name = values[i]
+            if name == close:
+                t.i = i + 1
                 return
-            start = t.here()
-            kind, name = t.take()
+            start = offsets[i]
+            kind = kinds[i]
+            t.i = i = i + 1
             if name == "[":  # extension or Any URL: not used by Caffe; skip it whole
                 while t.take()[1] != "]":
                     pass
@@ -229,39 +251,47 @@ class _Parser:
             if kind != "ident":
                 t.i -= 1
                 raise t.error(f"expected a field name, found '{name}'")
-            field = fields.get(name)
-            if field is not None and (descriptor.name, name) not in self.forks_seen:
-                fork = fork_of(descriptor.name, name)
-                if fork is not None:  # once per field and file: a fork's net uses its fields many times
-                    self.forks_seen.add((descriptor.name, name))
-                    self.note(start, f"field '{name}' of {descriptor.name} is a Caffe fork's ({fork}), not BVLC "
-                                     f"Caffe's: only that fork's caffe reads this net", FORK_FIELD)
-            if field is None:
-                self.warn(start, f"unknown field '{name}' in {descriptor.name}; ignored", UNKNOWN_FIELD,
+            found = info.get(name)
+            if found is None:
+                self.warn(start, f"unknown field '{name}' in {dname}; ignored", UNKNOWN_FIELD,
                           _did_you_mean(name, fields))
                 self.skip_value()
-            elif field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
-                t.accept(":")
-                if is_repeated(field):
-                    if t.accept("["):
+                seen.add(name)
+                if not t.accept(","):
+                    t.accept(";")
+                continue
+            field, is_message, repeated, fork = found
+            if fork is not None and (dname, name) not in self.forks_seen:
+                # once per field and file: a fork's net uses its fields many times
+                self.forks_seen.add((dname, name))
+                self.note(start, f"field '{name}' of {dname} is a Caffe fork's ({fork}), not BVLC "
+                                 f"Caffe's: only that fork's caffe reads this net", FORK_FIELD)
+            if is_message:
+                if i < n and values[i] == ":":
+                    t.i = i = i + 1
+                if repeated:
+                    if i < n and values[i] == "[":
+                        t.i = i + 1
                         while not t.accept("]"):
-                            self.sub_message(getattr(msg, name).add(), (descriptor.name, name))
+                            self.sub_message(getattr(msg, name).add(), (dname, name))
                             t.accept(",")
                     else:
                         sub = getattr(msg, name).add()
-                        self.sub_message(sub, (descriptor.name, name))
+                        self.sub_message(sub, (dname, name))
                         if close is None and name == "layer" and not sub.type:
                             self.note(start, f"layer '{sub.name}' has no type: Caffe's LayerRegistry fails on it "
                                              "(Unknown layer type: \"\")", CAFFE_CHECK)
                 else:
                     sub = getattr(msg, name)
                     sub.SetInParent()
-                    self.sub_message(sub, (descriptor.name, name))
+                    self.sub_message(sub, (dname, name))
             else:
-                if not t.accept(":"):
+                if i < n and values[i] == ":":
+                    t.i = i = i + 1
+                else:
                     raise t.error(f"expected ':' after field '{name}'")
-                repeated = is_repeated(field)
-                if t.accept("["):
+                if i < n and values[i] == "[":
+                    t.i = i + 1
                     if not repeated:
                         raise t.error(f"field '{name}' is not repeated; a list is not allowed here")
                     while not t.accept("]"):
@@ -272,8 +302,9 @@ class _Parser:
                         self.warn(start, f"field '{name}' given more than once; the last value is used")
                     self.scalar(msg, field, repeated)
             seen.add(name)
-            if not t.accept(","):
-                t.accept(";")
+            i = t.i
+            if i < n and values[i] in (",", ";"):
+                t.i = i + 1
 
     def sub_message(self, sub: Message, via: tuple[str, str] = ("", "")) -> None:
         t = self.t
