@@ -152,39 +152,44 @@ class _Builder:
     def setup_layer(self, index: int, lp: caffe_pb2.LayerParameter) -> BuiltLayer:
         if not lp.HasField("phase"):
             lp.phase = self.state.phase
-        if lp.propagate_down and len(lp.propagate_down) != len(lp.bottom):
-            raise self.fail(f"layer '{lp.name}': propagate_down param must be specified either 0 or "
+        name, ltype = lp.name, lp.type
+        bottoms, tops = list(lp.bottom), list(lp.top)
+        propagate_down = list(lp.propagate_down)
+        if propagate_down and len(propagate_down) != len(bottoms):
+            raise self.fail(f"layer '{name}': propagate_down param must be specified either 0 or "
                             f"bottom_size times")
-        cls = layer_class(lp.type)
+        cls = layer_class(ltype)
         impl = cls(lp, self.ctx) if cls is not None else None
-        unknown = None if cls is not None else f"layer type '{lp.type}' is not in caffemem's catalogue"
+        unknown = None if cls is not None else f"layer type '{ltype}' is not in caffemem's catalogue"
 
         need_backward = False
         bottom_shapes: list[Shape | None] = []
         bottom_need: list[bool] = []
-        for j, blob in enumerate(lp.bottom):
-            if blob not in self.shapes:
-                raise self.fail(f"Unknown bottom blob '{blob}' (layer '{lp.name}', bottom index {j})")
-            bottom_shapes.append(self.shapes[blob])
-            self.available.discard(blob)
-            blob_need = self.blob_need_backward[blob]
-            bottom_need.append(bool(lp.propagate_down[j]) if lp.propagate_down else blob_need)
+        shapes, blob_need_backward, available = self.shapes, self.blob_need_backward, self.available
+        for j, blob in enumerate(bottoms):
+            if blob not in shapes:
+                raise self.fail(f"Unknown bottom blob '{blob}' (layer '{name}', bottom index {j})")
+            bottom_shapes.append(shapes[blob])
+            available.discard(blob)
+            blob_need = blob_need_backward[blob]
+            bottom_need.append(bool(propagate_down[j]) if propagate_down else blob_need)
             need_backward |= blob_need
 
         inplace: list[bool] = []
-        for j, blob in enumerate(lp.top):
-            same = j < len(lp.bottom) and lp.bottom[j] == blob
-            if not same and blob in self.shapes:
-                raise self.fail(f"Top blob '{blob}' produced by multiple sources (layer '{lp.name}').")
+        n_bottoms = len(bottoms)
+        for j, blob in enumerate(tops):
+            same = j < n_bottoms and bottoms[j] == blob
+            if not same and blob in shapes:
+                raise self.fail(f"Top blob '{blob}' produced by multiple sources (layer '{name}').")
             inplace.append(same)
         if impl is not None and impl.forbid_inplace and any(inplace):
-            raise self.fail(f"layer '{lp.name}' ({lp.type}) does not allow in-place computation")
+            raise self.fail(f"layer '{name}' ({ltype}) does not allow in-place computation")
 
         auto = impl.auto_top_count() if impl is not None else 0
-        top_names = list(lp.top) + ["(automatic)"] * auto
+        top_names = list(tops) + ["(automatic)"] * auto
         if impl is not None:
             impl.n_tops = len(top_names)
-            impl.check_counts(len(lp.bottom), len(top_names))
+            impl.check_counts(n_bottoms, len(top_names))
 
         top_shapes: list[Shape | None]
         upstream = False
@@ -194,27 +199,27 @@ class _Builder:
             except NetError:
                 raise
             except (ZeroDivisionError, IndexError, ValueError) as err:
-                raise self.fail(f"layer '{lp.name}' ({lp.type}): cannot set up with bottoms "
+                raise self.fail(f"layer '{name}' ({ltype}): cannot set up with bottoms "
                                 f"{bottom_shapes}: {err}") from None
             if len(top_shapes) != len(top_names):
-                raise self.fail(f"layer '{lp.name}' ({lp.type}) produced {len(top_shapes)} tops, "
+                raise self.fail(f"layer '{name}' ({ltype}) produced {len(top_shapes)} tops, "
                                 f"{len(top_names)} declared")
             for shape in top_shapes:
                 if shape is not None and any(d < 0 for d in shape):
-                    raise self.fail(f"layer '{lp.name}' ({lp.type}): a top of shape {shape}; Caffe's "
+                    raise self.fail(f"layer '{name}' ({ltype}): a top of shape {shape}; Caffe's "
                                     f"Blob::Reshape fails its check 'shape[i] >= 0 ({min(shape)} vs. 0)'")
                 if shape is not None and len(shape) > MAX_BLOB_AXES:
-                    raise self.fail(f"layer '{lp.name}' ({lp.type}): a top of {len(shape)} axes; Caffe's "
+                    raise self.fail(f"layer '{name}' ({ltype}): a top of {len(shape)} axes; Caffe's "
                                     f"Blob::Reshape fails its check 'shape.size() <= kMaxBlobAxes "
                                     f"({len(shape)} vs. {MAX_BLOB_AXES})'")
                 if shape is not None and count(shape) > 2**31 - 1:
-                    raise self.fail(f"layer '{lp.name}': blob size exceeds INT_MAX ({shape}); Caffe's "
+                    raise self.fail(f"layer '{name}': blob size exceeds INT_MAX ({shape}); Caffe's "
                                     f"Blob::Reshape fails its check 'count_ <= INT_MAX'")
         else:
             top_shapes = [None] * len(top_names)
             upstream = unknown is None
             if upstream:
-                roots = sorted({self.unknown_from.get(b, "?") for b, s in zip(lp.bottom, bottom_shapes, strict=True)
+                roots = sorted({self.unknown_from.get(b, "?") for b, s in zip(bottoms, bottom_shapes, strict=True)
                                 if s is None})
                 unknown = f"a bottom's shape is unknown (because of layer {', '.join(roots)})"
         self.apply_user_shapes(lp, impl, top_shapes, bottom_shapes)
@@ -224,11 +229,11 @@ class _Builder:
         loss_weights = impl.loss_weights() if impl is not None else \
             list(lp.loss_weight) + [0.0] * (len(top_names) - len(lp.loss_weight))
 
-        for blob, shape, is_inplace in zip(lp.top, top_shapes, inplace, strict=False):
+        for blob, shape, is_inplace in zip(tops, top_shapes, inplace, strict=False):
             self.shapes[blob] = shape
             if shape is None:
-                self.unknown_from[blob] = self.unknown_from.get(lp.bottom[0], lp.name) \
-                    if upstream and unknown is not None and lp.bottom else lp.name
+                self.unknown_from[blob] = self.unknown_from.get(bottoms[0], name) \
+                    if upstream and unknown is not None and bottoms else name
             if not is_inplace:
                 self.blob_need_backward[blob] = False
             self.available.add(blob)
@@ -243,13 +248,13 @@ class _Builder:
         for p in params:
             need_backward |= p.net_lr_mult != 0
         if need_backward:
-            for blob in lp.top:
+            for blob in tops:
                 self.blob_need_backward[blob] = True
 
-        return BuiltLayer(index=index, name=lp.name, type=lp.type, bottoms=list(lp.bottom), tops=top_names,
+        return BuiltLayer(index=index, name=name, type=ltype, bottoms=bottoms, tops=top_names,
                           top_shapes=top_shapes, bottom_shapes=bottom_shapes, params=params,
                           loss_weights=loss_weights, inplace=inplace,
-                          param=lp, impl=impl, is_split=lp.type == "Split" and lp.name.endswith("_split"),
+                          param=lp, impl=impl, is_split=ltype == "Split" and name.endswith("_split"),
                           auto_tops=auto, need_backward=need_backward, bottom_need_backward=bottom_need,
                           memory_required_for_data=None if self.memory is None else self.memory * DTYPE_BYTES,
                           unknown=unknown, unknown_upstream=upstream and unknown is not None)
