@@ -95,7 +95,7 @@ def _build(loaded: LoadedNet, phase: int, solver_state: caffe_pb2.NetState | Non
                           solver_state, level, stages)
     ctx = SetupContext(phase=phase, options=options, source=loaded.source)
     try:
-        return build_net(loaded.param, state, ctx)
+        return build_net(loaded.param, state, ctx, loaded.prepared)
     except NetError as err:
         hints = []
         rule_stages = _rule_stages(loaded.param)

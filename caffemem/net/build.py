@@ -114,12 +114,22 @@ class BuiltNet:
         return None
 
 
-def build_net(param: caffe_pb2.NetParameter, state: caffe_pb2.NetState, ctx: SetupContext) -> BuiltNet:
-    """Run FilterNet, InsertSplits and the per-layer setup loop of ``Net::Init`` on ``param``."""
-    filtered = filter_net(param, state)
-    split = insert_splits(filtered, ctx.source)
-    builder = _Builder(split, state, ctx)
-    return builder.run(filtered.name)
+def build_net(param: caffe_pb2.NetParameter, state: caffe_pb2.NetState, ctx: SetupContext,
+              prepared: dict[bytes, tuple[str, caffe_pb2.NetParameter]] | None = None) -> BuiltNet:
+    """Run FilterNet, InsertSplits and the per-layer setup loop of ``Net::Init`` on ``param``.
+
+    ``prepared``: where the filtered, split net of each state is kept, so that building ``param`` again
+    (at another batch) redoes only the setup loop; neither step depends on the build options.
+    """
+    key = state.SerializeToString(deterministic=True)
+    name_and_split = prepared.get(key) if prepared is not None else None
+    if name_and_split is None:
+        filtered = filter_net(param, state)
+        name_and_split = (filtered.name, insert_splits(filtered, ctx.source))
+        if prepared is not None:
+            prepared[key] = name_and_split
+    builder = _Builder(name_and_split[1], state, ctx)
+    return builder.run(name_and_split[0])
 
 
 class _Builder:
@@ -193,9 +203,9 @@ class _Builder:
 
         top_shapes: list[Shape | None]
         upstream = False
-        if impl is not None and all(s is not None for s in bottom_shapes):
+        if impl is not None and None not in bottom_shapes:
             try:
-                top_shapes = list(impl.reshape([s for s in bottom_shapes if s is not None]))
+                top_shapes = list(impl.reshape(list(bottom_shapes)))  # type: ignore[arg-type]
             except NetError:
                 raise
             except (ZeroDivisionError, IndexError, ValueError) as err:
@@ -205,7 +215,7 @@ class _Builder:
                 raise self.fail(f"layer '{name}' ({ltype}) produced {len(top_shapes)} tops, "
                                 f"{len(top_names)} declared")
             for shape in top_shapes:
-                if shape is not None and any(d < 0 for d in shape):
+                if shape and min(shape) < 0:
                     raise self.fail(f"layer '{name}' ({ltype}): a top of shape {shape}; Caffe's "
                                     f"Blob::Reshape fails its check 'shape[i] >= 0 ({min(shape)} vs. 0)'")
                 if shape is not None and len(shape) > MAX_BLOB_AXES:
@@ -223,7 +233,7 @@ class _Builder:
                                 if s is None})
                 unknown = f"a bottom's shape is unknown (because of layer {', '.join(roots)})"
         self.apply_user_shapes(lp, impl, top_shapes, bottom_shapes)
-        if impl is not None and unknown is None and any(s is None for s in top_shapes):
+        if impl is not None and unknown is None and None in top_shapes:
             unknown = impl.unknown_reason()
 
         loss_weights = impl.loss_weights() if impl is not None else \
@@ -239,7 +249,7 @@ class _Builder:
             self.available.add(blob)
 
         if self.memory is not None:
-            if any(s is None for s in top_shapes):
+            if None in top_shapes:
                 self.memory = None
             else:
                 self.memory += sum(count(s) for s in top_shapes if s is not None)
@@ -264,6 +274,8 @@ class _Builder:
         """``--input``: whole shapes replace what a data or Python layer made of them; tops caffemem could not
         compute take the user's shape; a top caffemem computes itself may not be given (caffemem.net.inputs)."""
         options = self.ctx.options
+        if not options.inputs and not options.whole_inputs:
+            return
         reads_inputs = impl is not None and (impl.is_data or lp.type == "Python")
         for j, blob in enumerate(lp.top):
             whole = options.whole_inputs.get(blob)
