@@ -180,7 +180,10 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
         raise CaffememError(f"cannot say whether the run fits: {len(unknown)} layer(s) could not be analysed, "
                             f"starting with '{first.name}' ({first.type}): {first.unknown}", path)
     probe = batch or first_batch(analysis)
-    cache = {probe: fp.total_bytes - extra} if batch else {}
+    # Without --batch the nets are those at --batch `probe` when every batch their layers took from the
+    # prototxt is `probe` (layers read the batch option only through SetupContext.batch_or).
+    same = batch or all(net.default_batches <= {probe} for net in analysis.nets)
+    cache = {probe: fp.total_bytes - extra} if same else {}
 
     def at(b: int) -> int:
         if b not in cache:

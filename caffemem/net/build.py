@@ -84,6 +84,8 @@ class BuiltNet:
     force_backward: bool
     warnings: list[str]
     source: str | None = None
+    #: The batches its layers took from the prototxt, no batch being given (SetupContext.batch_or).
+    default_batches: set[int] = field(default_factory=set)
 
     @property
     def phase_name(self) -> str:
@@ -154,7 +156,7 @@ class _Builder:
             self.apply_force_backward()
         return BuiltNet(name=name, phase=self.state.phase, state=self.state, layers=self.layers,
                         outputs=sorted(self.available), force_backward=force, warnings=self.ctx.warnings,
-                        source=self.ctx.source)
+                        source=self.ctx.source, default_batches=self.ctx.default_batches)
 
     def fail(self, message: str) -> NetError:
         return NetError(message, self.ctx.source)
@@ -296,8 +298,7 @@ class _Builder:
                 top_shapes[j] = tuple(whole)
             elif sample is not None:
                 first = next((b for b in bottom_shapes if b), None)
-                batch = options.batch if options.batch is not None else first[0] if first else 1
-                top_shapes[j] = (batch, *sample)
+                top_shapes[j] = (self.ctx.batch_or(first[0] if first else 1), *sample)
 
     def make_params(self, index: int, lp: caffe_pb2.LayerParameter, impl: Layer | None) -> list[ParamBlob]:
         """Parameter blobs with their specs, and Caffe's ``AppendParam`` sharing by name."""
@@ -338,8 +339,8 @@ class _Builder:
         under_loss: set[str] = set()
         skip_backp: set[str] = set()
         for layer in reversed(self.layers):
-            contributes = any(w != 0 for w in layer.loss_weights) or any(t in under_loss for t in layer.tops)
-            skip = all(t in skip_backp for t in layer.tops)
+            contributes = any(w != 0 for w in layer.loss_weights) or not under_loss.isdisjoint(layer.tops)
+            skip = skip_backp.issuperset(layer.tops)
             if layer.need_backward and skip:
                 layer.need_backward = False
                 layer.bottom_need_backward = [False] * len(layer.bottoms)
