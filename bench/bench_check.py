@@ -1,8 +1,9 @@
 """Speed of ``caffemem check``: a 1,000-layer training net, the largest-batch answer, and the cost per layer.
 
 Run:  python bench/bench_check.py            # --runs N (default 7)
-Each figure is the median of N whole ``python -m caffemem check`` processes (wall time; peak RSS from
-``os.wait4``), run in turns so that a slow spell of a shared machine hits every command alike.
+Each figure is the median of N whole ``python -m caffemem check`` processes (CPU time, user + system,
+and peak RSS from ``os.wait4``; wall times printed beside), run in turns so that a slow spell of a
+shared machine hits every command alike.
 Targets:
 - ResNet-152 (BatchNorm/Scale, training net, ~900 layers with splits), ``--format table`` and ``json``:
   at most 0.15 s per process;
@@ -99,8 +100,8 @@ def chain_text(layers: int, batch: int = 2) -> str:
     return "\n".join(out) + "\n"
 
 
-def run_once(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """One whole process: (wall seconds, peak RSS in MiB)."""
+def run_once(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """One whole process: (wall seconds, CPU seconds (user + system), peak RSS in MiB)."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -108,14 +109,15 @@ def run_once(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(args)}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def in_turns(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, list[tuple[float, float]]]:
+def in_turns(commands: dict[str, list[str]], env: dict[str, str],
+             runs: int) -> dict[str, list[tuple[float, float, float]]]:
     """Each command ``runs`` times, in turns (A B C A B C ...), after one warm-up run each."""
     for args in commands.values():
         run_once(args, env)
-    out: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    out: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, args in commands.items():
             out[name].append(run_once(args, env))
@@ -157,14 +159,18 @@ def main() -> int:
         for label, env, judged in (("with bytecode caches", cached, True),
                                    ("PYTHONDONTWRITEBYTECODE=1 (compiled from source each run)", source, False)):
             got = in_turns(commands, env, runs)
-            wall = {name: median([w for w, _ in rows]) for name, rows in got.items()}
-            peak = {name: median([p for _, p in rows]) for name, rows in got.items()}
-            ratio = median([m[0] / j[0] for m, j in zip(got["mem"], got["json"], strict=True)])
+            # Time is CPU time (user + system): on an idle machine a whole process's wall time (one thread,
+            # no waiting on I/O); on a shared one, wall time also counts the time others had the CPUs.
+            wall = {name: median([c for _, c, _ in rows]) for name, rows in got.items()}
+            walls = {name: median([w for w, _, _ in rows]) for name, rows in got.items()}
+            peak = {name: median([p for _, _, p in rows]) for name, rows in got.items()}
+            ratio = median([m[1] / j[1] for m, j in zip(got["mem"], got["json"], strict=True)])
             start = wall["start"]
             per_layer_ms = (wall["4000"] - wall["1000"]) / 3000 * 1000
             per_layer_kb = (peak["4000"] - peak["1000"]) / 3000 * 1024
             scaling = ((wall["4000"] - wall["2000"]) / 2000) / ((wall["2000"] - wall["1000"]) / 1000)
-            print(f"{label}, median of {runs}:")
+            print(f"{label}, median of {runs} (CPU seconds; wall: table {walls['table']:.3f} s, json "
+                  f"{walls['json']:.3f} s, --mem {walls['mem']:.3f} s):")
             print(f"  ResNet-152 training net ({layers} layers before splits): check --format table "
                   f"{wall['table']:.3f} s, json {wall['json']:.3f} s (target <= {TARGET_SECONDS} s); "
                   f"peak {peak['json']:.0f} MiB")
