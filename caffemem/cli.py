@@ -91,9 +91,16 @@ def parse_input_option(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
 
 def terminal_width() -> int:
     """Columns of the terminal (``COLUMNS`` wins); 100 when stdout is no terminal."""
-    import shutil
-
-    return shutil.get_terminal_size((100, 24)).columns
+    try:  # shutil.get_terminal_size's rule for the columns, without importing shutil (and its compressors)
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 100
+    except (AttributeError, ValueError, OSError):
+        return 100
 
 
 @main.command()

@@ -17,7 +17,7 @@ from caffemem.memory.fit import INT_MAX, Fit, judge
 from caffemem.memory.model import RunFootprint
 from caffemem.memory.plan import footprint
 from caffemem.modes import Mode
-from caffemem.net.analyze import Analysis, analyze_path, analyze_text
+from caffemem.net.analyze import Analysis, analyze_path, analyze_text, rebuild
 from caffemem.net.inputs import build_options
 from caffemem.net.load import is_binary_net_file
 from caffemem.net.state import phase_from_name
@@ -140,6 +140,9 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
         return analyze_path(path, phase_id, options, level, tuple(stages), strict=True)
 
     analysis = analyse(batch)
+
+    def rebuilt(b: int) -> Analysis:  # the largest batch's probes: the nets already read, built again
+        return rebuild(analysis, build_options(b, inputs), phase_id, level, tuple(stages))
     check_inputs_exist(analysis, inputs)
     if not any(net.layers for net in analysis.nets):
         raise CaffememError("the net has no layers", path)
@@ -177,11 +180,14 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
         raise CaffememError(f"cannot say whether the run fits: {len(unknown)} layer(s) could not be analysed, "
                             f"starting with '{first.name}' ({first.type}): {first.unknown}", path)
     probe = batch or first_batch(analysis)
-    cache = {probe: fp.total_bytes - extra} if batch else {}
+    # Without --batch the nets are those at --batch `probe` when every batch their layers took from the
+    # prototxt is `probe` (layers read the batch option only through SetupContext.batch_or).
+    same = batch or all(net.default_batches <= {probe} for net in analysis.nets)
+    cache = {probe: fp.total_bytes - extra} if same else {}
 
     def at(b: int) -> int:
         if b not in cache:
-            cache[b] = footprint(analyse(b), run_mode, solver_type, gpus).total_bytes
+            cache[b] = footprint(rebuilt(b), run_mode, solver_type, gpus).total_bytes
         return cache[b] + extra
 
     result.fit, notes = judge(budget, fp.total_bytes, at, probe, int_max_batch(analysis))

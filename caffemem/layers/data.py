@@ -28,8 +28,7 @@ class DataLayerBase(Layer):
     exact_bottoms = 0
 
     def batch_size(self, declared: int) -> int:
-        batch = self.ctx.options.batch
-        return batch if batch is not None else declared
+        return self.ctx.batch_or(declared)
 
     def user_sample_shape(self, top_index: int = 0) -> Shape | None:
         if top_index < len(self.param.top):
@@ -188,11 +187,12 @@ class DummyDataLayer(DataLayerBase):
 
     def override(self, i: int, shape: Shape) -> Shape:
         user = self.user_sample_shape(i)
-        batch = self.ctx.options.batch
         if user is not None:
-            return ((batch if batch is not None else (shape[0] if shape else 1)), *user)
-        if batch is not None and shape:
-            return (batch, *shape[1:])
+            return (self.ctx.batch_or(shape[0] if shape else 1), *user)
+        if shape:
+            batch = self.ctx.batch_or(shape[0])
+            if self.ctx.options.batch is not None:
+                return (batch, *shape[1:])
         return shape
 
 
@@ -228,16 +228,13 @@ class PythonLayer(Layer):
     """A layer written in Python: never imported or run. Its tops need shapes from the user."""
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
-        batch = self.ctx.options.batch
         tops: list[Shape | None] = []
         for top in self.param.top:
             user = self.ctx.options.inputs.get(top)
             if user is None:
                 tops.append(None)
                 continue
-            if batch is None:
-                batch = bottoms[0][0] if bottoms and bottoms[0] else 1
-            tops.append((batch, *user))
+            tops.append((self.ctx.batch_or(bottoms[0][0] if bottoms and bottoms[0] else 1), *user))
         return tops
 
     @property

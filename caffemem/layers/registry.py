@@ -79,9 +79,20 @@ class SetupContext:
     #: The warnings that say a data shape was assumed (a subset of ``warnings``): when the net then
     #: fails to build, the assumption is the first suspect, and the error says so.
     assumptions: list[str] = field(default_factory=list)
+    #: Every batch the layers took from the prototxt for want of ``options.batch`` (see :meth:`batch_or`).
+    #: When it holds one value B at most, building with ``batch=B`` gives the same net: layers read the
+    #: option through :meth:`batch_or` only.
+    default_batches: set[int] = field(default_factory=set)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def batch_or(self, default: int) -> int:
+        """The user's batch (``options.batch``), else ``default`` (the prototxt's, recorded)."""
+        if self.options.batch is not None:
+            return self.options.batch
+        self.default_batches.add(default)
+        return default
 
     def assume(self, message: str) -> None:
         """Warn that a shape was assumed where only the data would tell."""

@@ -100,7 +100,7 @@ def _build(loaded: LoadedNet, phase: int, solver_state: caffe_pb2.NetState | Non
                           solver_state, level, stages)
     ctx = SetupContext(phase=phase, options=options, source=loaded.source)
     try:
-        return build_net(loaded.param, state, ctx)
+        return build_net(loaded.param, state, ctx, loaded.prepared)
     except NetError as err:
         hints = []
         rule_stages = _rule_stages(loaded.param)
@@ -169,11 +169,15 @@ def refuse_like_caffe(loaded: LoadedNet | LoadedSolver) -> None:
 
 
 def analyze_solver(solver: LoadedSolver, phase: int | None = None, options: BuildOptions | None = None,
-                   level: int | None = None, stages: tuple[str, ...] = (), strict: bool = False) -> Analysis:
-    """The train net, then the test nets, as Caffe's solver creates them (``strict``: see :func:`analyze_path`)."""
+                   level: int | None = None, stages: tuple[str, ...] = (), strict: bool = False,
+                   read: dict[str, LoadedNet] | None = None) -> Analysis:
+    """The train net, then the test nets, as Caffe's solver creates them (``strict``: see :func:`analyze_path`).
+
+    ``read``: net files already read, by path (their nets are not read again).
+    """
     options = options or BuildOptions()
     sp = solver.param
-    cache: dict[str, LoadedNet] = {}
+    cache: dict[str, LoadedNet] = dict(read or {})
     if strict:
         refuse_like_caffe(solver)
 
@@ -263,3 +267,13 @@ def analyze_text(text: str, path: str, phase: int | None = None, options: BuildO
     if strict:
         refuse_like_caffe(loaded)
     return analyze_net(loaded, phase, options, level, stages)
+
+
+def rebuild(analysis: Analysis, options: BuildOptions, phase: int | None = None, level: int | None = None,
+            stages: tuple[str, ...] = ()) -> Analysis:
+    """The nets of ``analysis`` built again with other ``options`` (another batch) from the messages
+    already read: the same answer as analysing the file again, without reading or parsing it."""
+    if analysis.solver is None:
+        return analyze_net(analysis.loaded[0], phase, options, level, stages)
+    read = {loaded.source: loaded for loaded in analysis.loaded}
+    return analyze_solver(analysis.solver, phase, options, level, stages, read=read)

@@ -84,6 +84,8 @@ class BuiltNet:
     force_backward: bool
     warnings: list[str]
     source: str | None = None
+    #: The batches its layers took from the prototxt, no batch being given (SetupContext.batch_or).
+    default_batches: set[int] = field(default_factory=set)
 
     @property
     def phase_name(self) -> str:
@@ -114,12 +116,22 @@ class BuiltNet:
         return None
 
 
-def build_net(param: caffe_pb2.NetParameter, state: caffe_pb2.NetState, ctx: SetupContext) -> BuiltNet:
-    """Run FilterNet, InsertSplits and the per-layer setup loop of ``Net::Init`` on ``param``."""
-    filtered = filter_net(param, state)
-    split = insert_splits(filtered, ctx.source)
-    builder = _Builder(split, state, ctx)
-    return builder.run(filtered.name)
+def build_net(param: caffe_pb2.NetParameter, state: caffe_pb2.NetState, ctx: SetupContext,
+              prepared: dict[bytes, tuple[str, caffe_pb2.NetParameter]] | None = None) -> BuiltNet:
+    """Run FilterNet, InsertSplits and the per-layer setup loop of ``Net::Init`` on ``param``.
+
+    ``prepared``: where the filtered, split net of each state is kept, so that building ``param`` again
+    (at another batch) redoes only the setup loop; neither step depends on the build options.
+    """
+    key = state.SerializeToString(deterministic=True)
+    name_and_split = prepared.get(key) if prepared is not None else None
+    if name_and_split is None:
+        filtered = filter_net(param, state)
+        name_and_split = (filtered.name, insert_splits(filtered, ctx.source))
+        if prepared is not None:
+            prepared[key] = name_and_split
+    builder = _Builder(name_and_split[1], state, ctx)
+    return builder.run(name_and_split[0])
 
 
 class _Builder:
@@ -144,7 +156,7 @@ class _Builder:
             self.apply_force_backward()
         return BuiltNet(name=name, phase=self.state.phase, state=self.state, layers=self.layers,
                         outputs=sorted(self.available), force_backward=force, warnings=self.ctx.warnings,
-                        source=self.ctx.source)
+                        source=self.ctx.source, default_batches=self.ctx.default_batches)
 
     def fail(self, message: str) -> NetError:
         return NetError(message, self.ctx.source)
@@ -152,89 +164,94 @@ class _Builder:
     def setup_layer(self, index: int, lp: caffe_pb2.LayerParameter) -> BuiltLayer:
         if not lp.HasField("phase"):
             lp.phase = self.state.phase
-        if lp.propagate_down and len(lp.propagate_down) != len(lp.bottom):
-            raise self.fail(f"layer '{lp.name}': propagate_down param must be specified either 0 or "
+        name, ltype = lp.name, lp.type
+        bottoms, tops = list(lp.bottom), list(lp.top)
+        propagate_down = list(lp.propagate_down)
+        if propagate_down and len(propagate_down) != len(bottoms):
+            raise self.fail(f"layer '{name}': propagate_down param must be specified either 0 or "
                             f"bottom_size times")
-        cls = layer_class(lp.type)
+        cls = layer_class(ltype)
         impl = cls(lp, self.ctx) if cls is not None else None
-        unknown = None if cls is not None else f"layer type '{lp.type}' is not in caffemem's catalogue"
+        unknown = None if cls is not None else f"layer type '{ltype}' is not in caffemem's catalogue"
 
         need_backward = False
         bottom_shapes: list[Shape | None] = []
         bottom_need: list[bool] = []
-        for j, blob in enumerate(lp.bottom):
-            if blob not in self.shapes:
-                raise self.fail(f"Unknown bottom blob '{blob}' (layer '{lp.name}', bottom index {j})")
-            bottom_shapes.append(self.shapes[blob])
-            self.available.discard(blob)
-            blob_need = self.blob_need_backward[blob]
-            bottom_need.append(bool(lp.propagate_down[j]) if lp.propagate_down else blob_need)
+        shapes, blob_need_backward, available = self.shapes, self.blob_need_backward, self.available
+        for j, blob in enumerate(bottoms):
+            if blob not in shapes:
+                raise self.fail(f"Unknown bottom blob '{blob}' (layer '{name}', bottom index {j})")
+            bottom_shapes.append(shapes[blob])
+            available.discard(blob)
+            blob_need = blob_need_backward[blob]
+            bottom_need.append(bool(propagate_down[j]) if propagate_down else blob_need)
             need_backward |= blob_need
 
         inplace: list[bool] = []
-        for j, blob in enumerate(lp.top):
-            same = j < len(lp.bottom) and lp.bottom[j] == blob
-            if not same and blob in self.shapes:
-                raise self.fail(f"Top blob '{blob}' produced by multiple sources (layer '{lp.name}').")
+        n_bottoms = len(bottoms)
+        for j, blob in enumerate(tops):
+            same = j < n_bottoms and bottoms[j] == blob
+            if not same and blob in shapes:
+                raise self.fail(f"Top blob '{blob}' produced by multiple sources (layer '{name}').")
             inplace.append(same)
         if impl is not None and impl.forbid_inplace and any(inplace):
-            raise self.fail(f"layer '{lp.name}' ({lp.type}) does not allow in-place computation")
+            raise self.fail(f"layer '{name}' ({ltype}) does not allow in-place computation")
 
         auto = impl.auto_top_count() if impl is not None else 0
-        top_names = list(lp.top) + ["(automatic)"] * auto
+        top_names = list(tops) + ["(automatic)"] * auto
         if impl is not None:
             impl.n_tops = len(top_names)
-            impl.check_counts(len(lp.bottom), len(top_names))
+            impl.check_counts(n_bottoms, len(top_names))
 
         top_shapes: list[Shape | None]
         upstream = False
-        if impl is not None and all(s is not None for s in bottom_shapes):
+        if impl is not None and None not in bottom_shapes:
             try:
-                top_shapes = list(impl.reshape([s for s in bottom_shapes if s is not None]))
+                top_shapes = list(impl.reshape(list(bottom_shapes)))  # type: ignore[arg-type]
             except NetError:
                 raise
             except (ZeroDivisionError, IndexError, ValueError) as err:
-                raise self.fail(f"layer '{lp.name}' ({lp.type}): cannot set up with bottoms "
+                raise self.fail(f"layer '{name}' ({ltype}): cannot set up with bottoms "
                                 f"{bottom_shapes}: {err}") from None
             if len(top_shapes) != len(top_names):
-                raise self.fail(f"layer '{lp.name}' ({lp.type}) produced {len(top_shapes)} tops, "
+                raise self.fail(f"layer '{name}' ({ltype}) produced {len(top_shapes)} tops, "
                                 f"{len(top_names)} declared")
             for shape in top_shapes:
-                if shape is not None and any(d < 0 for d in shape):
-                    raise self.fail(f"layer '{lp.name}' ({lp.type}): a top of shape {shape}; Caffe's "
+                if shape and min(shape) < 0:
+                    raise self.fail(f"layer '{name}' ({ltype}): a top of shape {shape}; Caffe's "
                                     f"Blob::Reshape fails its check 'shape[i] >= 0 ({min(shape)} vs. 0)'")
                 if shape is not None and len(shape) > MAX_BLOB_AXES:
-                    raise self.fail(f"layer '{lp.name}' ({lp.type}): a top of {len(shape)} axes; Caffe's "
+                    raise self.fail(f"layer '{name}' ({ltype}): a top of {len(shape)} axes; Caffe's "
                                     f"Blob::Reshape fails its check 'shape.size() <= kMaxBlobAxes "
                                     f"({len(shape)} vs. {MAX_BLOB_AXES})'")
                 if shape is not None and count(shape) > 2**31 - 1:
-                    raise self.fail(f"layer '{lp.name}': blob size exceeds INT_MAX ({shape}); Caffe's "
+                    raise self.fail(f"layer '{name}': blob size exceeds INT_MAX ({shape}); Caffe's "
                                     f"Blob::Reshape fails its check 'count_ <= INT_MAX'")
         else:
             top_shapes = [None] * len(top_names)
             upstream = unknown is None
             if upstream:
-                roots = sorted({self.unknown_from.get(b, "?") for b, s in zip(lp.bottom, bottom_shapes, strict=True)
+                roots = sorted({self.unknown_from.get(b, "?") for b, s in zip(bottoms, bottom_shapes, strict=True)
                                 if s is None})
                 unknown = f"a bottom's shape is unknown (because of layer {', '.join(roots)})"
         self.apply_user_shapes(lp, impl, top_shapes, bottom_shapes)
-        if impl is not None and unknown is None and any(s is None for s in top_shapes):
+        if impl is not None and unknown is None and None in top_shapes:
             unknown = impl.unknown_reason()
 
         loss_weights = impl.loss_weights() if impl is not None else \
             list(lp.loss_weight) + [0.0] * (len(top_names) - len(lp.loss_weight))
 
-        for blob, shape, is_inplace in zip(lp.top, top_shapes, inplace, strict=False):
+        for blob, shape, is_inplace in zip(tops, top_shapes, inplace, strict=False):
             self.shapes[blob] = shape
             if shape is None:
-                self.unknown_from[blob] = self.unknown_from.get(lp.bottom[0], lp.name) \
-                    if upstream and unknown is not None and lp.bottom else lp.name
+                self.unknown_from[blob] = self.unknown_from.get(bottoms[0], name) \
+                    if upstream and unknown is not None and bottoms else name
             if not is_inplace:
                 self.blob_need_backward[blob] = False
             self.available.add(blob)
 
         if self.memory is not None:
-            if any(s is None for s in top_shapes):
+            if None in top_shapes:
                 self.memory = None
             else:
                 self.memory += sum(count(s) for s in top_shapes if s is not None)
@@ -243,13 +260,13 @@ class _Builder:
         for p in params:
             need_backward |= p.net_lr_mult != 0
         if need_backward:
-            for blob in lp.top:
+            for blob in tops:
                 self.blob_need_backward[blob] = True
 
-        return BuiltLayer(index=index, name=lp.name, type=lp.type, bottoms=list(lp.bottom), tops=top_names,
+        return BuiltLayer(index=index, name=name, type=ltype, bottoms=bottoms, tops=top_names,
                           top_shapes=top_shapes, bottom_shapes=bottom_shapes, params=params,
                           loss_weights=loss_weights, inplace=inplace,
-                          param=lp, impl=impl, is_split=lp.type == "Split" and lp.name.endswith("_split"),
+                          param=lp, impl=impl, is_split=ltype == "Split" and name.endswith("_split"),
                           auto_tops=auto, need_backward=need_backward, bottom_need_backward=bottom_need,
                           memory_required_for_data=None if self.memory is None else self.memory * DTYPE_BYTES,
                           unknown=unknown, unknown_upstream=upstream and unknown is not None)
@@ -259,6 +276,8 @@ class _Builder:
         """``--input``: whole shapes replace what a data or Python layer made of them; tops caffemem could not
         compute take the user's shape; a top caffemem computes itself may not be given (caffemem.net.inputs)."""
         options = self.ctx.options
+        if not options.inputs and not options.whole_inputs:
+            return
         reads_inputs = impl is not None and (impl.is_data or lp.type == "Python")
         for j, blob in enumerate(lp.top):
             whole = options.whole_inputs.get(blob)
@@ -279,8 +298,7 @@ class _Builder:
                 top_shapes[j] = tuple(whole)
             elif sample is not None:
                 first = next((b for b in bottom_shapes if b), None)
-                batch = options.batch if options.batch is not None else first[0] if first else 1
-                top_shapes[j] = (batch, *sample)
+                top_shapes[j] = (self.ctx.batch_or(first[0] if first else 1), *sample)
 
     def make_params(self, index: int, lp: caffe_pb2.LayerParameter, impl: Layer | None) -> list[ParamBlob]:
         """Parameter blobs with their specs, and Caffe's ``AppendParam`` sharing by name."""
@@ -321,8 +339,8 @@ class _Builder:
         under_loss: set[str] = set()
         skip_backp: set[str] = set()
         for layer in reversed(self.layers):
-            contributes = any(w != 0 for w in layer.loss_weights) or any(t in under_loss for t in layer.tops)
-            skip = all(t in skip_backp for t in layer.tops)
+            contributes = any(w != 0 for w in layer.loss_weights) or not under_loss.isdisjoint(layer.tops)
+            skip = skip_backp.issuperset(layer.tops)
             if layer.need_backward and skip:
                 layer.need_backward = False
                 layer.bottom_need_backward = [False] * len(layer.bottoms)

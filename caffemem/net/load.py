@@ -28,6 +28,9 @@ class LoadedNet:
     upgrades: list[str] = field(default_factory=list)
     upgrade_warnings: list[str] = field(default_factory=list)
     caffe_notes: list[Diagnostic] = field(default_factory=list)  # fork fields, failed CHECKs (prototxt.note)
+    #: The filtered, split net of each NetState it was built in (caffemem.net.build.build_net).
+    prepared: dict[bytes, tuple[str, caffe_pb2.NetParameter]] = field(default_factory=dict, repr=False,
+                                                                      compare=False)
 
 
 @dataclass

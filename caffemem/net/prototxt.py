@@ -10,26 +10,30 @@ times faster than the pure-Python tokenizer in ``text_format``, which matters fo
 from __future__ import annotations
 
 import bisect
-import difflib
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from caffemem.errors import ParseError, one_line
 from caffemem.proto import is_repeated
 from caffemem.proto.forks import fork_of
 
+#: One token with the whitespace and comments before it (possessive: never backtracked into). A match
+#: whose ``lastgroup`` is None consumed only whitespace: the end of the text, or a character no token
+#: starts with.
 _TOKEN = re.compile(
     r"""
-    (?P<ws>\s+|\#[^\n]*)
-  | (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-  | (?P<num>[-+]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)[fF]?(?![A-Za-z_]))
-  | (?P<ident>-?[A-Za-z_][A-Za-z0-9_.]*)
-  | (?P<punct>[{}\[\]:,;<>])
+    (?:\s+|\#[^\n]*)*+
+    (?:
+      (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+    | (?P<num>[-+]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)[fF]?(?![A-Za-z_]))
+    | (?P<ident>-?[A-Za-z_][A-Za-z0-9_.]*)
+    | (?P<punct>[{}\[\]:,;<>])
+    )?
     """,
     re.VERBOSE,
 )
@@ -105,19 +109,18 @@ class _Tokens:
         kinds: list[str] = []
         values: list[str] = []
         offsets: list[int] = []
-        pos = 0
-        match = _TOKEN.match
+        add_kind, add_value, add_offset = kinds.append, values.append, offsets.append
         end = len(text)
-        while pos < end:
-            m = match(text, pos)
-            if m is None:
-                raise self.error(f"unexpected character {text[pos]!r}", pos)
+        for m in _TOKEN.finditer(text):
             kind = m.lastgroup
-            if kind != "ws":
-                kinds.append(kind)  # type: ignore[arg-type]
-                values.append(m.group())
-                offsets.append(pos)
-            pos = m.end()
+            if kind is None:  # only whitespace: the end, or a character no token starts with
+                pos = m.end()
+                if pos < end:
+                    raise self.error(f"unexpected character {text[pos]!r}", pos)
+                break
+            add_kind(kind)
+            add_value(m.group(kind))
+            add_offset(m.start(kind))
         self.kinds = kinds
         self.values = values
         self.offsets = offsets
@@ -184,6 +187,20 @@ def _unescape(body: str) -> str:
     return _ESCAPE_RE.sub(repl, body) if "\\" in body else body
 
 
+#: Per message type: field name -> (descriptor, is a message, repeated, the fork defining it or None).
+_FIELD_INFO: dict[str, dict[str, tuple[FieldDescriptor, bool, bool, str | None]]] = {}
+
+
+def _field_info(descriptor: Descriptor) -> dict[str, tuple[FieldDescriptor, bool, bool, str | None]]:
+    info = _FIELD_INFO.get(descriptor.full_name)
+    if info is None:
+        info = _FIELD_INFO[descriptor.full_name] = {
+            name: (field, field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE, is_repeated(field),
+                   fork_of(descriptor.name, name))
+            for name, field in descriptor.fields_by_name.items()}
+    return info
+
+
 class _Parser:
     def __init__(self, tokens: _Tokens, notes: list[Diagnostic] | None = None) -> None:
         self.t = tokens
@@ -205,18 +222,26 @@ class _Parser:
 
     def message(self, msg: Message, close: str | None) -> None:
         t = self.t
+        kinds, values, offsets = t.kinds, t.values, t.offsets
+        n = len(values)
         descriptor = msg.DESCRIPTOR
+        dname = descriptor.name
         fields = descriptor.fields_by_name
+        info = _field_info(descriptor)
         seen: set[str] = set()
         while True:
-            if t.at_end():
+            i = t.i
+            if i >= n:
                 if close is None:
                     return
                 raise t.error(f"unexpected end of file: missing '{close}'")
-            if close is not None and t.accept(close):
+            name = values[i]
+            if name == close:
+                t.i = i + 1
                 return
-            start = t.here()
-            kind, name = t.take()
+            start = offsets[i]
+            kind = kinds[i]
+            t.i = i = i + 1
             if name == "[":  # extension or Any URL: not used by Caffe; skip it whole
                 while t.take()[1] != "]":
                     pass
@@ -226,39 +251,47 @@ class _Parser:
             if kind != "ident":
                 t.i -= 1
                 raise t.error(f"expected a field name, found '{name}'")
-            field = fields.get(name)
-            if field is not None and (descriptor.name, name) not in self.forks_seen:
-                fork = fork_of(descriptor.name, name)
-                if fork is not None:  # once per field and file: a fork's net uses its fields many times
-                    self.forks_seen.add((descriptor.name, name))
-                    self.note(start, f"field '{name}' of {descriptor.name} is a Caffe fork's ({fork}), not BVLC "
-                                     f"Caffe's: only that fork's caffe reads this net", FORK_FIELD)
-            if field is None:
-                self.warn(start, f"unknown field '{name}' in {descriptor.name}; ignored", UNKNOWN_FIELD,
+            found = info.get(name)
+            if found is None:
+                self.warn(start, f"unknown field '{name}' in {dname}; ignored", UNKNOWN_FIELD,
                           _did_you_mean(name, fields))
                 self.skip_value()
-            elif field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
-                t.accept(":")
-                if is_repeated(field):
-                    if t.accept("["):
+                seen.add(name)
+                if not t.accept(","):
+                    t.accept(";")
+                continue
+            field, is_message, repeated, fork = found
+            if fork is not None and (dname, name) not in self.forks_seen:
+                # once per field and file: a fork's net uses its fields many times
+                self.forks_seen.add((dname, name))
+                self.note(start, f"field '{name}' of {dname} is a Caffe fork's ({fork}), not BVLC "
+                                 f"Caffe's: only that fork's caffe reads this net", FORK_FIELD)
+            if is_message:
+                if i < n and values[i] == ":":
+                    t.i = i = i + 1
+                if repeated:
+                    if i < n and values[i] == "[":
+                        t.i = i + 1
                         while not t.accept("]"):
-                            self.sub_message(getattr(msg, name).add(), (descriptor.name, name))
+                            self.sub_message(getattr(msg, name).add(), (dname, name))
                             t.accept(",")
                     else:
                         sub = getattr(msg, name).add()
-                        self.sub_message(sub, (descriptor.name, name))
+                        self.sub_message(sub, (dname, name))
                         if close is None and name == "layer" and not sub.type:
                             self.note(start, f"layer '{sub.name}' has no type: Caffe's LayerRegistry fails on it "
                                              "(Unknown layer type: \"\")", CAFFE_CHECK)
                 else:
                     sub = getattr(msg, name)
                     sub.SetInParent()
-                    self.sub_message(sub, (descriptor.name, name))
+                    self.sub_message(sub, (dname, name))
             else:
-                if not t.accept(":"):
+                if i < n and values[i] == ":":
+                    t.i = i = i + 1
+                else:
                     raise t.error(f"expected ':' after field '{name}'")
-                repeated = is_repeated(field)
-                if t.accept("["):
+                if i < n and values[i] == "[":
+                    t.i = i + 1
                     if not repeated:
                         raise t.error(f"field '{name}' is not repeated; a list is not allowed here")
                     while not t.accept("]"):
@@ -269,8 +302,9 @@ class _Parser:
                         self.warn(start, f"field '{name}' given more than once; the last value is used")
                     self.scalar(msg, field, repeated)
             seen.add(name)
-            if not t.accept(","):
-                t.accept(";")
+            i = t.i
+            if i < n and values[i] in (",", ";"):
+                t.i = i + 1
 
     def sub_message(self, sub: Message, via: tuple[str, str] = ("", "")) -> None:
         t = self.t
@@ -397,6 +431,8 @@ class _Parser:
 
 
 def _did_you_mean(name: str, fields: Mapping[str, FieldDescriptor]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.75)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -409,15 +445,32 @@ def parse_text(text: str, message: Message, source: str = "<text>",
     (:data:`FORK_FIELD`) and values BVLC Caffe's CHECKs refuse (:data:`CAFFE_CHECK`).
     Raises :class:`ParseError` with file, line and column for text that cannot be read at all.
     """
-    tokens = _Tokens(text, source)
+    tokens = _tokens(text, source)
     parser = _Parser(tokens, notes)
     parser.message(message, None)
     return parser.diagnostics
 
 
+#: The tokens of the last text :func:`top_level_fields` read, for :func:`parse_text` to take: telling a
+#: net from a solver and then parsing it tokenises the text once. (text, source, tokens), or empty.
+_last_tokens: list[tuple[str, str, _Tokens]] = []
+
+
+def _tokens(text: str, source: str) -> _Tokens:
+    """The tokens of ``text``: those :func:`top_level_fields` just made for it (taken, so kept no
+    longer), else a new tokenisation."""
+    if _last_tokens:
+        last_text, last_source, tokens = _last_tokens.pop()
+        if last_text is text and last_source == source:
+            tokens.i = 0
+            return tokens
+    return _Tokens(text, source)
+
+
 def top_level_fields(text: str, source: str = "<text>") -> list[str]:
     """Names of the fields at nesting depth 0, in order: enough to tell a net from a solver."""
     tokens = _Tokens(text, source)
+    _last_tokens[:] = [(text, source, tokens)]
     names: list[str] = []
     depth = 0
     prev_value = ""

@@ -25,4 +25,90 @@ def finite(value: Any) -> Any:
 
 def dumps(data: Any, indent: int | None = None) -> str:
     """``json.dumps`` of ``data`` with non-finite floats as ``null`` (and never a bare ``NaN``)."""
+    if indent is not None and indent >= 0:
+        try:
+            return _indented(data, indent)
+        except _Unsupported:
+            pass
     return json.dumps(finite(data), indent=indent, allow_nan=False)
+
+
+class _Unsupported(Exception):
+    """A value :func:`_indented` leaves to ``json`` (which encodes it or says why not)."""
+
+
+def _indented(data: Any, indent: int) -> str:
+    """What ``json.dumps(finite(data), indent=indent, allow_nan=False)`` writes, byte for byte, for
+    data of JSON's own types. ``json`` indents in pure Python through nested generators; with a
+    ``check`` report of 1,000 layers that was most of the writing."""
+    from json.encoder import encode_basestring_ascii as string
+
+    parts: list[str] = []
+    add = parts.append
+    isfinite = math.isfinite
+
+    def key_text(key: Any) -> str:
+        if isinstance(key, str):
+            return string(key)
+        if isinstance(key, float):
+            if not isfinite(key):
+                raise _Unsupported
+            return f'"{float.__repr__(key)}"'
+        if key is True:
+            return '"true"'
+        if key is False:
+            return '"false"'
+        if key is None:
+            return '"null"'
+        if isinstance(key, int):
+            return f'"{int.__repr__(key)}"'
+        raise _Unsupported
+
+    def value(o: Any, inner: str) -> None:
+        if isinstance(o, str):
+            add(string(o))
+        elif o is None:
+            add("null")
+        elif o is True:
+            add("true")
+        elif o is False:
+            add("false")
+        elif isinstance(o, int):
+            add(int.__repr__(o))
+        elif isinstance(o, float):
+            add(float.__repr__(o) if isfinite(o) else "null")
+        elif isinstance(o, dict):
+            if not o:
+                add("{}")
+                return
+            deeper = inner + pad
+            add("{" + deeper)
+            first = True
+            for k, v in o.items():
+                if first:
+                    first = False
+                else:
+                    add("," + deeper)
+                add(key_text(k) + ": ")
+                value(v, deeper)
+            add(inner + "}")
+        elif isinstance(o, (list, tuple)):
+            if not o:
+                add("[]")
+                return
+            deeper = inner + pad
+            add("[" + deeper)
+            first = True
+            for v in o:
+                if first:
+                    first = False
+                else:
+                    add("," + deeper)
+                value(v, deeper)
+            add(inner + "]")
+        else:
+            raise _Unsupported
+
+    pad = " " * indent
+    value(data, "\n")
+    return "".join(parts)
