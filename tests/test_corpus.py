@@ -10,16 +10,15 @@ modules, so that a fix shows up as an unexpected pass.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import SHARED
 
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions
 from caffemem.net.analyze import analyze_path
 from caffemem.proto import caffe_pb2
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ROOTS = ("corpus/nets", "corpus/legacy", "corpus-runnable")
 
 _MISSING_NET = "named in the solver (was found neither|does not exist)|no such file"

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 from layer_helpers import buffers, footprint, grads, make, tops
 
 from caffemem.categories import Category as C
@@ -148,7 +149,6 @@ def test_detection_output() -> None:
 
 
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 
 

@@ -13,12 +13,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 from log_helpers import same
 
 from caffemem.logs import grammar, read_log
 from caffemem.logs.lines import PREFIX_RE, fast_snapshot_line, fast_solver_line
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 CORPUS = SHARED / "corpus" / "logs"
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared corpus not present")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 from log_helpers import SEED, big_log
 
 import caffemem.logs.fast.parallel as parallel
@@ -23,7 +24,6 @@ from caffemem.report.log_json import write_log_json
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-SHARED = ROOT / ".." / "shared"
 NEVER = 1 << 62
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parallel path needs fork")
