@@ -41,6 +41,20 @@ _NONFINITE_FOR_JSON = ((": -nan", ": NaN"), (": nan", ": NaN"), (": -inf", ": -I
 _NONFINITE_TO_NULL = ((": -nan", ": null"), (": nan", ": null"), (": -inf", ": null"), (": inf", ": null"))
 
 
+class PrintedNonFinite(float):
+    """A NaN or infinity Caffe printed (a missing value is a plain NaN): ``printed`` tells them apart."""
+
+    printed = True
+
+
+_PRINTED = {"NaN": PrintedNonFinite("nan"), "Infinity": PrintedNonFinite("inf"),
+            "-Infinity": PrintedNonFinite("-inf")}
+
+
+def _as_float(value: float | int) -> float:
+    return value if isinstance(value, float) else float(value)
+
+
 def _read_at(source: IO[bytes], size: int, offset: int) -> bytes:
     """``size`` bytes at ``offset``: ``os.pread`` where there is one (it leaves the file position
     alone, which a worker process may share), else seek and read (Windows, where no worker runs)."""
@@ -423,10 +437,11 @@ class Table:
         names = self.names
         for text in self._row_pieces():
             # (nonfinite is settled only once the last row has been rendered, by text_chunks)
-            for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]"):
+            for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]",
+                                  parse_constant=_PRINTED.__getitem__):
                 values = row["outputs"]
-                yield CurveRow(row["iteration"], row["seconds"], float(row["lr"]), float(row["loss"]),
-                               row.get("net", 0), tuple(float(values.get(name, math.nan)) for name in names))
+                yield CurveRow(row["iteration"], row["seconds"], float(row["lr"]), _as_float(row["loss"]),
+                               row.get("net", 0), tuple(_as_float(values.get(name, math.nan)) for name in names))
 
     def rows(self) -> Iterator[tuple[float | int, ...]]:
         """Rows as flat tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""
