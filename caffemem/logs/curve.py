@@ -51,7 +51,9 @@ _PRINTED = {"NaN": PrintedNonFinite("nan"), "Infinity": PrintedNonFinite("inf"),
             "-Infinity": PrintedNonFinite("-inf")}
 
 
-def _as_float(value: float | int) -> float:
+def _as_float(value: float | int | None) -> float:
+    if value is None:
+        return math.nan
     return value if isinstance(value, float) else float(value)
 
 
@@ -96,6 +98,8 @@ def _number_text(value: float) -> str:
     """A float as kept text: the text Caffe printed when it is known and a JSON number (as the fast
     path keeps it), else repr; nan/inf/-inf for the others."""
     if not math.isfinite(value):
+        if math.isnan(value) and getattr(value, "text", None) is None:
+            return "null"  # missing: no line printed it (a printed nan carries its text)
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     text = getattr(value, "text", None)
     return text if text is not None and _JSON_NUMBER.fullmatch(text) else repr(value)
@@ -440,7 +444,7 @@ class Table:
             for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]",
                                   parse_constant=_PRINTED.__getitem__):
                 values = row["outputs"]
-                yield CurveRow(row["iteration"], row["seconds"], float(row["lr"]), _as_float(row["loss"]),
+                yield CurveRow(row["iteration"], row["seconds"], _as_float(row["lr"]), _as_float(row["loss"]),
                                row.get("net", 0), tuple(_as_float(values.get(name, math.nan)) for name in names))
 
     def rows(self) -> Iterator[tuple[float | int, ...]]:

@@ -20,20 +20,17 @@ def _first_in(table: Table, phase: Phase) -> Divergence | None:
     if not len(table) or not table.nonfinite:
         return None
     for row in table.records():
-        # the loss column: a row the lr line alone opened has no loss (a plain NaN too), so a NaN
-        # loss counts only on a row that shows a learning rate or outputs
-        shown = math.isfinite(row.lr) or any(not math.isnan(v) or _printed_nan(v) for v in row.outputs)
-        if phase == Phase.TRAIN and not math.isfinite(row.loss) and shown:
+        if phase == Phase.TRAIN and _printed(row.loss):
             return Divergence(row.iteration, "loss", _word(row.loss), phase)
         for name, value in zip(table.names, row.outputs, strict=False):
-            if math.isinf(value) or _printed_nan(value):
+            if _printed(value):
                 return Divergence(row.iteration, name, _word(value), phase)
     return None
 
 
-def _printed_nan(value: float) -> bool:
-    """A NaN Caffe printed (a missing value is a plain NaN; a printed one is marked by the curve)."""
-    return math.isnan(value) and getattr(value, "printed", False)
+def _printed(value: float) -> bool:
+    """An infinity, or a NaN Caffe printed (a missing value is a plain NaN; a printed one is marked by the curve)."""
+    return math.isinf(value) or math.isnan(value) and getattr(value, "printed", False)
 
 
 def find_divergence(run: Run) -> Divergence | None:

@@ -55,10 +55,13 @@ def to_float(text: str) -> float:
     except ValueError:
         low = text.lower()
         if "nan" in low:
-            return math.nan
-        if "inf" in low:
-            return -math.inf if low.startswith("-") else math.inf
-        raise
+            value = PrintedFloat(math.nan)
+        elif "inf" in low:
+            value = PrintedFloat(-math.inf if low.startswith("-") else math.inf)
+        else:
+            raise
+        value.text = str(text)
+        return value
 
 
 def _untag(items: list[Any]) -> list[Any]:
