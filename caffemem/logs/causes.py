@@ -52,12 +52,15 @@ Rule = Callable[[re.Match[str]], Cause]
 _RULES: list[tuple[re.Pattern[str], Rule]] = [
     (re.compile(r"error while loading shared libraries: (\S+?): cannot open shared object file"),
      lambda m: Cause("shared_library_missing", f"a shared library Caffe was built against is missing: {m.group(1)}",
-                     [f"install the library Caffe was linked with ({m.group(1)}: the CUDA/cuDNN/BLAS version of the build), "
+                     [f"install the library Caffe was linked with ({m.group(1)}: the CUDA/cuDNN/BLAS version of the "
+                      "build), "
                       "or add the folder that holds it to LD_LIBRARY_PATH (e.g. /usr/local/cuda/lib64)",
                       "or rebuild Caffe against the versions installed now (make clean; make all)"])),
     (re.compile(r"Cannot write to snapshot prefix '([^']*)'"),
-     lambda m: Cause("snapshot_prefix", f"the folder of snapshot_prefix '{m.group(1)}' does not exist or is not writable",
-                     [f"create the folder first (mkdir -p \"$(dirname '{m.group(1)}')\") or point snapshot_prefix in the "
+     lambda m: Cause("snapshot_prefix", f"the folder of snapshot_prefix '{m.group(1)}' does not exist or is not "
+                                        "writable",
+                     [f"create the folder first (mkdir -p \"$(dirname '{m.group(1)}')\") or point snapshot_prefix in "
+                      "the "
                       "solver at a folder you can write; paths are relative to where caffe was started"])),
     (re.compile(r"Error parsing text-format caffe\.(\w+): (\d+):(\d+): (.*)"),
      lambda m: Cause("parse_error", f"the {m.group(1)} file does not parse: line {m.group(2)}, column {m.group(3)}: "
@@ -78,7 +81,8 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
                      ["resume (--snapshot) only from a .solverstate of this same net and solver type",
                       "to start a changed net from old weights, pass the .caffemodel with --weights instead"])),
     (re.compile(r"Cannot copy param \d+ weights from layer '([^']+)'; shape mismatch"),
-     lambda m: Cause("weights_mismatch", f"the weights file has a layer '{m.group(1)}' of another shape than this net's",
+     lambda m: Cause("weights_mismatch", f"the weights file has a layer '{m.group(1)}' of another shape than this "
+                                         "net's",
                      [f"when fine-tuning with a new number of outputs, rename layer '{m.group(1)}' so its weights are "
                       "initialised afresh instead of copied"])),
     (re.compile(r"Unknown layer type: (\S+)"),
@@ -142,7 +146,8 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
                      ["try engine: \"CAFFE\" for the failing layer (or the whole net) to bypass MKL-DNN; check the "
                       "MKL-DNN/MLSL versions match the build; for multi-node runs check the MLSL/MPI set-up"])),
     (re.compile(r"cv::Exception|OpenCV Error|opencv"),
-     lambda m: Cause("opencv", "OpenCV failed on an image (a missing, empty or corrupt image, or bad resize/crop sizes)",
+     lambda m: Cause("opencv", "OpenCV failed on an image (a missing, empty or corrupt image, or bad "
+                                "resize/crop sizes)",
                      ["check the image paths in the list file or database, and the resize/crop parameters"])),
     (re.compile(r"bottom\[\d\]->(?:count|num|shape)\(.*\) == bottom\[\d\]->|Incompatible|shape mismatch|"
                 r"Check failed: .*(?:num_axes|count\(\)|shape\(\))"),

@@ -12,8 +12,8 @@ import math
 import re
 from typing import IO, TYPE_CHECKING
 
-from caffemem.logs.divergence import find_divergence
 from caffemem.logs.clock import DAY_US, TURN_US, YEAR_US, stamp
+from caffemem.logs.divergence import find_divergence
 from caffemem.logs.endings import FOREIGN_ERROR, SHELL_CRASH, STRENGTH, fatal_kind, signal_kind, terminate_kind
 from caffemem.logs.events import UNKNOWN, Event
 from caffemem.logs.lines import DATA_LAYER_SOURCES, PREFIX_RE
