@@ -244,10 +244,14 @@ def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None
         origin, guesses = "none", []
         try:
             origin, build, guesses = net_builder(run, net_path, log_path)
-            nets = build(None)  # each net at the batch it ran with
-        except CaffememError as err:
-            no_net = err.message if hasattr(err, "message") else str(err)
-            origin, nets, guesses = "none", [], []
+        except CaffememError as err:  # no net can be had: the ending is still the answer
+            no_net = err.message
+        else:
+            try:
+                nets = build(None)  # each net at the batch it ran with
+            except CaffememError as err:
+                no_net = f"the net {origin} could not be built ({err.message})"
+                origin, guesses = "none", []
         if net_path and nets:
             notes += compare_with_log(run, nets)
         fp = run_footprint(nets, roles_of(nets), mode, stype, gpus=gpus) if nets else None

@@ -34,7 +34,7 @@ def layer_in_stack(lines: list[str]) -> tuple[str, str] | None:
     """(layer type, method) of the first Caffe layer frame in a stack trace, e.g. ('Convolution', 'Forward_gpu')."""
     for line in lines:
         found = _FRAME_LAYER.search(line)
-        if found and found.group(1) not in ("", "Base"):
+        if found and found.group(1) and not found.group(1).startswith("Base"):
             return found.group(1), found.group(2)
     return None
 
@@ -112,7 +112,7 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
                                     "same source (a known DataReader problem of Caffe 1.0-era builds and SSD)",
                      ["give the TRAIN and TEST data layers different sources, or update Caffe (the DataReader was "
                       "rewritten), or start the run without a test net to confirm"])),
-    (re.compile(r"(?:label|label_value) < (?:num_classes|num_labels|prob_\.shape|bottom)[^(]*\((-?\d+) vs\. (\d+)\)"),
+    (re.compile(r"(?:label|label_value) < (?:num_classes|num_labels|prob_\.shape|bottom).*?\((-?\d+) vs\. (\d+)\)"),
      lambda m: Cause("label_out_of_range", f"a label ({m.group(1)}) is not below the number of classes ({m.group(2)})",
                      ["labels must run from 0 to num_classes-1: set num_output / num_classes to the number of classes "
                       "(plus background for SSD), or fix the label map / list file"])),
@@ -202,8 +202,8 @@ def explain(run: Run) -> Cause | None:
     end = run.end
     evidence = [end.message or "", *end.last_lines, *end.frames]
     if end.status == EndStatus.CRASHED:
-        for text in evidence:
-            for pattern, rule in _RULES:
+        for pattern, rule in _RULES:  # the most telling rule first, wherever its evidence is
+            for text in evidence:
                 found = pattern.search(text)
                 if found:
                     return rule(found)

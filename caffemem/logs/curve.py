@@ -278,6 +278,14 @@ class Table:
             self.nonfinite |= nonfinite
         self._pending = last
 
+    def has_nonfinite(self) -> bool:
+        """Whether some value (the last row's too) is nan/inf or missing: only then can a row hold a NaN."""
+        row = self._pending
+        if row is not None and (len(row.outputs) < len(self.names)
+                                or not all(map(math.isfinite, (row.lr, row.loss, *row.outputs.values())))):
+            return True
+        return self.nonfinite
+
     def _render_pending(self) -> None:
         text = self._pending_text()
         self._pending = None

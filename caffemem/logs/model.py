@@ -122,6 +122,7 @@ class RunEnd:
     stopped_early: bool = False
     last_lines: list[str] = field(default_factory=list)
     frames: list[str] = field(default_factory=list)  # the stack trace glog printed, first frames first
+    nets_ready: bool = False  # the solver's nets were all set up ("Solver scaffolding done.")
 
     def where(self) -> str:
         """Human wording of the place, e.g. 'during set-up of layer conv1 (TRAIN net)'."""
@@ -129,6 +130,8 @@ class RunEnd:
             if self.layer:
                 net = f" ({self.net_phase} net)" if self.net_phase else ""
                 return f"during set-up of layer {self.layer}{net}"
+            if self.nets_ready:
+                return "after set-up, before the first iteration"
             return "during set-up, before any layer"
         if self.phase == Stage.TEST:
             it = f" at iteration {self.iteration}" if self.iteration is not None else ""

@@ -65,6 +65,7 @@ class RunBuilder:
         self.ended = False
         self.weak_crash = False
         self.just_done: Net | None = None
+        self.scaffolded = False
 
     # ------------------------------------------------------------------ runs
 
@@ -88,6 +89,7 @@ class RunBuilder:
         self.first_clock = 0
         self.ended = False
         self.just_done = None
+        self.scaffolded = False
         return run
 
     def _starts_new_run(self, event: Event, run: Run) -> bool:
@@ -248,6 +250,7 @@ class RunBuilder:
             end.phase = Stage.TEST if self.in_test else Stage.TRAIN
         elif run.solver_text is not None or run.nets:
             end.phase = Stage.SETUP
+            end.nets_ready = self.scaffolded
         else:
             end.phase = None
 
@@ -407,6 +410,9 @@ class RunBuilder:
     def on_solver_init(self, run: Run, event: Event) -> None:
         run.solver_text = run.solver_text or ""
 
+    def on_scaffolding_done(self, run: Run, event: Event) -> None:
+        self.scaffolded = True
+
     def on_creating_train_net(self, run: Run, event: Event) -> None:
         self.expect_net_phase = Phase.TRAIN
 
@@ -562,6 +568,7 @@ _HANDLERS = {
     "produces_output": RunBuilder.on_produces_output,
     "net_done": RunBuilder.on_net_done,
     "solver_init": RunBuilder.on_solver_init,
+    "scaffolding_done": RunBuilder.on_scaffolding_done,
     "creating_train_net": RunBuilder.on_creating_train_net,
     "creating_test_net": RunBuilder.on_creating_test_net,
     "solving": RunBuilder.on_solving,
