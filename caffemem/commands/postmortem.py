@@ -7,6 +7,7 @@ guesses are listed). The verdict reuses the same memory model as ``caffemem chec
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,13 +196,20 @@ def _why_differ(pm: PostMortem, fit: Fit) -> list[str]:
     """A run that died of memory but is predicted to fit: what the prediction does not see."""
     end = pm.run.end
     notes = [f"the prediction fits {fit.budget_name}, yet the run died of memory: the two can differ because"]
-    notes.append("other processes held memory on the same GPU (another training, a notebook; nvidia-smi shows them)")
-    notes.append("the display or the desktop uses part of the card when it drives a monitor")
-    notes.append("cudaMalloc needs contiguous blocks: fragmentation and the allocator's rounding add up")
+    if end.crash_kind == CrashKind.CUDA_OUT_OF_MEMORY:
+        notes.append("other processes held memory on the same GPU (another training, a notebook; nvidia-smi shows "
+                     "them)")
+        notes.append("the display or the desktop uses part of the card when it drives a monitor")
+        notes.append("cudaMalloc needs contiguous blocks: fragmentation and the allocator's rounding add up")
+        notes.append("cuDNN may pick workspaces larger than predicted for some algorithms")
+    else:
+        notes.append("other processes used the machine's memory at the same time (free -h, top show them)")
+        notes.append("the kernel counts the whole process: libraries, the allocator's caches, decoded images of "
+                     "the data layers' threads")
+        notes.append("a SIGKILL need not be memory at all: a cluster's scheduler or a user may have sent it")
     if end.phase == "test" or any(n.phase == "TEST" for n in pm.run.nets):
         at = f" at iteration {end.iteration}" if end.phase == "test" and end.iteration is not None else ""
         notes.append(f"the test net comes up beside the train net{at}, with its own activations")
-    notes.append("cuDNN may pick workspaces larger than predicted for some algorithms")
     return notes
 
 
@@ -237,7 +245,8 @@ def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None
         notes: list[str] = []
         device = device_of(run) if budget is None else None
         if budget is not None:
-            device = DeviceInfo(budget.name, budget.bytes, max(1, run.device.count), "option")
+            device = DeviceInfo(re.sub(r"^(?:an?|the) ", "", budget.name), budget.bytes, max(1, run.device.count),
+                                "option")
         gpus = max(1, run.device.count) if mode == Mode.GPU else 1
         no_net = None
         nets: list[BuiltNet] = []
@@ -305,6 +314,6 @@ def _agree(pm: PostMortem, batch: int | None) -> None:
     certain = end.crash_kind in (CrashKind.CUDA_OUT_OF_MEMORY, CrashKind.HOST_OUT_OF_MEMORY)
     if certain and batch and fit.max_batch is not None and fit.max_batch >= batch:
         fit.max_batch = batch - 1 if batch > 1 else None
-        pm.memory_notes.append(f"the run died of memory at batch {batch}, so the largest batch is capped below it")
+        pm.notes.append(f"the run died of memory at batch {batch}: the largest batch is capped below it")
     if fit.fits:
         pm.memory_notes += _why_differ(pm, fit)

@@ -119,6 +119,9 @@ def _advice(pm: PostMortem) -> list[str]:
                          "iter_size keeps the effective batch.")
         elif fit.max_batch is not None and fit.max_batch >= 1:
             lines.append(f"  the largest batch that fits is {fit.max_batch}, with every data layer at that batch.")
+        elif fit.max_batch is None and died_of_memory and pm.batch == 1:
+            lines.append("  it died of memory at batch 1 already: free the GPU of other processes, make the input or "
+                         "the largest layers smaller, or use a device with more memory.")
         elif fit.fixed_bytes is not None:
             at_one = fit.fixed_bytes + (fit.per_sample_bytes or 0)
             lines.append(f"  no batch fits: even at batch 1 it needs {human_bytes(at_one)}"
