@@ -126,6 +126,8 @@ class RunEnd:
 
     def where(self) -> str:
         """Human wording of the place, e.g. 'during set-up of layer conv1 (TRAIN net)'."""
+        if self.status == EndStatus.FINISHED:
+            return f"at the end, iteration {self.iteration}" if self.iteration is not None else "at the end"
         if self.phase == Stage.SETUP:
             if self.layer:
                 net = f" ({self.net_phase} net)" if self.net_phase else ""

@@ -330,3 +330,35 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, content: bytes) -> Non
     code, out, err = run("postmortem", str(path))
     assert code == 2 and out == ""
     assert err.strip().count("\n") == 0 and "Traceback" not in err
+
+
+def test_a_caffemodel_given_as_a_log(tmp_path: Path) -> None:
+    from caffemem.proto import caffe_pb2
+
+    param = caffe_pb2.NetParameter(name="LeNet")
+    layer = param.layer.add(name="ip", type="InnerProduct")
+    blob = layer.blobs.add()
+    blob.shape.dim.extend([10, 50])
+    blob.data.extend([0.001 * i for i in range(500)])
+    path = tmp_path / "lenet.caffemodel"
+    path.write_bytes(param.SerializeToString())
+    code, out, err = run("postmortem", str(path))
+    assert code == 2 and out == "" and err.strip().count("\n") == 0 and "Traceback" not in err
+
+
+def test_reconcile_reads_stdin() -> None:
+    case = need_shared() / "oracle" / "lenet-b64-sgd"
+    net = case / "examples_mnist_lenet_train_test.runnable.prototxt"
+    code, out, err = run("reconcile", str(net), "-", stdin=(case / "caffe.log").read_bytes())
+    assert code == 0, err
+
+
+def test_table_keeps_a_printed_nan(tmp_path: Path) -> None:
+    log = tmp_path / "caffe.log"
+    log.write_text(ENDINGS["diverged"][0])
+    code, out, _ = run("log", str(log))
+    assert code == 0 and "diverged: at iteration 40, TRAIN output loss = nan" in out
+    code, out, _ = run("log", str(log), "--format", "json")
+    run_ = json.loads(out)["runs"][0]
+    assert run_["divergence"]["iteration"] == 40 and run_["device"]["names"] == {"0": "GeForce GTX 1080"}
+    assert run_["end"]["iteration"] == 40
