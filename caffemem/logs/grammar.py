@@ -278,6 +278,9 @@ class _ToEvent(Transformer):  # type: ignore[type-arg]
     def gpu_total_memory(self, items: list[Any]) -> Any:
         return ("gpu_total_memory", (int(items[0]), int(items[1]), str(items[2]).strip()))
 
+    def opencl_global_mem(self, items: list[Any]) -> Any:
+        return ("gpu_total_memory", (int(items[0]), None, ""))
+
     def use_cpu(self, items: list[Any]) -> Any:
         return ("use_cpu", ())
 

@@ -448,7 +448,8 @@ class RunBuilder:
     def on_gpu_total_memory(self, run: Run, event: Event) -> None:
         total, _free, rest = event.values
         found = re.match(r"dev_info\[(\d+)\]", rest)
-        number = int(found.group(1)) if found else len(run.device.total_bytes)
+        number = int(found.group(1)) if found else (run.device.ids[0] if run.device.ids and not run.device.total_bytes
+                                                     else len(run.device.total_bytes))
         run.device.total_bytes.setdefault(number, total)
         run.device.mode = run.device.mode or "GPU"
 

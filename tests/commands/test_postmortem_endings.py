@@ -254,6 +254,7 @@ DEVICE_LINES = {
     "dev_info[0]: total=11720130560 free=10546708480\n": ("GPU 0", 11720130560, 1),
     "I0101 10:00:00.000000  1000 common.cpp:470] GPU 0 'Tesla V100S-PCIE-32GB' has compute capability 7.0\n":
         ("Tesla V100S-PCIE-32GB", 32 * 1024**3, 1),
+    "I0101 10:00:00.000000  1000 device.cpp:393] \tGlobal mem size:\t16878927872\n": ("GPU 0", 16878927872, 1),
 }
 
 
