@@ -142,7 +142,7 @@ class RunEnd:
             if self.iteration is not None:
                 return f"at iteration {self.iteration}"
             return "in the first training iteration"
-        return "before Caffe started"
+        return "before any net was set up"
 
 
 @dataclass

@@ -40,10 +40,13 @@ def _ending(pm: PostMortem) -> list[str]:
         text = [f"{run} finished normally."]
     elif end.status == "cut_off":
         text = [f"{run} has no ending in the log: it was still running, or the log was cut off ({where})."]
+    elif end.crash_kind == "other" and end.phase is None:
+        text = [f"{run} never started: the system could not run Caffe."]
     else:
         text = [f"{run} crashed {where}: {_KIND_WORDS.get(end.crash_kind or 'other', 'it crashed')}."]
-        if end.message and end.crash_kind not in ("killed",):
-            text.append(f"  Caffe said: {end.message}")
+    if end.status == "crashed" and end.message and end.crash_kind not in ("killed",):
+        said = "Caffe said" if pm.run.glog_lines else "The log says"
+        text.append(f"  {said}: {end.message}")
     if div is not None:
         text.append(f"  Training diverged at iteration {div.iteration}: {div.phase} output {div.output} = {div.value}.")
     cause = pm.cause
