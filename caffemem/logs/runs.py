@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the fast path hands over stretches it read and encoded (log
 
 # Messages only the main thread of a newly started `caffe` prints near its start.
 _START_KINDS = frozenset({"solver_init", "using_gpus", "use_cpu", "use_gpu", "gpu_name", "header_created"})
-_START_FILES = ("caffe.cpp:", "upgrade_proto.cpp:")
+_START_FILES = ("caffe.cpp:", "upgrade_proto.cpp:", "train_net.cpp:", "finetune_net.cpp:")  # 2014: its own tools
 _PHASE_IN_TEXT = re.compile(r"^state \{\s*\n?\s*phase: (TRAIN|TEST)", re.M)
 MAX_FRAMES = 40
 _SOLVER_FIELD = re.compile(r"^([a-z_]+): (.*)$", re.M)
@@ -545,6 +545,11 @@ class RunBuilder:
         text = event.text.strip()
         self._crash(run, terminate_kind(text), text)
 
+    def on_stack_trace_start(self, run: Run, event: Event) -> None:
+        # glog prints this after a failed CHECK; alone (its F line cut away) it is still the evidence
+        if run.end.status != EndStatus.CRASHED:
+            self._crash(run, CrashKind.FATAL_ERROR, "Check failed (its line is not in the log, glog's stack trace is)")
+
     def on_stack_frame(self, run: Run, event: Event) -> None:
         if len(run.end.frames) < MAX_FRAMES:
             run.end.frames.append(event.values[0])
@@ -600,4 +605,5 @@ _HANDLERS = {
     "bad_alloc": RunBuilder.on_terminate,
     "abort_banner": RunBuilder.on_abort_banner,
     "stack_frame": RunBuilder.on_stack_frame,
+    "stack_trace_start": RunBuilder.on_stack_trace_start,
 }

@@ -363,3 +363,20 @@ def test_table_keeps_a_printed_nan(tmp_path: Path) -> None:
     run_ = json.loads(out)["runs"][0]
     assert run_["divergence"]["iteration"] == 40 and run_["device"]["names"] == {"0": "GeForce GTX 1080"}
     assert run_["end"]["iteration"] == 40
+
+
+@pytest.mark.parametrize(("text", "ending", "layer_type"), [
+    ("*** Check failure stack trace: ***\n    @     0x7f  google::LogMessage::Fail()\n"
+     "    @     0x7f  caffe::ConvolutionLayer<>::Forward_gpu()\n", "failed_check", "Convolution"),
+    ("Killed\n", "killed", None),
+    ("terminate called after throwing an instance of 'std::bad_alloc'\n  what():  std::bad_alloc\n"
+     "Aborted (core dumped)\n", "host_out_of_memory", None),
+    ("F1204 23:34:13.581306 31373 syncedmem.cpp:56] Check failed: error == cudaSuccess (2 vs. 0)  out of memory\n"
+     "*** Check failure stack trace: ***\n    @     0x7f  caffe::SyncedMemory::to_gpu()\n"
+     "    @     0x7f  caffe::CuDNNConvolutionLayer<>::Forward_gpu()\n", "cuda_out_of_memory", "CuDNNConvolution"),
+])
+def test_crash_fragments(tmp_path: Path, text: str, ending: str, layer_type: str | None) -> None:
+    log = tmp_path / "issue.txt"
+    log.write_text(text)
+    data = pm_json(log)
+    assert data["ending"] == ending and data["end"]["layer_type"] == layer_type and data["cause"] is not None
