@@ -51,6 +51,11 @@ _PRINTED = {"NaN": PrintedNonFinite("nan"), "Infinity": PrintedNonFinite("inf"),
             "-Infinity": PrintedNonFinite("-inf")}
 
 
+def _any_printed(values: tuple[float, ...]) -> bool:
+    """Whether some value is non-finite as Caffe printed it (a missing value is a NaN without text)."""
+    return any(not math.isfinite(v) and (math.isinf(v) or getattr(v, "text", None) is not None) for v in values)
+
+
 def _as_float(value: float | int | None) -> float:
     if value is None:
         return math.nan
@@ -234,6 +239,7 @@ class Table:
         self._pending: Pending | None = None
         self._names_at_first_row: int | None = None  # outputs the first rendered row was written with
         self.nonfinite = False  # whether some kept value is nan/inf (then writers must replace them)
+        self.printed_nonfinite = False  # whether Caffe printed some value as nan/inf (not merely missing)
 
     # ------------------------------------------------------------------ size and last row
 
@@ -276,15 +282,13 @@ class Table:
         if count:
             self._append(rows, count)
             self.nonfinite |= nonfinite
+            self.printed_nonfinite |= nonfinite  # bulk rows hold every value: non-finite ones were printed
         self._pending = last
 
-    def has_nonfinite(self) -> bool:
-        """Whether some value (the last row's too) is nan/inf or missing: only then can a row hold a NaN."""
+    def has_printed_nonfinite(self) -> bool:
+        """Whether Caffe printed some value of the table (the last row's too) as nan or inf."""
         row = self._pending
-        if row is not None and (len(row.outputs) < len(self.names)
-                                or not all(map(math.isfinite, (row.lr, row.loss, *row.outputs.values())))):
-            return True
-        return self.nonfinite
+        return self.printed_nonfinite or row is not None and _any_printed((row.lr, row.loss, *row.outputs.values()))
 
     def _render_pending(self) -> None:
         text = self._pending_text()
@@ -297,6 +301,7 @@ class Table:
         if row is None:
             return ""
         self.nonfinite |= not all(map(math.isfinite, (row.lr, row.loss, *row.outputs.values())))
+        self.printed_nonfinite |= self.nonfinite and _any_printed((row.lr, row.loss, *row.outputs.values()))
         self.nonfinite |= len(row.outputs) < len(self.names)
         outputs = ", ".join(_key_json(name) + ": " + _number_text(row.outputs.get(name, math.nan))
                             for name in self.names)
@@ -318,6 +323,7 @@ class Table:
             self._spill_parts()
             self._add_extent(source, start, end)
             self.nonfinite |= nonfinite
+            self.printed_nonfinite |= nonfinite  # bulk rows hold every value: non-finite ones were printed
         self._pending = last
 
     def _note_rows(self, rows: int) -> None:

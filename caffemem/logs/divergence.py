@@ -17,7 +17,7 @@ def _word(value: float) -> str:
 
 
 def _first_in(table: Table, phase: Phase) -> Divergence | None:
-    if not len(table) or not table.has_nonfinite():
+    if not len(table) or not table.has_printed_nonfinite():
         return None
     for row in table.records():
         if phase == Phase.TRAIN and _printed(row.loss):
