@@ -255,7 +255,8 @@ def postmortem_command(log_file: str, net_path: str | None, mem: str | None, dev
     from caffemem.commands.postmortem import postmortem
     from caffemem.memory.budget import budget_from_options
 
-    _emit("postmortem", fmt, postmortem(log_file, net_path, budget_from_options(mem, device), run_number))
+    _emit("postmortem", fmt, postmortem(log_file, net_path, budget_from_options(mem, device), run_number,
+                                        device_name=device))
 
 
 @main.command("reconcile")

@@ -233,8 +233,9 @@ def _consumers(nets: list[BuiltNet], fp: RunFootprint, top: int = 3) -> list[Con
 
 
 def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None = None,
-               run_index: int | None = None) -> PostMortem:
-    """Read ``log_path`` and explain how its run ended and what it needed."""
+               run_index: int | None = None, device_name: str | None = None) -> PostMortem:
+    """Read ``log_path`` and explain how its run ended and what it needed. ``device_name``: the
+    ``--device`` the budget came from (an ambiguous name then says which board was picked)."""
     report = read_log(log_path)
     try:
         check_is_log(report)
@@ -246,7 +247,7 @@ def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None
         device = device_of(run) if budget is None else None
         if budget is not None:
             device = DeviceInfo(re.sub(r"^(?:an?|the) ", "", budget.name), budget.bytes, max(1, run.device.count),
-                                "option")
+                                "option", lookup_device(device_name).note if device_name else None)
         gpus = max(1, run.device.count) if mode == Mode.GPU else 1
         no_net = None
         nets: list[BuiltNet] = []

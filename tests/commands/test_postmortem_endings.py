@@ -282,6 +282,7 @@ def test_option_device_wins_and_ambiguous_names_say_so(tmp_path: Path) -> None:
     log.write_text(ENDINGS["killed"][0])
     data = pm_json(log, "--device", "V100")
     assert data["device"]["from"] == "option" and data["device"]["bytes"] == 16 * 1024**3
+    assert any("could also mean Tesla V100 32GB" in n for n in data["notes"])
     match = lookup_device("V100")
     assert match.alternatives == ["Tesla V100 32GB"] and "could also mean" in (match.note or "")
     assert lookup_device("GTX 1060").alternatives == ["GeForce GTX 1060 3GB"]
@@ -380,3 +381,19 @@ def test_crash_fragments(tmp_path: Path, text: str, ending: str, layer_type: str
     log.write_text(text)
     data = pm_json(log)
     assert data["ending"] == ending and data["end"]["layer_type"] == layer_type and data["cause"] is not None
+
+
+def test_divergence_is_the_same_line_by_line_and_in_bulk(tmp_path: Path) -> None:
+    lines = [HEAD.rstrip("\n")]
+    for it in range(40, 4000, 20):
+        loss = "nan" if it >= 3000 else f"{1.0 / it:.6g}"
+        lines += [f"I0101 10:00:{3 + it // 1000:02d}.{it:06d}  1000 solver.cpp:243] Iteration {it}, loss = {loss}",
+                  f"I0101 10:00:{3 + it // 1000:02d}.{it:06d}  1000 solver.cpp:259]     Train net output #0: "
+                  f"loss = {loss} (* 1 = {loss} loss)",
+                  f"I0101 10:00:{3 + it // 1000:02d}.{it:06d}  1000 sgd_solver.cpp:138] Iteration {it}, lr = 0.01"]
+    log = tmp_path / "caffe.log"
+    log.write_text("\n".join(lines) + "\n")
+    found = {(bulk, piece): read_log(log, bulk=bulk, piece_bytes=piece).runs[0].divergence
+             for bulk in (True, False) for piece in (1 << 10, 1 << 20)}
+    assert {(d.iteration, d.output, d.value) for d in found.values() if d} == {(3000, "loss", "nan")}
+    assert all(found.values())
