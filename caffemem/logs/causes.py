@@ -223,7 +223,7 @@ def explain(run: Run) -> Cause | None:
 
 def ending(run: Run) -> str:
     """One word for how the run ended: finished, cut_off, diverged, killed, host_out_of_memory,
-    cuda_out_of_memory, failed_check, fatal_error, signal, crashed."""
+    cuda_out_of_memory, failed_check, fatal_error, signal."""
     end = run.end
     if end.status == EndStatus.CRASHED:
         kind = end.crash_kind
@@ -233,7 +233,11 @@ def ending(run: Run) -> str:
             return "failed_check" if (end.message or "").startswith("Check failed") else "fatal_error"
         if kind in (CrashKind.TERMINATED, CrashKind.SEGFAULT, CrashKind.ABORTED):
             return "signal"
-        return "diverged" if run.divergence is not None else "crashed"
+        if run.divergence is not None:
+            return "diverged"
+        # other evidence: an unusual signal (SIGFPE, SIGBUS...), or an error before Caffe ran (the loader's)
+        message = end.message or ""
+        return "signal" if "SIG" in message or "exception" in message.lower() else "fatal_error"
     if run.divergence is not None:
         return "diverged"
     return str(end.status)

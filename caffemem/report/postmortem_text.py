@@ -50,11 +50,11 @@ def _ending(pm: PostMortem) -> list[str]:
     if div is not None:
         text.append(f"  Training diverged at iteration {div.iteration}: {div.phase} output {div.output} = {div.value}.")
     cause = pm.cause
-    if cause is not None and cause.key not in ("cut_off",) or cause is not None and div is None and not text:
+    if cause is not None and cause.key != "cut_off":
         text.append(f"  Why: {cause.cause}.")
         text += [f"  What to do: {a}." if i == 0 else f"              {a}." for i, a in enumerate(cause.advice)]
-    elif cause is not None:
-        text.append(f"  Note: {cause.advice[0]}." if cause.advice else "")
+    elif cause is not None and cause.advice:
+        text.append(f"  Note: {cause.advice[0]}.")
     dev = pm.device
     if dev is not None:
         size = f", {human_bytes(dev.bytes)}" if dev.bytes else ""

@@ -27,7 +27,7 @@ CORPUS_ENDINGS = {
     "caffenet_benchmark/SqueezeNet128_new_solver.log": ("cuda_out_of_memory", "cuda_out_of_memory"),
     "caffenet_benchmark/SqueezeNet224_2gpu_new_solver.log": ("finished", None),
     "caffenet_benchmark/caffenet128_bn_after_tanh_again_05_TRUNCATED16K.log": ("cut_off", "cut_off"),
-    "caffenet_benchmark/caffenet128_lsuv_adaadam_sharedlib_error.log": ("crashed", "shared_library_missing"),
+    "caffenet_benchmark/caffenet128_lsuv_adaadam_sharedlib_error.log": ("fatal_error", "shared_library_missing"),
     "caffenet_benchmark/caffenet128_lsuv_bs1024.log": ("finished", None),
     "caffenet_benchmark/caffenet_299.log": ("cuda_out_of_memory", "cuda_out_of_memory"),
     "cvjena_cnn_models/ResNet50_cvgj_test.log": ("finished", None),
