@@ -205,7 +205,7 @@ class _LogProgress:
 
 
 @main.command("log")
-@click.argument("log_file", metavar="LOG", type=click.Path(dir_okay=False, allow_dash=False))
+@click.argument("log_file", metavar="LOG", type=click.Path(dir_okay=False, allow_dash=True))
 @_format_option("log", "table for people; json for tools; csv as Caffe's parse_log.py.")
 @click.option("--run", "run_number", type=int, default=None, metavar="N",
               help="Only run N (1 = first) of a log that holds several restarts.")
@@ -246,7 +246,7 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
 
 
 @main.command("postmortem")
-@click.argument("log_file", type=click.Path(dir_okay=False))
+@click.argument("log_file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--net", "net_path", type=click.Path(dir_okay=False),
               help="The net or solver that ran (exact figures); default: the net echoed in the log, "
                    "else one rebuilt from the logged shapes.")
@@ -266,12 +266,13 @@ def postmortem_command(log_file: str, net_path: str | None, mem: str | None, dev
     from caffemem.memory.budget import budget_from_options
 
     with searching(search):
-        _emit("postmortem", fmt, postmortem(log_file, net_path, budget_from_options(mem, device), run_number))
+        _emit("postmortem", fmt, postmortem(log_file, net_path, budget_from_options(mem, device), run_number,
+                                            device_name=device))
 
 
 @main.command("reconcile")
 @click.argument("net_path", type=click.Path(dir_okay=False))
-@click.argument("log_file", type=click.Path(dir_okay=False))
+@click.argument("log_file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--run", "run_number", type=click.IntRange(min=1), help="Which run of the log (default: the last "
               "one that crashed, else the last one).")
 @click.option("--batch", type=click.IntRange(min=1), help="Batch size for every data layer of NET.")

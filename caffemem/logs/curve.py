@@ -41,6 +41,27 @@ _NONFINITE_FOR_JSON = ((": -nan", ": NaN"), (": nan", ": NaN"), (": -inf", ": -I
 _NONFINITE_TO_NULL = ((": -nan", ": null"), (": nan", ": null"), (": -inf", ": null"), (": inf", ": null"))
 
 
+class PrintedNonFinite(float):
+    """A NaN or infinity Caffe printed (a missing value is a plain NaN): ``printed`` tells them apart."""
+
+    printed = True
+
+
+_PRINTED = {"NaN": PrintedNonFinite("nan"), "Infinity": PrintedNonFinite("inf"),
+            "-Infinity": PrintedNonFinite("-inf")}
+
+
+def _any_printed(values: tuple[float, ...]) -> bool:
+    """Whether some value is non-finite as Caffe printed it (a missing value is a NaN without text)."""
+    return any(not math.isfinite(v) and (math.isinf(v) or getattr(v, "text", None) is not None) for v in values)
+
+
+def _as_float(value: float | int | None) -> float:
+    if value is None:
+        return math.nan
+    return value if isinstance(value, float) else float(value)
+
+
 def _read_at(source: IO[bytes], size: int, offset: int) -> bytes:
     """``size`` bytes at ``offset``: ``os.pread`` where there is one (it leaves the file position
     alone, which a worker process may share), else seek and read (Windows, where no worker runs)."""
@@ -82,6 +103,8 @@ def _number_text(value: float) -> str:
     """A float as kept text: the text Caffe printed when it is known and a JSON number (as the fast
     path keeps it), else repr; nan/inf/-inf for the others."""
     if not math.isfinite(value):
+        if math.isnan(value) and getattr(value, "text", None) is None:
+            return "null"  # missing: no line printed it (a printed nan carries its text)
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     text = getattr(value, "text", None)
     return text if text is not None and _JSON_NUMBER.fullmatch(text) else repr(value)
@@ -216,6 +239,7 @@ class Table:
         self._pending: Pending | None = None
         self._names_at_first_row: int | None = None  # outputs the first rendered row was written with
         self.nonfinite = False  # whether some kept value is nan/inf (then writers must replace them)
+        self.printed_nonfinite = False  # whether Caffe printed some value as nan/inf (not merely missing)
 
     # ------------------------------------------------------------------ size and last row
 
@@ -258,7 +282,13 @@ class Table:
         if count:
             self._append(rows, count)
             self.nonfinite |= nonfinite
+            self.printed_nonfinite |= nonfinite  # bulk rows hold every value: non-finite ones were printed
         self._pending = last
+
+    def has_printed_nonfinite(self) -> bool:
+        """Whether Caffe printed some value of the table (the last row's too) as nan or inf."""
+        row = self._pending
+        return self.printed_nonfinite or row is not None and _any_printed((row.lr, row.loss, *row.outputs.values()))
 
     def _render_pending(self) -> None:
         text = self._pending_text()
@@ -271,6 +301,7 @@ class Table:
         if row is None:
             return ""
         self.nonfinite |= not all(map(math.isfinite, (row.lr, row.loss, *row.outputs.values())))
+        self.printed_nonfinite |= self.nonfinite and _any_printed((row.lr, row.loss, *row.outputs.values()))
         self.nonfinite |= len(row.outputs) < len(self.names)
         outputs = ", ".join(_key_json(name) + ": " + _number_text(row.outputs.get(name, math.nan))
                             for name in self.names)
@@ -292,6 +323,7 @@ class Table:
             self._spill_parts()
             self._add_extent(source, start, end)
             self.nonfinite |= nonfinite
+            self.printed_nonfinite |= nonfinite  # bulk rows hold every value: non-finite ones were printed
         self._pending = last
 
     def _note_rows(self, rows: int) -> None:
@@ -423,10 +455,11 @@ class Table:
         names = self.names
         for text in self._row_pieces():
             # (nonfinite is settled only once the last row has been rendered, by text_chunks)
-            for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]"):
+            for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]",
+                                  parse_constant=_PRINTED.__getitem__):
                 values = row["outputs"]
-                yield CurveRow(row["iteration"], row["seconds"], float(row["lr"]), float(row["loss"]),
-                               row.get("net", 0), tuple(float(values.get(name, math.nan)) for name in names))
+                yield CurveRow(row["iteration"], row["seconds"], _as_float(row["lr"]), _as_float(row["loss"]),
+                               row.get("net", 0), tuple(_as_float(values.get(name, math.nan)) for name in names))
 
     def rows(self) -> Iterator[tuple[float | int, ...]]:
         """Rows as flat tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""

@@ -9,7 +9,8 @@ Values per kind (the order run building relies on):
 - ``bottom``: (layer, blob); ``top``: (layer, blob, in_place); ``top_automatic``: (layer,)
 - ``top_shape``: (dims tuple, count[, phase, layer index, layer name] — the last three from NVCaffe);
   ``loss_weight``: (weight,)
-- ``memory_data``: (bytes, is_2014_form)
+- ``memory_data``: (bytes, is_2014_form[, phase, diff bytes] — the last two from NVCaffe)
+- ``gpu_name``: (device id, name); ``gpu_total_memory``: (total bytes, free bytes, rest)
 - ``needs_backward``/``no_backward``/``produces_output``: (name,)
 - ``iteration_loss``: (iteration, loss, iter_per_s | None, seconds | None, per_iters | None)
 - ``iteration_lr``: (iteration, lr); ``testing_net``: (iteration, test net index)
@@ -54,10 +55,13 @@ def to_float(text: str) -> float:
     except ValueError:
         low = text.lower()
         if "nan" in low:
-            return math.nan
-        if "inf" in low:
-            return -math.inf if low.startswith("-") else math.inf
-        raise
+            value = PrintedFloat(math.nan)
+        elif "inf" in low:
+            value = PrintedFloat(-math.inf if low.startswith("-") else math.inf)
+        else:
+            raise
+        value.text = str(text)
+        return value
 
 
 def _untag(items: list[Any]) -> list[Any]:
@@ -165,6 +169,10 @@ class _ToEvent(Transformer):  # type: ignore[type-arg]
     def memory_data_2014(self, items: list[Any]) -> Any:
         return ("memory_data", (int(items[0]), True))
 
+    def memory_data_nvcaffe(self, items: list[Any]) -> Any:
+        # (bytes, is_2014_form, phase, diff bytes)
+        return ("memory_data", (int(items[1]), False, str(items[0]), int(items[2])))
+
     def sharing_parameters(self, items: list[Any]) -> Any:
         return ("sharing_parameters", _text(items))
 
@@ -216,6 +224,9 @@ class _ToEvent(Transformer):  # type: ignore[type-arg]
         items = _untag(items)
         return ("testing_net", (int(items[0]), int(items[1])))
 
+    def testing_net_2014(self, items: list[Any]) -> Any:
+        return ("testing_net", (int(items[0]), 0))
+
     def iteration_lr(self, items: list[Any]) -> Any:
         items = _untag(items)
         return ("iteration_lr", (int(items[0]), to_float(items[1])))
@@ -260,6 +271,15 @@ class _ToEvent(Transformer):  # type: ignore[type-arg]
 
     def gpu_name(self, items: list[Any]) -> Any:
         return ("gpu_name", (int(items[0]), str(items[1]).strip()))
+
+    def gpu_name_quoted(self, items: list[Any]) -> Any:
+        return ("gpu_name", (int(items[0]), str(items[1])[1:-1].strip()))
+
+    def gpu_total_memory(self, items: list[Any]) -> Any:
+        return ("gpu_total_memory", (int(items[0]), int(items[1]), str(items[2]).strip()))
+
+    def opencl_global_mem(self, items: list[Any]) -> Any:
+        return ("gpu_total_memory", (int(items[0]), None, ""))
 
     def use_cpu(self, items: list[Any]) -> Any:
         return ("use_cpu", ())

@@ -43,6 +43,7 @@ _KNOWN_FIRST_WORDS = frozenset({
     "Initializing", "Creating", "Setting", "Top", "with", "Memory", "Sharing", "This", "Network",
     "Solver", "Solving", "Learning", "Iteration", "Train", "Test", "Snapshotting", "Optimization",
     "Starting", "Resuming", "Finetuning", "Using", "GPU", "Use", "Check", "***", "TRAIN", "TEST", "Loss:",
+    "Total", "Global",
 })
 _NAME_FORMS = (" <- ", " -> ", "backward computation.")
 

@@ -93,6 +93,7 @@ class Net:
     phase_source: PhaseSource | None = None
     layers: list[Layer] = field(default_factory=list)
     memory_required_for_data: int | None = None
+    memory_required_for_diff: int | None = None  # NVCaffe prints the gradients' figure beside it
     outputs: list[str] = field(default_factory=list)
     done: bool = False
     nested_in: str | None = None
@@ -120,13 +121,19 @@ class RunEnd:
     message: str | None = None
     stopped_early: bool = False
     last_lines: list[str] = field(default_factory=list)
+    frames: list[str] = field(default_factory=list)  # the stack trace glog printed, first frames first
+    nets_ready: bool = False  # the solver's nets were all set up ("Solver scaffolding done.")
 
     def where(self) -> str:
         """Human wording of the place, e.g. 'during set-up of layer conv1 (TRAIN net)'."""
+        if self.status == EndStatus.FINISHED:
+            return f"at the end, iteration {self.iteration}" if self.iteration is not None else "at the end"
         if self.phase == Stage.SETUP:
             if self.layer:
                 net = f" ({self.net_phase} net)" if self.net_phase else ""
                 return f"during set-up of layer {self.layer}{net}"
+            if self.nets_ready:
+                return "after set-up, before the first iteration"
             return "during set-up, before any layer"
         if self.phase == Stage.TEST:
             it = f" at iteration {self.iteration}" if self.iteration is not None else ""
@@ -135,7 +142,34 @@ class RunEnd:
             if self.iteration is not None:
                 return f"at iteration {self.iteration}"
             return "in the first training iteration"
-        return "before Caffe started"
+        return "before any net was set up"
+
+
+@dataclass
+class Divergence:
+    """The first value the run printed as NaN or infinite: where training blew up."""
+
+    iteration: int
+    output: str  # "loss" for the solver's own loss line, else the net output's name
+    value: str  # "nan", "inf" or "-inf"
+    phase: Phase = Phase.TRAIN
+
+    def to_dict(self) -> dict[str, object]:
+        return {"iteration": self.iteration, "output": self.output, "value": self.value, "phase": self.phase}
+
+
+@dataclass
+class Device:
+    """The GPUs a run used, as the log names them."""
+
+    mode: str | None = None  # "GPU" or "CPU" when the log says it
+    ids: list[int] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+    total_bytes: dict[int, int] = field(default_factory=dict)  # NVCaffe's "Total memory:" per device
+
+    @property
+    def count(self) -> int:
+        return max(len(self.ids), len(self.names), len(self.total_bytes)) or (1 if self.mode == "GPU" else 0)
 
 
 @dataclass
@@ -155,6 +189,8 @@ class Run:
     train: Table = field(default_factory=Table)
     test: Table = field(default_factory=Table)
     end: RunEnd = field(default_factory=RunEnd)
+    device: Device = field(default_factory=Device)
+    divergence: Divergence | None = None
     tids: set[str] = field(default_factory=set)
     main_tid: str | None = None
     glog_lines: int = 0

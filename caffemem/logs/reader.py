@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -162,8 +163,11 @@ def iter_events(stream: BinaryIO, progress: ProgressCallback | None = None,
 
 
 def open_log(path: str | os.PathLike[str]) -> tuple[BinaryIO, int | None]:
-    """The file opened for reading in binary, and its size when it has one."""
-    stream = open(path, "rb")  # noqa: SIM115 - the caller closes it
+    """The file opened for reading in binary, and its size when it has one; ``-`` is standard input."""
+    if os.fspath(path) == "-":
+        stream: BinaryIO = sys.stdin.buffer  # type: ignore[assignment]
+    else:
+        stream = open(path, "rb")  # noqa: SIM115 - the caller closes it
     try:
         size: int | None = os.fstat(stream.fileno()).st_size
     except OSError:

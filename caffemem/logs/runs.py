@@ -13,6 +13,7 @@ import re
 from typing import IO, TYPE_CHECKING
 
 from caffemem.logs.clock import DAY_US, TURN_US, YEAR_US, stamp
+from caffemem.logs.divergence import find_divergence
 from caffemem.logs.endings import FOREIGN_ERROR, SHELL_CRASH, STRENGTH, fatal_kind, signal_kind, terminate_kind
 from caffemem.logs.events import UNKNOWN, Event
 from caffemem.logs.lines import DATA_LAYER_SOURCES, PREFIX_RE
@@ -34,8 +35,9 @@ if TYPE_CHECKING:  # the fast path hands over stretches it read and encoded (log
 
 # Messages only the main thread of a newly started `caffe` prints near its start.
 _START_KINDS = frozenset({"solver_init", "using_gpus", "use_cpu", "use_gpu", "gpu_name", "header_created"})
-_START_FILES = ("caffe.cpp:", "upgrade_proto.cpp:")
+_START_FILES = ("caffe.cpp:", "upgrade_proto.cpp:", "train_net.cpp:", "finetune_net.cpp:")  # 2014: its own tools
 _PHASE_IN_TEXT = re.compile(r"^state \{\s*\n?\s*phase: (TRAIN|TEST)", re.M)
+MAX_FRAMES = 40
 _SOLVER_FIELD = re.compile(r"^([a-z_]+): (.*)$", re.M)
 
 
@@ -63,10 +65,13 @@ class RunBuilder:
         self.ended = False
         self.weak_crash = False
         self.just_done: Net | None = None
+        self.scaffolded = False
 
     # ------------------------------------------------------------------ runs
 
     def _new_run(self, number: int) -> Run:
+        if self.run is not None:
+            self._settle(self.run)
         run = Run(index=len(self.report.runs), first_line=number)
         self.report.runs.append(run)
         self.run = run
@@ -84,6 +89,7 @@ class RunBuilder:
         self.first_clock = 0
         self.ended = False
         self.just_done = None
+        self.scaffolded = False
         return run
 
     def _starts_new_run(self, event: Event, run: Run) -> bool:
@@ -196,9 +202,21 @@ class RunBuilder:
         return True
 
     def finish(self) -> LogReport:
+        if self.run is not None:
+            self._settle(self.run)
         for run in self.report.runs:
             run.end.last_lines = list(run.tail)
+            run.divergence = find_divergence(run)
         return self.report
+
+    def _settle(self, run: Run) -> None:
+        """A run without an ending (cut off) keeps where it was when the log stops: its last iteration."""
+        if run.end.status == EndStatus.CUT_OFF:
+            self._place(run)
+        if run.device.mode is None:
+            mode = run.solver.get("solver_mode", "").upper()
+            if mode in ("GPU", "CPU"):
+                run.device.mode = mode
 
     # ------------------------------------------------------------------ crash and end
 
@@ -232,6 +250,7 @@ class RunBuilder:
             end.phase = Stage.TEST if self.in_test else Stage.TRAIN
         elif run.solver_text is not None or run.nets:
             end.phase = Stage.SETUP
+            end.nets_ready = self.scaffolded
         else:
             end.phase = None
 
@@ -339,6 +358,10 @@ class RunBuilder:
         self.report.counts["memory_required_for_data"] += 1
         finished, self.just_done = self.just_done, None
         value = event.values[0]
+        if len(event.values) > 3:  # NVCaffe: the whole net's figure, before "Network initialization done."
+            net = self._net(run) if finished is None else finished
+            net.memory_required_for_data, net.memory_required_for_diff = value, event.values[3]
+            return
         # Caffe before rc3 prints it once, right after "Network initialization done.", for the
         # whole net: then it belongs to the net just finished (an unrolled RNN net too).
         if finished is None and self.net_stack and self.net_stack[-1].done:
@@ -387,6 +410,9 @@ class RunBuilder:
     def on_solver_init(self, run: Run, event: Event) -> None:
         run.solver_text = run.solver_text or ""
 
+    def on_scaffolding_done(self, run: Run, event: Event) -> None:
+        self.scaffolded = True
+
     def on_creating_train_net(self, run: Run, event: Event) -> None:
         self.expect_net_phase = Phase.TRAIN
 
@@ -403,6 +429,29 @@ class RunBuilder:
 
     def on_using_gpus(self, run: Run, event: Event) -> None:
         run.gpus = event.values[0]
+        run.device.mode = "GPU"
+        run.device.ids = [int(n) for n in re.findall(r"-?\d+", event.values[0])]
+
+    def on_use_gpu(self, run: Run, event: Event) -> None:
+        run.device.mode = "GPU"
+        if not run.device.ids:
+            run.device.ids = [event.values[0]]
+
+    def on_use_cpu(self, run: Run, event: Event) -> None:
+        run.device.mode = "CPU"
+
+    def on_gpu_name(self, run: Run, event: Event) -> None:
+        number, name = event.values
+        run.device.names.setdefault(number, name)
+        run.device.mode = run.device.mode or "GPU"
+
+    def on_gpu_total_memory(self, run: Run, event: Event) -> None:
+        total, _free, rest = event.values
+        found = re.match(r"dev_info\[(\d+)\]", rest)
+        number = int(found.group(1)) if found else (run.device.ids[0] if run.device.ids and not run.device.total_bytes
+                                                     else len(run.device.total_bytes))
+        run.device.total_bytes.setdefault(number, total)
+        run.device.mode = run.device.mode or "GPU"
 
     def _stamp_seconds(self, event: Event) -> int:
         """Microseconds of this line since the first stamped line of the run."""
@@ -496,6 +545,15 @@ class RunBuilder:
         text = event.text.strip()
         self._crash(run, terminate_kind(text), text)
 
+    def on_stack_trace_start(self, run: Run, event: Event) -> None:
+        # glog prints this after a failed CHECK; alone (its F line cut away) it is still the evidence
+        if run.end.status != EndStatus.CRASHED:
+            self._crash(run, CrashKind.FATAL_ERROR, "Check failed (its line is not in the log, glog's stack trace is)")
+
+    def on_stack_frame(self, run: Run, event: Event) -> None:
+        if len(run.end.frames) < MAX_FRAMES:
+            run.end.frames.append(event.values[0])
+
     def on_abort_banner(self, run: Run, event: Event) -> None:
         self._crash(run, CrashKind.ABORTED, event.text.strip())
 
@@ -516,11 +574,16 @@ _HANDLERS = {
     "produces_output": RunBuilder.on_produces_output,
     "net_done": RunBuilder.on_net_done,
     "solver_init": RunBuilder.on_solver_init,
+    "scaffolding_done": RunBuilder.on_scaffolding_done,
     "creating_train_net": RunBuilder.on_creating_train_net,
     "creating_test_net": RunBuilder.on_creating_test_net,
     "solving": RunBuilder.on_solving,
     "lr_policy": RunBuilder.on_lr_policy,
     "using_gpus": RunBuilder.on_using_gpus,
+    "use_gpu": RunBuilder.on_use_gpu,
+    "use_cpu": RunBuilder.on_use_cpu,
+    "gpu_name": RunBuilder.on_gpu_name,
+    "gpu_total_memory": RunBuilder.on_gpu_total_memory,
     "iteration_loss": RunBuilder.on_iteration_loss,
     "iteration_lr": RunBuilder.on_iteration_lr,
     "train_output": RunBuilder.on_train_output,
@@ -541,4 +604,6 @@ _HANDLERS = {
     "terminate_what": RunBuilder.on_terminate,
     "bad_alloc": RunBuilder.on_terminate,
     "abort_banner": RunBuilder.on_abort_banner,
+    "stack_frame": RunBuilder.on_stack_frame,
+    "stack_trace_start": RunBuilder.on_stack_trace_start,
 }

@@ -23,7 +23,11 @@ HEAD = ["NumIters", "Seconds", "LearningRate"]
 
 
 def _cell(value: float) -> str:
-    return "" if math.isnan(value) else repr(value)
+    """A value as parse_log.py prints it: a NaN Caffe printed stays ``nan`` (str(float('nan'))), a
+    missing value is an empty cell."""
+    if math.isnan(value):
+        return "nan" if getattr(value, "printed", False) else ""
+    return repr(value)
 
 
 def table_rows(table: Table) -> Iterator[list[str]]:

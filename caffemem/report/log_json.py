@@ -38,6 +38,7 @@ def net_json(net: Net) -> dict[str, Any]:
         "phase": net.phase,
         "phase_source": net.phase_source,
         "memory_required_for_data": net.memory_required_for_data,
+        "memory_required_for_diff": net.memory_required_for_diff,
         "nested_in": net.nested_in,
         "complete": net.done,
         "outputs": net.outputs,
@@ -113,7 +114,17 @@ def _run_head(run: Run) -> dict[str, Any]:
         "solver": {"name": run.solver_name, "lr_policy": run.lr_policy, "gpus": run.gpus,
                    "settings": run.solver, "has_text": run.solver_text is not None},
         "nets": [net_json(net) for net in run.nets],
+        "device": device_json(run),
+        "divergence": run.divergence.to_dict() if run.divergence is not None else None,
     }
+
+
+def device_json(run: Run) -> dict[str, Any]:
+    """The GPUs as the log names them: mode, ids, names and (NVCaffe) total memory per device."""
+    dev = run.device
+    return {"mode": dev.mode, "count": dev.count, "ids": dev.ids,
+            "names": {str(k): v for k, v in sorted(dev.names.items())},
+            "total_bytes": {str(k): v for k, v in sorted(dev.total_bytes.items())}}
 
 
 def write_log_json(report: LogReport, out: TextIO, runs: list[Run] | None = None) -> None:

@@ -25,7 +25,10 @@ def _shape(shape: list[int] | None) -> str:
 
 
 def _num(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.6g}"
+    """A value for people: ``nan`` where Caffe printed it, ``-`` where the row has none."""
+    if math.isnan(value):
+        return "nan" if getattr(value, "printed", False) else "-"
+    return f"{value:.6g}"
 
 
 def net_lines(net: Net, verbose: bool) -> list[str]:
@@ -87,6 +90,11 @@ def run_lines(run: Run, verbose: bool) -> list[str]:
         lines.extend(net_lines(net, verbose))
     lines.extend(curve_lines(run.train, "training"))
     lines.extend(curve_lines(run.test, "tests"))
+    if run.device.names:
+        lines.append("  devices: " + ", ".join(f"GPU {k}: {v}" for k, v in sorted(run.device.names.items())))
+    div = run.divergence
+    if div is not None:
+        lines.append(f"  diverged: at iteration {div.iteration}, {div.phase} output {div.output} = {div.value}")
     end = run.end
     if end.status == EndStatus.FINISHED:
         early = " (stopped early on a signal, after a snapshot)" if end.stopped_early else ""

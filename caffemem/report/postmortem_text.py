@@ -27,17 +27,39 @@ _KIND_WORDS = {
 _MEMORY_KINDS = {"killed", "cuda_out_of_memory", "host_out_of_memory"}
 
 
-def _ending(pm: PostMortem) -> str:
+def _ending(pm: PostMortem) -> list[str]:
     end = pm.run.end
     where = end.where()
+    if end.layer and pm.layer_type and end.phase == "setup":
+        where += f", a {pm.layer_type} layer"
+    elif pm.layer_type and not end.layer:
+        where += f" (in a {pm.layer_type} layer)"
     run = f"Run {pm.run.index + 1} of {pm.run_count}" if pm.run_count > 1 else "The run"
+    div = pm.run.divergence
     if end.status == "finished":
-        return f"{run} finished normally."
-    if end.status == "cut_off":
-        return f"{run} has no ending in the log: it was still running, or the log was cut off ({where})."
-    text = f"{run} crashed {where}: {_KIND_WORDS.get(end.crash_kind or 'other', 'it crashed')}."
-    if end.message and end.crash_kind not in ("killed",):
-        text += f"\n  Caffe said: {end.message}"
+        text = [f"{run} finished normally."]
+    elif end.status == "cut_off":
+        text = [f"{run} has no ending in the log: it was still running, or the log was cut off ({where})."]
+    elif end.crash_kind == "other" and end.phase is None:
+        text = [f"{run} never started: the system could not run Caffe."]
+    else:
+        text = [f"{run} crashed {where}: {_KIND_WORDS.get(end.crash_kind or 'other', 'it crashed')}."]
+    if end.status == "crashed" and end.message and end.crash_kind not in ("killed",):
+        said = "Caffe said" if pm.run.glog_lines else "The log says"
+        text.append(f"  {said}: {end.message}")
+    if div is not None:
+        text.append(f"  Training diverged at iteration {div.iteration}: {div.phase} output {div.output} = {div.value}.")
+    cause = pm.cause
+    if cause is not None and cause.key != "cut_off":
+        text.append(f"  Why: {cause.cause}.")
+        text += [f"  What to do: {a}." if i == 0 else f"              {a}." for i, a in enumerate(cause.advice)]
+    elif cause is not None and cause.advice:
+        text.append(f"  Note: {cause.advice[0]}.")
+    dev = pm.device
+    if dev is not None:
+        size = f", {human_bytes(dev.bytes)}" if dev.bytes else ""
+        many = f" (x{dev.count}; the figures below are per GPU)" if dev.count > 1 else ""
+        text.append(f"  Device: {dev.name}{size}{many} (from the {'log' if dev.source == 'log' else 'options'}).")
     return text
 
 
@@ -46,9 +68,12 @@ def _share(part: int, total: int) -> str:
 
 
 def render_text(pm: PostMortem) -> str:
-    out = [f"caffemem post-mortem of {pm.source}", "", _ending(pm)]
+    out = [f"caffemem post-mortem of {pm.source}", "", *_ending(pm)]
     fp = pm.footprint
     if fp is None:
+        if pm.no_net:
+            out += ["", f"No memory figures: {pm.no_net}. Give --net NET for them."]
+        out += [f"  Note: {n}" for n in pm.notes]
         return "\n".join(out) + "\n"
     where = "GPU memory" if fp.mode == Mode.GPU else "host memory (CPU mode)"
     batches = [f"{net.data_batch} ({net.phase_name})" for net in pm.nets if net.data_batch is not None]
@@ -65,6 +90,8 @@ def render_text(pm: PostMortem) -> str:
         out.append("  The log names no layer types, so they were read from the shapes:")
         out += [f"    - {g}" for g in pm.guesses]
     out += [f"  Note: {n}" for n in pm.notes]
+    if pm.memory_notes:
+        out += ["", pm.memory_notes[0] + ":"] + [f"  - {n}" for n in pm.memory_notes[1:]]
     if pm.consumers:
         out += ["", "Biggest consumers:"]
         for c in pm.consumers:
@@ -80,14 +107,24 @@ def _advice(pm: PostMortem) -> list[str]:
     fp = pm.footprint
     assert fp is not None
     lines = ["What would fit:"]
+    # what the weights hold (the CUDA runtime is fixed too, but no layer's weights)
     fixed = fp.by_category.get(C.WEIGHTS, 0) + fp.by_category.get(C.WEIGHT_GRADIENTS, 0) + \
-        fp.by_category.get(C.SOLVER_HISTORY, 0) + fp.by_category.get(C.RUNTIME, 0)
+        fp.by_category.get(C.SOLVER_HISTORY, 0)
     fit = pm.fit
+    died_of_memory = pm.run.end.crash_kind in _MEMORY_KINDS
     if fit is not None:
         verdict = "fits" if fit.fits else "does not fit"
-        lines.append(f"  on {fit.budget_name} ({human_bytes(fit.budget_bytes)}) this run {verdict}.")
-        if fit.max_batch is not None and fit.max_batch >= 1:
+        lines.append(f"  on {fit.budget_name} ({human_bytes(fit.budget_bytes)}) this run {verdict}"
+                     + (" by the prediction, but it died of memory (see above)." if fit.fits and died_of_memory
+                        else "."))
+        if fit.max_batch is not None and fit.max_batch >= 1 and fit.fits and died_of_memory and pm.batch:
+            lines.append(f"  try a batch below {pm.batch} (e.g. {max(1, pm.batch // 2)}) rather than a bigger one; "
+                         "iter_size keeps the effective batch.")
+        elif fit.max_batch is not None and fit.max_batch >= 1:
             lines.append(f"  the largest batch that fits is {fit.max_batch}, with every data layer at that batch.")
+        elif fit.max_batch is None and died_of_memory and pm.batch == 1:
+            lines.append("  it died of memory at batch 1 already: free the GPU of other processes, make the input or "
+                         "the largest layers smaller, or use a device with more memory.")
         elif fit.fixed_bytes is not None:
             at_one = fit.fixed_bytes + (fit.per_sample_bytes or 0)
             lines.append(f"  no batch fits: even at batch 1 it needs {human_bytes(at_one)}"
@@ -99,8 +136,8 @@ def _advice(pm: PostMortem) -> list[str]:
         lines.append(f"  at batch 1 the same run needs {human_bytes(pm.at_batch_one)}; every sample adds about "
                      f"{human_bytes((fp.total_bytes - pm.at_batch_one) / max(1, (pm.batch or 2) - 1))}. "
                      "Give --mem SIZE or --device NAME for the largest batch that fits.")
-    if fixed > fp.total_bytes * 0.5 and pm.consumers and pm.consumers[0].params:
-        big = pm.consumers[0]
+    big = pm.heaviest
+    if fixed > fp.total_bytes * 0.5 and big is not None and big.params:
         lines.append(f"  most of it does not depend on the batch: weights, their gradients and the solver's history "
                      f"({human_bytes(fixed)}), dominated by {big.layer} ({big.params:,} weights). Reducing the "
                      f"batch alone cannot save much; make {big.layer} smaller (for example pool or stride before "

@@ -15,6 +15,7 @@ def render_json(rec: Reconciliation) -> str:
         "unmatched": rec.unmatched, "skipped": rec.skipped,
         "nets": [{"phase": n.phase, "logged_memory_required_for_data": n.logged_total,
                   "memory_required_for_data": n.predicted_total, "notes": n.notes,
+                  "fork_memory_required_for_data": n.fork_total,
                   "layers": [{"name": c.name, "status": c.status, "logged_tops": c.logged_tops,
                               "tops": c.predicted_tops, "logged_memory": c.logged_memory,
                               "memory": c.predicted_memory} for c in n.layers]} for n in rec.nets],

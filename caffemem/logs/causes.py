@@ -1,0 +1,243 @@
+"""What the common endings of a Caffe run mean in plain words, and what to change.
+
+Facts about Caffe, its forks and the libraries they load, read from the message Caffe printed,
+the lines around it and the stack trace: the endings people ask about in BVLC/caffe's and the
+forks' issue trackers. Each rule gives a short cause and the advice that usually fixes it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from caffemem.logs.model import CrashKind, EndStatus, Run
+
+
+@dataclass
+class Cause:
+    """Why a run ended, in plain words, and what to do about it."""
+
+    key: str  # a stable name for tools: "missing_file", "snapshot_prefix", ...
+    cause: str
+    advice: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"key": self.key, "cause": self.cause, "advice": self.advice}
+
+
+_FRAME_LAYER = re.compile(r"caffe::(\w+?)Layer<[^>]*>::(\w+)")
+_FRAME_ANY = re.compile(r"(caffe::[\w:<>]+(?:\(\))?)")
+
+
+def layer_in_stack(lines: list[str]) -> tuple[str, str] | None:
+    """(layer type, method) of the first Caffe layer frame in a stack trace, e.g. ('Convolution', 'Forward_gpu')."""
+    for line in lines:
+        found = _FRAME_LAYER.search(line)
+        if found and found.group(1) and not found.group(1).startswith("Base"):
+            return found.group(1), found.group(2)
+    return None
+
+
+def first_caffe_frame(lines: list[str]) -> str | None:
+    for line in lines:
+        found = _FRAME_ANY.search(line)
+        if found:
+            return found.group(1)
+    return None
+
+
+Rule = Callable[[re.Match[str]], Cause]
+
+_RULES: list[tuple[re.Pattern[str], Rule]] = [
+    (re.compile(r"error while loading shared libraries: (\S+?): cannot open shared object file"),
+     lambda m: Cause("shared_library_missing", f"a shared library Caffe was built against is missing: {m.group(1)}",
+                     [f"install the library Caffe was linked with ({m.group(1)}: the CUDA/cuDNN/BLAS version of the "
+                      "build), "
+                      "or add the folder that holds it to LD_LIBRARY_PATH (e.g. /usr/local/cuda/lib64)",
+                      "or rebuild Caffe against the versions installed now (make clean; make all)"])),
+    (re.compile(r"Cannot write to snapshot prefix '([^']*)'"),
+     lambda m: Cause("snapshot_prefix", f"the folder of snapshot_prefix '{m.group(1)}' does not exist or is not "
+                                        "writable",
+                     [f"create the folder first (mkdir -p \"$(dirname '{m.group(1)}')\") or point snapshot_prefix in "
+                      "the "
+                      "solver at a folder you can write; paths are relative to where caffe was started"])),
+    (re.compile(r"Error parsing text-format caffe\.(\w+): (\d+):(\d+): (.*)"),
+     lambda m: Cause("parse_error", f"the {m.group(1)} file does not parse: line {m.group(2)}, column {m.group(3)}: "
+                                    f"{m.group(4).strip()}",
+                     [f"fix the file at line {m.group(2)}:{m.group(3)}; 'has no field named' usually means this Caffe "
+                      "build lacks that layer or parameter (it belongs to a fork such as SSD, DeepLab or NVCaffe): "
+                      "run it with the fork that defines it, or remove the field",
+                      "an old (V0/V1) net or solver can be brought up to date with `caffemem upgrade`"])),
+    (re.compile(r"Failed to parse (\w+) file: (\S+)"),
+     lambda m: Cause("parse_error", f"the {m.group(1)} file {m.group(2)} does not parse (a typo, or a field this "
+                                    "Caffe build does not know)",
+                     ["protobuf printed the line:column of the error just before this (`[libprotobuf ERROR ...] "
+                      "Error parsing text-format`); check that spot", "`caffemem check FILE` reads the file and "
+                      "names the line"])),
+    (re.compile(r"history_size\(\) == history_\.size\(\) \((\d+) vs\. (\d+)\)"),
+     lambda m: Cause("solverstate_mismatch", f"the solverstate resumed from was written by a different net or solver: "
+                                             f"it holds {m.group(1)} history blobs, this net has {m.group(2)}",
+                     ["resume (--snapshot) only from a .solverstate of this same net and solver type",
+                      "to start a changed net from old weights, pass the .caffemodel with --weights instead"])),
+    (re.compile(r"Cannot copy param \d+ weights from layer '([^']+)'; shape mismatch"),
+     lambda m: Cause("weights_mismatch", f"the weights file has a layer '{m.group(1)}' of another shape than this "
+                                         "net's",
+                     [f"when fine-tuning with a new number of outputs, rename layer '{m.group(1)}' so its weights are "
+                      "initialised afresh instead of copied"])),
+    (re.compile(r"Unknown layer type: (\S+)"),
+     lambda m: Cause("unknown_layer_type", f"this Caffe build has no layer type {m.group(1)}",
+                     ["the layer comes from a fork (SSD, DeepLab, NVCaffe, ...) or a newer Caffe: build that one, or "
+                      "check the layer's spelling; GPU-only layers also need a build with CUDA/cuDNN"])),
+    (re.compile(r"Unknown bottom blob '([^']+)'"),
+     lambda m: Cause("unknown_bottom", f"a layer reads blob '{m.group(1)}', which no earlier layer produces "
+                                       "(in this phase)",
+                     ["check the bottom's spelling and the include/exclude phases of the layer that should make it"])),
+    (re.compile(r"(?:mdb_status == 0|mdb_env_open).*?(No such file or directory|Permission denied)?$"),
+     lambda m: Cause("missing_file", "the LMDB database of a data layer could not be opened"
+                                     + (f" ({m.group(1)})" if m.group(1) else ""),
+                     ["check the data layer's data_param.source path (relative paths count from where caffe was "
+                      "started) and that the folder holds data.mdb; create the LMDB first (e.g. create_data.sh)"])),
+    (re.compile(r"Failed to open leveldb (\S+)|leveldb.*(?:does not exist|IO error)"),
+     lambda m: Cause("missing_file", "the LevelDB database of a data layer could not be opened",
+                     ["check data_param.source, and backend: LEVELDB vs LMDB in the data layer"])),
+    (re.compile(r"File not found: (\S+)|Could not open or find file (\S+)|Failed to open file (\S+)"
+                r"|Cannot open (?:file )?(\S+)|No such file or directory"),
+     lambda m: Cause("missing_file", "a file Caffe needs is not there: "
+                                     + (next((g for g in m.groups() if g), None) or "see the message above"),
+                     ["check the path (relative paths count from the folder caffe was started in) and that the file "
+                      "exists and is readable: mean files, list files, image folders, weights, solverstates"])),
+    (re.compile(r"new_queue_pairs_\.size\(\) == 0"),
+     lambda m: Cause("data_reader", "the data reader thread failed: a data layer's reader was set up twice for the "
+                                    "same source (a known DataReader problem of Caffe 1.0-era builds and SSD)",
+                     ["give the TRAIN and TEST data layers different sources, or update Caffe (the DataReader was "
+                      "rewritten), or start the run without a test net to confirm"])),
+    (re.compile(r"(?:label|label_value) < (?:num_classes|num_labels|prob_\.shape|bottom).*?\((-?\d+) vs\. (\d+)\)"),
+     lambda m: Cause("label_out_of_range", f"a label ({m.group(1)}) is not below the number of classes ({m.group(2)})",
+                     ["labels must run from 0 to num_classes-1: set num_output / num_classes to the number of classes "
+                      "(plus background for SSD), or fix the label map / list file"])),
+    (re.compile(r"CUDA driver version is insufficient|cudaSuccess \(35 vs\. 0\)"),
+     lambda m: Cause("driver", "the NVIDIA driver is older than the CUDA runtime Caffe was built with",
+                     ["update the driver, or build Caffe with an older CUDA toolkit"])),
+    (re.compile(r"no CUDA-capable device|cudaSuccess \(38 vs\. 0\)|cudaSuccess \(100 vs\. 0\)"),
+     lambda m: Cause("driver", "CUDA found no usable GPU (driver not loaded, or CUDA_VISIBLE_DEVICES hides them)",
+                     ["check nvidia-smi and CUDA_VISIBLE_DEVICES, or run with solver_mode: CPU"])),
+    (re.compile(r"invalid device ordinal|cudaSuccess \(10 vs\. 0\)|cudaSuccess \(101 vs\. 0\)"),
+     lambda m: Cause("driver", "the GPU id asked for does not exist on this machine",
+                     ["pass an id nvidia-smi lists (-gpu 0), mindful of CUDA_VISIBLE_DEVICES renumbering"])),
+    (re.compile(r"invalid device function|no kernel image is available|cudaSuccess \((?:8|98|209) vs\. 0\)"),
+     lambda m: Cause("driver", "Caffe was built without code for this GPU's compute capability",
+                     ["add the GPU's architecture to CUDA_ARCH in Makefile.config (e.g. -gencode arch=compute_61,"
+                      "code=sm_61) and rebuild"])),
+    (re.compile(r"all CUDA-capable devices are busy|cudaSuccess \(46 vs\. 0\)"),
+     lambda m: Cause("driver", "the GPU is in exclusive mode and another process holds it",
+                     ["stop the other process or pick another GPU (nvidia-smi shows who holds it)"])),
+    (re.compile(r"unspecified launch failure|illegal memory access|cudaSuccess \((?:4|77|700|719) vs\. 0\)"),
+     lambda m: Cause("driver", "a GPU kernel crashed (an illegal memory access or launch failure)",
+                     ["often a layer reading past a blob (a label or index out of range, a fork layer's bug); run "
+                      "in CPU mode to get a clearer error, or update the driver"])),
+    (re.compile(r"CUDNN_STATUS_(\w+)"),
+     lambda m: Cause("cudnn", f"cuDNN failed: CUDNN_STATUS_{m.group(1)}",
+                     ["check that the cuDNN version matches what Caffe was built for; NOT_SUPPORTED/BAD_PARAM often "
+                      "come from a layer setting cuDNN lacks: try engine: CAFFE on that layer",
+                      "ARCH_MISMATCH: the GPU is too old for this cuDNN"])),
+    (re.compile(r"mkldnn|MKLDNN|MKL-DNN|MLSL|mlsl"),
+     lambda m: Cause("mkldnn", "Intel Caffe's MKL-DNN/MLSL layer or communication library failed",
+                     ["try engine: \"CAFFE\" for the failing layer (or the whole net) to bypass MKL-DNN; check the "
+                      "MKL-DNN/MLSL versions match the build; for multi-node runs check the MLSL/MPI set-up"])),
+    (re.compile(r"cv::Exception|OpenCV Error|opencv"),
+     lambda m: Cause("opencv", "OpenCV failed on an image (a missing, empty or corrupt image, or bad "
+                                "resize/crop sizes)",
+                     ["check the image paths in the list file or database, and the resize/crop parameters"])),
+    (re.compile(r"bottom\[\d\]->(?:count|num|shape)\(.*\) == bottom\[\d\]->|Incompatible|shape mismatch|"
+                r"Check failed: .*(?:num_axes|count\(\)|shape\(\))"),
+     lambda m: Cause("shape_mismatch", "the shapes of two blobs a layer combines do not agree",
+                     ["check the layer's inputs: batch sizes of the data layers, crop/resize sizes, num_output of the "
+                      "layer before; `caffemem check NET` prints each layer's shapes"])),
+]
+
+_KIND_CAUSES = {
+    CrashKind.CUDA_OUT_OF_MEMORY: Cause("cuda_out_of_memory", "the GPU ran out of memory (cudaMalloc failed)",
+                                        ["lower the batch size (use iter_size to keep the effective batch)",
+                                         "make sure no other process holds the GPU (nvidia-smi)",
+                                         "the test net comes up beside the train net: a smaller test batch helps"]),
+    CrashKind.HOST_OUT_OF_MEMORY: Cause("host_out_of_memory", "an allocation of host memory failed (std::bad_alloc)",
+                                        ["lower the batch size or the data layers' prefetch, free host memory, or "
+                                         "(32-bit builds, huge blobs) check that a blob stays under 2^31 elements"]),
+    CrashKind.KILLED: Cause("killed", "the process was killed (SIGKILL): usually the kernel's out-of-memory killer",
+                            ["check `dmesg | grep -i oom`; lower the batch size or prefetch, or give the machine more "
+                             "memory or swap"]),
+    CrashKind.TERMINATED: Cause("terminated", "the process was stopped by a signal someone or something sent "
+                                              "(SIGTERM/SIGINT: Ctrl-C, kill, a cluster's time limit)",
+                                ["resume from the last snapshot with --snapshot"]),
+    CrashKind.SEGFAULT: Cause("segfault", "the process crashed with a segmentation fault",
+                              ["the stack trace names the function; common causes are a layer reading past a blob, "
+                               "a library mismatch (protobuf/OpenCV/Python versions), or a corrupt data file"]),
+    CrashKind.ABORTED: Cause("aborted", "the process aborted (SIGABRT), usually an uncaught C++ exception",
+                             ["the 'what():' line or the stack trace names the library that threw"]),
+}
+
+_DIVERGED = Cause("diverged", "training diverged: the loss or an output became NaN or infinite",
+                  ["lower base_lr (try 10x smaller), or warm up; add clip_gradients to the solver",
+                   "check the data and labels (an empty image, a label out of range, a NaN in an HDF5 file)",
+                   "normalise the input (scale: 0.00390625 or mean subtraction) and check the loss layers' weights",
+                   "add BatchNorm or a sane weight_filler to very deep nets"])
+
+_CUT_OFF = Cause("cut_off", "the log stops without an ending",
+                 ["the run was still going when the log was copied, or the file was cut; a glog file (caffe.INFO) "
+                  "does not record being killed: a run killed by the kernel's OOM killer also ends like this "
+                  "(check `dmesg | grep -i oom`)"])
+
+
+def _fatal_default(message: str) -> Cause:
+    if message.startswith("Check failed"):
+        return Cause("failed_check", "a CHECK in Caffe's code failed: one of its assumptions about the net, the data "
+                                     "or the files did not hold", ["the condition in the message says which; "
+                                                                   "the stack trace names the function"])
+    return Cause("fatal_error", "Caffe stopped on a fatal error (LOG(FATAL))", ["the message says why"])
+
+
+def explain(run: Run) -> Cause | None:
+    """The cause of the run's ending, or None for a run that finished without diverging."""
+    end = run.end
+    evidence = [end.message or "", *end.last_lines, *end.frames]
+    if end.status == EndStatus.CRASHED:
+        for pattern, rule in _RULES:  # the most telling rule first, wherever its evidence is
+            for text in evidence:
+                found = pattern.search(text)
+                if found:
+                    return rule(found)
+        if end.crash_kind in _KIND_CAUSES:
+            return _KIND_CAUSES[end.crash_kind]
+        if run.divergence is not None:
+            return _DIVERGED
+        if end.crash_kind == CrashKind.FATAL_ERROR:
+            return _fatal_default(end.message or "")
+        return Cause("other", "the run crashed: " + (end.message or "no message"), [])
+    if run.divergence is not None:
+        return _DIVERGED
+    if end.status == EndStatus.CUT_OFF:
+        return _CUT_OFF
+    return None
+
+
+def ending(run: Run) -> str:
+    """One word for how the run ended: finished, cut_off, diverged, killed, host_out_of_memory,
+    cuda_out_of_memory, failed_check, fatal_error, signal."""
+    end = run.end
+    if end.status == EndStatus.CRASHED:
+        kind = end.crash_kind
+        if kind in (CrashKind.KILLED, CrashKind.HOST_OUT_OF_MEMORY, CrashKind.CUDA_OUT_OF_MEMORY):
+            return str(kind)
+        if kind == CrashKind.FATAL_ERROR:
+            return "failed_check" if (end.message or "").startswith("Check failed") else "fatal_error"
+        if kind in (CrashKind.TERMINATED, CrashKind.SEGFAULT, CrashKind.ABORTED):
+            return "signal"
+        if run.divergence is not None:
+            return "diverged"
+        # other evidence: an unusual signal (SIGFPE, SIGBUS...), or an error before Caffe ran (the loader's)
+        message = end.message or ""
+        return "signal" if "SIG" in message or "exception" in message.lower() else "fatal_error"
+    if run.divergence is not None:
+        return "diverged"
+    return str(end.status)
