@@ -252,6 +252,8 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
                    "else one rebuilt from the logged shapes.")
 @click.option("--mem", "mem", metavar="SIZE", help="Memory of the machine it ran on (11GiB, 12G, host).")
 @click.option("--device", metavar="NAME", help="The GPU it ran on (e.g. 'GTX 1080 Ti').")
+@click.option("--weights", type=click.Path(dir_okay=False),
+              help="The .caffemodel the run loaded (fine-tuning: caffe train -weights).")
 @click.option("--run", "run_number", type=click.IntRange(min=1), help="Which run of the file (default: the "
               "last one that crashed, else the last one).")
 @click.option("--search", multiple=True, type=click.Path(file_okay=False),
@@ -259,7 +261,7 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
 @_format_option("postmortem")
 @friendly_errors
 def postmortem_command(log_file: str, net_path: str | None, mem: str | None, device: str | None,
-                       run_number: int | None, fmt: str, search: tuple[str, ...] = ()) -> None:
+                       weights: str | None, run_number: int | None, fmt: str, search: tuple[str, ...] = ()) -> None:
     """Why a Caffe run died: how it ended, what it needed, the biggest consumers, what would fit."""
     from caffemem.commands.lognet import searching
     from caffemem.commands.postmortem import postmortem
@@ -267,7 +269,7 @@ def postmortem_command(log_file: str, net_path: str | None, mem: str | None, dev
 
     with searching(search):
         _emit("postmortem", fmt, postmortem(log_file, net_path, budget_from_options(mem, device), run_number,
-                                            device_name=device))
+                                            device_name=device, weights=weights))
 
 
 @main.command("reconcile")

@@ -165,9 +165,9 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
     if weights:
         from caffemem.memory.loading import loading_extra, weights_loading
 
-        match, parse = weights_loading(analysis, weights)
+        match, parse = weights_loading(analysis.nets, weights)
         result.weights = match
-        extra = loading_extra(analysis, fp, parse)
+        extra = loading_extra(analysis.nets, fp, parse)
         if extra:
             fp.extra[C.WEIGHTS_LOADING] = extra
     budget = budget_from_options(mem, device)

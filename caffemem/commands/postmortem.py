@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from caffemem.categories import Category as C
 from caffemem.commands.display import Displayable
 from caffemem.commands.lognet import compare_with_log, logged_batch, net_builder
 from caffemem.errors import CaffememError
@@ -233,9 +234,12 @@ def _consumers(nets: list[BuiltNet], fp: RunFootprint, top: int = 3) -> list[Con
 
 
 def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None = None,
-               run_index: int | None = None, device_name: str | None = None) -> PostMortem:
+               run_index: int | None = None, device_name: str | None = None,
+               weights: str | None = None) -> PostMortem:
     """Read ``log_path`` and explain how its run ended and what it needed. ``device_name``: the
-    ``--device`` the budget came from (an ambiguous name then says which board was picked)."""
+    ``--device`` the budget came from (an ambiguous name then says which board was picked);
+    ``weights``: the .caffemodel the run loaded (``caffe train -weights``, fine-tuning), whose parse
+    is priced from the file's own layout as ``check --weights`` does."""
     report = read_log(log_path)
     try:
         check_is_log(report)
@@ -265,6 +269,16 @@ def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None
         if net_path and nets:
             notes += compare_with_log(run, nets)
         fp = run_footprint(nets, roles_of(nets), mode, stype, gpus=gpus) if nets else None
+        loading = 0
+        if weights and fp is not None:
+            from caffemem.memory.loading import loading_extra, weights_loading
+
+            _, parse = weights_loading(nets, weights)
+            loading = loading_extra(nets, fp, parse)
+            if loading:
+                fp.extra[C.WEIGHTS_LOADING] = loading
+        elif weights:
+            notes.append(f"--weights {weights} not priced: no net to load it into")
         pm = PostMortem(log_path, run, len(report.runs), origin, nets, fp, stype, batch, guesses, notes=notes)
         pm.cause, pm.ending, pm.device, pm.no_net = explain(run), ending(run), device, no_net
         pm.layer_type = layer_type_of(run, nets)
@@ -279,7 +293,7 @@ def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None
 
                 def at(b: int) -> int:
                     built = build(b)
-                    return run_footprint(built, roles_of(built), mode, stype, gpus=gpus).total_bytes
+                    return run_footprint(built, roles_of(built), mode, stype, gpus=gpus).total_bytes + loading
 
                 analysable = not any(n.unanalysed_layers for n in nets)
                 try:

@@ -15,11 +15,12 @@ ones by mmap, raising its mmap threshold to each mmapped chunk it frees.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from caffemem.categories import Category as C
 from caffemem.memory.model import RunFootprint
-from caffemem.net.analyze import Analysis
+from caffemem.net.build import BuiltNet
 
 CHUNK = 8192  # protobuf's FileInputStream block size
 SLOP = 16  # bytes the parser may read past a buffer's end (the patch buffer between chunks)
@@ -208,14 +209,14 @@ def file_arrays(info: object) -> list[tuple[int, int, int]]:
     return sorted(out)
 
 
-def weights_loading(analysis: Analysis, path: str) -> tuple[object, int]:
-    """(match of the file against the first net, the parse's own peak while loading it)."""
+def weights_loading(nets: Sequence[BuiltNet], path: str) -> tuple[object, int]:
+    """(match of the file against the nets, the parse's own peak while loading it)."""
     from caffemem.net.caffemodel import read_caffemodel
     from caffemem.net.weights import loading_estimate, match_weights
 
     info = read_caffemodel(path)
     match = None
-    for net in analysis.nets:
+    for net in nets:
         match = match_weights(net, info)  # raises NetError on a shape mismatch, as Caffe does
     parse = parse_peak(file_arrays(info))
     if info.format in ("V1", "V0"):
@@ -224,15 +225,15 @@ def weights_loading(analysis: Analysis, path: str) -> tuple[object, int]:
     return match, parse
 
 
-def load_setup_bytes(analysis: Analysis, setup_bytes: int) -> int:
+def load_setup_bytes(nets: Sequence[BuiltNet], setup_bytes: int) -> int:
     """What the process holds when the weights file starts to be read: the process, the layers Caffe
     set up (``*_split`` included) and every net's parameters and set-up buffers (``setup_bytes``)."""
-    layers = sum(len(net.layers) for net in analysis.nets)
+    layers = sum(len(net.layers) for net in nets)
     return LOAD_PROCESS_BYTES + LOAD_LAYER_BYTES * layers + setup_bytes
 
 
-def loading_extra(analysis: Analysis, fp: RunFootprint, parse: int) -> int:
+def loading_extra(nets: Sequence[BuiltNet], fp: RunFootprint, parse: int) -> int:
     """What loading adds to the run's peak: the set-up plus the parse's own peak, beyond the steady
     state (the parsed file is freed before the first forward pass)."""
-    at_load = load_setup_bytes(analysis, sum(n.setup_bytes for n in fp.nets) + fp.by_category.get(C.PREFETCH, 0))
+    at_load = load_setup_bytes(nets, sum(n.setup_bytes for n in fp.nets) + fp.by_category.get(C.PREFETCH, 0))
     return max(0, at_load + parse - fp.total_bytes)

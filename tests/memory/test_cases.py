@@ -57,7 +57,7 @@ def predicted_peak(case: dict, result) -> int:
     total = result.footprint.total_bytes
     if case.get("weights_arrays"):
         arrays = [tuple(a) for a in case["weights_arrays"]]
-        total += loading_extra(result.analysis, result.footprint, parse_peak(arrays))
+        total += loading_extra(result.analysis.nets, result.footprint, parse_peak(arrays))
     return total
 
 
