@@ -180,28 +180,45 @@ def upgrade_command(in_path: str, out_path: str | None, force: bool) -> None:
 
 
 class _LogProgress:
-    """A one-line progress bar on stderr for reading big logs (only when stderr is a terminal)."""
+    """A one-line progress bar on stderr for reading big inputs (only when stderr is a terminal):
+    percent, rate and time left, never going backwards (one bar per file)."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, min_seconds: float = 0.5) -> None:
+        import time
+
         self.label = label
         self.last = -1
         self.shown = False
+        self.done = 0
+        self.clock = time.monotonic
+        self.start = self.clock()
+        self.min_seconds = min_seconds  # quick reads never show a bar
 
     def __call__(self, done: int, total: int | None) -> None:
-        if not total:
+        if not total or done < self.done:
             return
+        self.done = done
         percent = min(100, done * 100 // total)
-        if percent == self.last:
+        elapsed = self.clock() - self.start
+        if percent == self.last or elapsed < self.min_seconds:
             return
         self.last = percent
         self.shown = True
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = f", {(total - done) / rate:,.0f} s left" if rate > 0 and done < total else ""
         bar = "#" * (percent // 4)
-        click.echo(f"\rreading {self.label} [{bar:<25}] {percent:3d}% of {total / 2**20:,.0f} MiB",
-                   err=True, nl=False)
+        click.echo(f"\rreading {self.label} [{bar:<25}] {percent:3d}% of {total / 2**20:,.0f} MiB "
+                   f"({rate / 2**20:,.0f} MiB/s{left})   ", err=True, nl=False)
 
     def close(self) -> None:
         if self.shown:
-            click.echo("\r" + " " * 79 + "\r", err=True, nl=False)
+            click.echo("\r" + " " * 100 + "\r", err=True, nl=False)
+
+
+def _progress_bar(path: str, progress: bool | None) -> _LogProgress | None:
+    """The bar for reading ``path`` when asked (``--progress``) or when stderr is a terminal."""
+    show = sys.stderr.isatty() if progress is None else progress
+    return _LogProgress(click.format_filename(path)) if show and path != "-" else None
 
 
 @main.command("log")
@@ -228,8 +245,7 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
     if csv_prefix is not None and fmt != "csv":
         raise CaffememError("--csv-prefix goes with --format csv")
     keep_freed_memory()  # this process only reads the log and writes it out
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = _LogProgress(click.format_filename(log_file)) if show else None
+    bar = _progress_bar(log_file, progress)
     try:
         result = run_log(log_file, run_number, progress=bar, parallel_min_bytes=PARALLEL_MIN_BYTES)
     finally:
@@ -259,17 +275,26 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
 @click.option("--search", multiple=True, type=click.Path(file_okay=False),
               help="A folder to look for the net the log names in (besides the log's own).")
 @_format_option("postmortem")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: when stderr is a terminal).")
 @friendly_errors
 def postmortem_command(log_file: str, net_path: str | None, mem: str | None, device: str | None,
-                       weights: str | None, run_number: int | None, fmt: str, search: tuple[str, ...] = ()) -> None:
+                       weights: str | None, run_number: int | None, fmt: str, search: tuple[str, ...] = (),
+                       progress: bool | None = None) -> None:
     """Why a Caffe run died: how it ended, what it needed, the biggest consumers, what would fit."""
     from caffemem.commands.lognet import searching
     from caffemem.commands.postmortem import postmortem
     from caffemem.memory.budget import budget_from_options
 
-    with searching(search):
-        _emit("postmortem", fmt, postmortem(log_file, net_path, budget_from_options(mem, device), run_number,
-                                            device_name=device, weights=weights))
+    bar = _progress_bar(log_file, progress)
+    try:
+        with searching(search):
+            pm = postmortem(log_file, net_path, budget_from_options(mem, device), run_number,
+                            device_name=device, weights=weights, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    _emit("postmortem", fmt, pm)
 
 
 @main.command("reconcile")
@@ -283,15 +308,23 @@ def postmortem_command(log_file: str, net_path: str | None, mem: str | None, dev
 @click.option("--phase", type=click.Choice(["TRAIN", "TEST"], case_sensitive=False),
               help="Reconcile only this phase's net (default: every phase the log shows and NET can build).")
 @_format_option("reconcile")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: when stderr is a terminal).")
 @friendly_errors
 def reconcile_command(net_path: str, log_file: str, run_number: int | None, batch: int | None,
-                      inputs: tuple[str, ...], fmt: str, phase: str | None = None) -> None:
+                      inputs: tuple[str, ...], fmt: str, phase: str | None = None,
+                      progress: bool | None = None) -> None:
     """caffemem's shapes and data totals beside Caffe's log, per layer; exit 1 on a mismatch, 2 on bad input."""
     from caffemem.commands.reconcile import reconcile
     from caffemem.net.inputs import build_options
 
-    rec = reconcile(net_path, log_file, run_number, build_options(batch, parse_input_option(inputs)),
-                    phase=phase.upper() if phase else None)
+    bar = _progress_bar(log_file, progress)
+    try:
+        rec = reconcile(net_path, log_file, run_number, build_options(batch, parse_input_option(inputs)),
+                        phase=phase.upper() if phase else None, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     _emit("reconcile", fmt, rec)
     if rec.mismatches:
         sys.exit(1)

@@ -42,3 +42,33 @@ def test_shell_completion_offers_the_writers_formats() -> None:
     done = subprocess.run([sys.executable, "-m", "caffemem"], env=env, capture_output=True, text=True, timeout=60)
     offered = [line.split(",", 1)[1] for line in done.stdout.splitlines() if "," in line]
     assert offered == formats("check")
+
+
+def test_the_progress_bar_shows_rate_and_time_left_and_never_goes_back(capsys) -> None:  # noqa: ANN001
+    from caffemem.cli import _LogProgress
+
+    now = [0.0]
+    bar = _LogProgress("big.log", min_seconds=0.5)
+    bar.clock = lambda: now[0]
+    bar.start = 0.0
+    mib = 2**20
+    bar(10 * mib, 100 * mib)  # before half a second: nothing yet
+    assert capsys.readouterr().err == ""
+    now[0] = 1.0
+    bar(20 * mib, 100 * mib)
+    shown = capsys.readouterr().err
+    assert "20% of 100 MiB" in shown and "(20 MiB/s, 4 s left)" in shown
+    now[0] = 2.0
+    bar(5 * mib, 100 * mib)  # a second reader's position behind the first: ignored, one bar per file
+    assert capsys.readouterr().err == ""
+    bar.close()
+
+
+def test_postmortem_and_reconcile_take_progress(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from caffemem.cli import main
+
+    log = ROOT / "sample_logs" / "imagedata-conv-fc-killed.log"
+    for args in (["postmortem", str(log), "--progress"], ["postmortem", str(log), "--no-progress"]):
+        assert CliRunner().invoke(main, args).exit_code == 0

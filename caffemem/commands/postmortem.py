@@ -16,7 +16,7 @@ from caffemem.commands.display import Displayable
 from caffemem.commands.lognet import compare_with_log, logged_batch, net_builder
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import count
-from caffemem.logs import read_log
+from caffemem.logs import ProgressCallback, read_log
 from caffemem.logs.causes import Cause, ending, explain, layer_in_stack
 from caffemem.logs.model import CrashKind, EndStatus, LogReport, Run
 from caffemem.logs.select import pick_run
@@ -235,12 +235,12 @@ def _consumers(nets: list[BuiltNet], fp: RunFootprint, top: int = 3) -> list[Con
 
 def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None = None,
                run_index: int | None = None, device_name: str | None = None,
-               weights: str | None = None) -> PostMortem:
+               weights: str | None = None, progress: ProgressCallback | None = None) -> PostMortem:
     """Read ``log_path`` and explain how its run ended and what it needed. ``device_name``: the
     ``--device`` the budget came from (an ambiguous name then says which board was picked);
     ``weights``: the .caffemodel the run loaded (``caffe train -weights``, fine-tuning), whose parse
     is priced from the file's own layout as ``check --weights`` does."""
-    report = read_log(log_path)
+    report = read_log(log_path, progress=progress)
     try:
         check_is_log(report)
         run = pick_run(report, run_index)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import BuildOptions, count
-from caffemem.logs import read_log
+from caffemem.logs import ProgressCallback, read_log
 from caffemem.logs.model import Net, Run
 from caffemem.logs.select import pick_run
 from caffemem.net.analyze import analyze_path
@@ -211,8 +211,11 @@ def _from_log_inputs(logged: Net, built: BuiltNet, options: BuildOptions) -> tup
 
 
 def reconcile(net_path: str, log_path: str, run_index: int | None = None,
-              options: BuildOptions | None = None, phase: str | None = None) -> Reconciliation:
-    report = read_log(log_path)
+              options: BuildOptions | None = None, phase: str | None = None,
+              progress: ProgressCallback | None = None) -> Reconciliation:
+    """Compare the nets ``net_path`` builds with the set-up ``log_path`` shows (``progress(done, total)``
+    is called while the log is read)."""
+    report = read_log(log_path, progress=progress)
     try:
         run = pick_run(report, run_index)
         logged = [n for n in run.nets if n.nested_in is None and n.layers]
