@@ -293,14 +293,17 @@ def split_spans(piece: str) -> Iterator[tuple[int, int, TrainBatch]]:
         if lead_in:  # only the last of these can open the next group
             lead = (end - 1, token_at - len(tokens[end - 1]) - sep, names)
             continue
-        if lead is not None and lead[0] == start - 1 and lead[2] == names:
-            start, group_at = lead[0], lead[1]
+        found = None
+        if lead is not None and lead[0] == start - 1 and lead[2] == names and end - lead[0] >= MIN_BLOCKS:
+            # with the block after the lead-in; without it when that fails (a passing line of
+            # the lead-in from another thread, such as the prefetch thread's)
+            found = _batch(piece, tokens, shapes, lead[0], end, lead[1], sep)
         lead = None
-        if end - start >= MIN_BLOCKS:
+        if found is None and end - start >= MIN_BLOCKS:
             found = _batch(piece, tokens, shapes, start, end, group_at, sep)
-            if found is not None:
-                batch, first, last = found
-                yield first, last, batch
+        if found is not None:
+            batch, first, last = found
+            yield first, last, batch
 
 
 def _batch(piece: str, tokens: list[str], shapes: list[Shape | None], start: int, end: int,
