@@ -25,6 +25,7 @@ from caffemem.errors import CaffememError
 from caffemem.logs.events import Event
 from caffemem.logs.fast.bulk import TrainBatch, split_piece
 from caffemem.logs.fast.pieces import PIECE_BYTES, FileCutter, iter_stream
+from caffemem.logs.fast.plain import NO_PREFIX
 from caffemem.logs.fast.plain import runs as plain_runs
 from caffemem.logs.lines import PREFIX_RE, classify
 from caffemem.logs.model import LAST_LINES, MAX_TEXT_CHARS
@@ -37,7 +38,7 @@ Offer = Callable[[int, TrainBatch, str], None]
 """Takes a bulk-read stretch: the number of its first line, its batch and its text (whole lines)."""
 Skip = Callable[[int, int, set[str], list[str]], bool]
 """Takes a run of lines of unknown kinds (fast/plain.py): the number of its first line, how many,
-their thread ids and last lines; False when they must be fed one by one
+their thread ids (none: lines without a glog prefix) and last lines; False when they must be fed one by one
 (``RunBuilder.take_unknown``)."""
 
 
@@ -132,7 +133,11 @@ class LineEvents:
         lines = split_lines(text)
         for start, end, getter in plain_runs(lines, text):
             chunk = lines[start:end]
-            if getter is not False:
+            if getter is NO_PREFIX:
+                if self.block_kind is None and skip(self.number + 1, end - start, set(), chunk[-LAST_LINES:]):
+                    self.number += end - start
+                    continue
+            elif getter is not False:
                 for number, event in self.close_block():  # a glog line ends a text block
                     feed(number, event)
                 if skip(self.number + 1, end - start, set(map(getter, chunk)), chunk[-LAST_LINES:]):

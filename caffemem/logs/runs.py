@@ -196,21 +196,25 @@ class RunBuilder:
         return True
 
     def take_unknown(self, number: int, lines: int, tids: set[str], tail: list[str]) -> bool:
-        """Apply ``lines`` glog lines from line ``number`` on, none F, all of kinds caffemem does not
-        know and from no data layer's source file, from threads ``tids`` (``tail``: their last
-        lines), as feeding them one by one would (the fast path finds such runs: fast/plain.py).
+        """Apply ``lines`` lines from line ``number`` on, all of kinds caffemem does not know, as
+        feeding them one by one would (the fast path finds such runs: fast/plain.py). Either glog
+        lines, none F and from no data layer's source file, from threads ``tids``; or (``tids``
+        empty) lines without a glog prefix, none blank, outside a text block. ``tail``: their
+        last lines.
 
-        Returns False (and changes nothing) when one of them could start a new run or end a weak
-        crash (no run yet, a thread id this run has not seen): then they must be fed one by one.
+        Returns False (and changes nothing) when one of them could start a new run, end a weak
+        crash or be read as crash evidence (no run yet, a thread id this run has not seen, no
+        glog line yet): then they must be fed one by one.
         """
         run = self.run
-        if run is None or self.weak_crash or not tids <= run.tids or not lines:
+        if run is None or self.weak_crash or not lines or not (tids <= run.tids if tids else run.glog_lines):
             return False
         run.last_line = number + lines - 1
         counts = self.report.counts
         counts["lines"] += lines
         counts["unknown"] += lines
-        run.glog_lines += lines
+        if tids:
+            run.glog_lines += lines
         run.tail.extend(tail)
         self.just_done = None
         return True

@@ -10,12 +10,13 @@ regexes use ``\\d``), so whether a line is ``unknown`` depends only on its shape
 shape is classified once, with lines.py's ``classify`` itself (the grammar stays the definition;
 tests/logs/fast/test_log_plain.py checks that line and shape agree on every corpus line).
 
-A line is *skippable* when its shape has a glog prefix, is not F (a fatal line is a crash), is
-classified ``unknown``, and comes from no source file whose lines reveal a data layer's type
+A line is *skippable* when its shape is classified ``unknown`` and, if it has a glog prefix, is not
+F (a fatal line is a crash) and comes from no source file whose lines reveal a data layer's type
 while it is set up (``DATA_LAYER_SOURCES``, compared as shapes too). For such a line the builder
-only counts it, keeps it as a last line and notes its thread id, which is what
-``RunBuilder.take_unknown`` does for a whole run of them — or refuses, and then the run goes
-line by line.
+only counts it, keeps it as a last line and notes its thread id (a line without a prefix: counts
+it and keeps it, once the run has glog lines and outside a text block), which is what
+``RunBuilder.take_unknown`` does for a whole run of them — or refuses, and then the run goes line
+by line.
 """
 
 from __future__ import annotations
@@ -32,17 +33,24 @@ _SOURCE_SHAPES = frozenset(map(digit_shape, DATA_LAYER_SOURCES))
 MAX_SHAPES = 100_000  # forget and relearn past this (binary junk in lines makes many shapes)
 MAX_LINE_CHARS = 4096  # longer lines are judged one by one and their shape is not kept
 
-# A line shape -> the getter of its thread id when the line is skippable, else False.
+NO_PREFIX = True
+"""The mark of a skippable line without a glog prefix (binary junk broken at a newline byte, an
+unknown tool's output): skippable only outside a text block and once the run has glog lines."""
+
+# A line shape -> the getter of its thread id when the line is skippable (NO_PREFIX when it has
+# no thread id), else False.
 _SHAPES: dict[str, itemgetter | bool] = {}  # type: ignore[type-arg]
 _GETTERS: dict[tuple[int, int], itemgetter] = {}  # type: ignore[type-arg]
 
 
 def skippable(shape: str) -> itemgetter | bool:  # type: ignore[type-arg]
     """The thread-id getter for lines of this shape if they are skippable (see the module), else False."""
-    if len(shape) > MAX_LINE_CHARS or shape[:1] not in ("I", "W", "E"):
+    if len(shape) > MAX_LINE_CHARS or not shape:
         return False
     prefix = PREFIX_RE.match(shape)
-    if prefix is None or prefix.group(5).split(":", 1)[0] in _SOURCE_SHAPES:
+    if prefix is None:
+        return NO_PREFIX if classify(shape).kind == UNKNOWN else False
+    if shape[0] == "F" or prefix.group(5).split(":", 1)[0] in _SOURCE_SHAPES:
         return False
     if classify(shape).kind != UNKNOWN:
         return False
