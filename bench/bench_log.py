@@ -12,7 +12,7 @@ ratio and each one's peak RSS: the sum of the peaks of all its processes (caffem
 worker for big logs).
 Targets from the issue: at most 4x the bare loop's time, under 100 MB peak RSS.
 
-    python bench/bench_log.py --corpus NAME [--parse-log PATH] [--size-mb 1024] [--repeat 5]
+    python bench/bench_log.py --corpus NAME [--parse-log PATH] [--size-mb 1024] [--repeat 3] [--formats json,csv,table]
 
 The issue's real-material figures, one command per log source (NAME: squeezenet, ssd, nvcaffe,
 intel, y2014, or all): the big log is built with --source from that corpus log (under
@@ -204,7 +204,8 @@ def timed_cpu(cmd: list[str]) -> tuple[float, float, float]:
     return elapsed, usage.ru_utime + usage.ru_stime, peak / 1024
 
 
-def corpus_bench(name: str, size_mb: int, repeat: int, parse_log: Path | None, tmp: Path) -> None:
+def corpus_bench(name: str, size_mb: int, repeat: int, parse_log: Path | None, tmp: Path,
+                 formats: tuple[str, ...] = FORMATS) -> None:
     """One figure of the issue: a log built from corpus log ``name``, timed against the bare loop
     (and parse_log.py); prints medians and the median of the per-turn ratios with their targets."""
     source = SHARED / "corpus" / "logs" / CORPUS[name]
@@ -213,7 +214,7 @@ def corpus_bench(name: str, size_mb: int, repeat: int, parse_log: Path | None, t
     print(f"== {name}: {source.name} -> {log.stat().st_size / 2**20:,.0f} MiB, {lines:,} lines")
     py = sys.executable
     commands = {"bare": [py, "-c", BARE_LOOP, str(log)]}
-    for fmt in FORMATS:
+    for fmt in formats:
         commands[fmt] = [py, "-m", "caffemem", "log", "--format", fmt, "--no-progress", str(log)]
     if parse_log is not None:
         out = tmp / f"{name}-parse_log"
@@ -228,7 +229,7 @@ def corpus_bench(name: str, size_mb: int, repeat: int, parse_log: Path | None, t
     for key, got in runs.items():
         print(f"{key:14}{median(r[0] for r in got):>8.2f}{median(r[1] for r in got):>8.2f}"
               f"{max(r[2] for r in got):>9.0f}   {' '.join(f'{r[1]:.2f}' for r in got)}")
-    for fmt in FORMATS:
+    for fmt in formats:
         ours = runs[fmt]
         wall = median(a[0] / b[0] for a, b in zip(ours, runs["bare"], strict=True))
         cpu = median(a[1] / b[1] for a, b in zip(ours, runs["bare"], strict=True))
@@ -281,13 +282,14 @@ def main() -> None:
     parser.add_argument("--corpus", choices=[*CORPUS, "all"],
                         help="the issue's figure for this corpus log source (see above)")
     parser.add_argument("--parse-log", type=Path, help="BVLC Caffe's tools/extra/parse_log.py, to time too")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="with --corpus: these formats only (json,csv,table)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="caffemem-bench-"))
     try:
         if args.corpus is not None:
             for name in CORPUS if args.corpus == "all" else [args.corpus]:
-                corpus_bench(name, args.size_mb, args.repeat, args.parse_log, tmp)
+                corpus_bench(name, args.size_mb, args.repeat, args.parse_log, tmp, tuple(args.formats.split(",")))
             return
         if args.log is not None:
             log, lines = args.log, None
