@@ -282,7 +282,8 @@ def main() -> None:
     parser.add_argument("--corpus", choices=[*CORPUS, "all"],
                         help="the issue's figure for this corpus log source (see above)")
     parser.add_argument("--parse-log", type=Path, help="BVLC Caffe's tools/extra/parse_log.py, to time too")
-    parser.add_argument("--formats", default=",".join(FORMATS), help="with --corpus: these formats only (json,csv,table)")
+    parser.add_argument("--formats", default=",".join(FORMATS),
+                        help="with --corpus: these formats only (json,csv,table)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="caffemem-bench-"))
