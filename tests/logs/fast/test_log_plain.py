@@ -107,3 +107,32 @@ def test_unknown_runs_read_as_line_by_line(tmp_path: Path, case: str) -> None:
     log = tmp_path / "x.log"
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert _output(log, bulk=True) == _output(log, bulk=False)
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (a != a and b != b)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return a == b and type(a) is type(b)
+
+
+def test_tagged_solver_lines_by_regex_agree_with_the_grammar_on_the_corpus() -> None:
+    """NVCaffe's "[0.0] Iteration ..." lines read by lines.py's regexes give the grammar's result."""
+    from caffemem.logs.grammar import parse_message
+    from caffemem.logs.lines import PREFIX_RE, fast_tagged_solver_line
+
+    checked = 0
+    for path in _corpus():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            prefix = PREFIX_RE.match(line)
+            if prefix is None or "[" not in line:
+                continue
+            message = line[prefix.end():]
+            fast = fast_tagged_solver_line(message)
+            if fast is not None:
+                assert _same(fast, parse_message(message)), line
+                checked += 1
+    assert checked > 300
+    assert fast_tagged_solver_line("[0.1] Iteration 10, lr = 0.01, m = 0.9, wd = 5e-4") == ("iteration_lr", (10, 0.01))
+    assert fast_tagged_solver_line("[0.1] Creating layer x") is None
