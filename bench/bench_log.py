@@ -11,6 +11,18 @@ process and --repeat times in turns, a bare Python loop over the file's lines an
 ratio and each one's peak RSS: the sum of the peaks of all its processes (caffemem forks a
 worker for big logs).
 Targets from the issue: at most 4x the bare loop's time, under 100 MB peak RSS.
+
+    python bench/bench_log.py --corpus NAME [--parse-log PATH] [--size-mb 1024] [--repeat 3] [--formats json,csv,table]
+
+The issue's real-material figures, one command per log source (NAME: squeezenet, ssd, nvcaffe,
+intel, y2014, or all): the big log is built with --source from that corpus log (under
+../shared/corpus/logs, or $CAFFEMEM_SHARED/corpus/logs), and each turn times, in fresh processes,
+the bare loop, `caffemem log` in every format (json, csv, table) and, given --parse-log (BVLC
+Caffe's tools/extra/parse_log.py, with its extract_seconds.py beside it; a copy with its one
+Python 2 print statement made a call is run with this Python), parse_log.py on the same file.
+It prints medians of wall and CPU time (user + sys, the process and its reaped children), the
+median of the per-turn ratios, and the targets: within 3x of the bare loop, at least 10x faster
+than parse_log.py, under 100 MB.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,6 +166,84 @@ class _TreePeak(threading.Thread):
                     self.peaks[pid] = max(peak, self.peaks.get(pid, 0))
 
 
+SHARED = Path(os.environ.get("CAFFEMEM_SHARED") or ROOT.parent / "shared")
+CORPUS = {  # the issue's log sources: a real log each, its training section repeated
+    "squeezenet": "caffenet_benchmark/SqueezeNet128_new_solver.log",  # BVLC, a test pass every 1,000
+    "ssd": "ssd_qiangxie/VGG_VOC0712_SSD_300x300.log",  # weiliu89 SSD: nan losses, prefetch lines
+    "nvcaffe": "nvcaffe/train_with_nccl.log",  # NVCaffe multi-GPU: per-GPU, LMDB, debug lines
+    "intel": "intel_caffe_bobhuynh/caffe.log",  # Intel Caffe GoogLeNet: snapshots, 3 losses
+    "y2014": "yindaz_caffe_2014/caffe.INFO.20141025-144645.21849",  # 2014: 50 "Data: ..." lines a block
+}
+FORMATS = ("json", "csv", "table")
+
+
+def _parse_log_copy(parse_log: Path, into: Path) -> Path:
+    """parse_log.py and extract_seconds.py copied into ``into``, the one Python 2 print made a call."""
+    for name in ("parse_log.py", "extract_seconds.py"):
+        text = (parse_log.parent / name).read_text(encoding="utf-8")
+        text = re.sub(r"^(\s*)print '(.*)' % (\w+)$", r"\1print('\2' % \3)", text, flags=re.M)
+        (into / name).write_text(text, encoding="utf-8")
+    return into / "parse_log.py"
+
+
+def timed_cpu(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall s, cpu s: user + sys of the process and the children it reaped, peak RSS MB)."""
+    start = time.perf_counter()
+    with open(os.devnull, "w") as devnull:
+        proc = subprocess.Popen(cmd, stdout=devnull, stderr=subprocess.PIPE)
+        sampler = _TreePeak(proc.pid)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        sampler.done.set()
+        sampler.join()
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{err}")
+    peak = max(usage.ru_maxrss, sum(sampler.peaks.values()))
+    return elapsed, usage.ru_utime + usage.ru_stime, peak / 1024
+
+
+def corpus_bench(name: str, size_mb: int, repeat: int, parse_log: Path | None, tmp: Path,
+                 formats: tuple[str, ...] = FORMATS) -> None:
+    """One figure of the issue: a log built from corpus log ``name``, timed against the bare loop
+    (and parse_log.py); prints medians and the median of the per-turn ratios with their targets."""
+    source = SHARED / "corpus" / "logs" / CORPUS[name]
+    log = tmp / f"{name}.log"
+    lines = build_from_log(log, size_mb * 2**20, source)
+    print(f"== {name}: {source.name} -> {log.stat().st_size / 2**20:,.0f} MiB, {lines:,} lines")
+    py = sys.executable
+    commands = {"bare": [py, "-c", BARE_LOOP, str(log)]}
+    for fmt in formats:
+        commands[fmt] = [py, "-m", "caffemem", "log", "--format", fmt, "--no-progress", str(log)]
+    if parse_log is not None:
+        out = tmp / f"{name}-parse_log"
+        out.mkdir(exist_ok=True)
+        commands["parse_log.py"] = [py, str(_parse_log_copy(parse_log, tmp)), str(log), str(out)]
+    runs: dict[str, list[tuple[float, float, float]]] = {key: [] for key in commands}
+    for _ in range(max(1, repeat)):  # in turns, so that a slow spell of the machine hits all
+        for key, cmd in commands.items():
+            runs[key].append(timed_cpu(cmd))
+    median = statistics.median
+    print(f"{'':14}{'wall s':>8}{'cpu s':>8}{'peak MB':>9}   cpu runs (s)")
+    for key, got in runs.items():
+        print(f"{key:14}{median(r[0] for r in got):>8.2f}{median(r[1] for r in got):>8.2f}"
+              f"{max(r[2] for r in got):>9.0f}   {' '.join(f'{r[1]:.2f}' for r in got)}")
+    for fmt in formats:
+        ours = runs[fmt]
+        wall = median(a[0] / b[0] for a, b in zip(ours, runs["bare"], strict=True))
+        cpu = median(a[1] / b[1] for a, b in zip(ours, runs["bare"], strict=True))
+        text = f"{fmt:6} vs bare loop: {wall:.1f}x wall, {cpu:.1f}x cpu (target <= 3x)"
+        if parse_log is not None:
+            theirs = runs["parse_log.py"]
+            pwall = median(b[0] / a[0] for a, b in zip(ours, theirs, strict=True))
+            pcpu = median(b[1] / a[1] for a, b in zip(ours, theirs, strict=True))
+            text += f"; {pwall:.1f}x wall, {pcpu:.1f}x cpu faster than parse_log.py (target >= 10x)"
+        text += f"; peak {max(r[2] for r in ours):.0f} MB (target < 100 MB)"
+        print(text)
+    log.unlink()
+
+
 def timed(cmd: list[str]) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MB, processes) of one command and the processes it starts, output to /dev/null.
 
@@ -188,10 +279,19 @@ def main() -> None:
     parser.add_argument("--log", type=Path, help="time this log instead of generating one")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each, taken in turns; the best of each is compared (default 3)")
+    parser.add_argument("--corpus", choices=[*CORPUS, "all"],
+                        help="the issue's figure for this corpus log source (see above)")
+    parser.add_argument("--parse-log", type=Path, help="BVLC Caffe's tools/extra/parse_log.py, to time too")
+    parser.add_argument("--formats", default=",".join(FORMATS),
+                        help="with --corpus: these formats only (json,csv,table)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="caffemem-bench-"))
     try:
+        if args.corpus is not None:
+            for name in CORPUS if args.corpus == "all" else [args.corpus]:
+                corpus_bench(name, args.size_mb, args.repeat, args.parse_log, tmp, tuple(args.formats.split(",")))
+            return
         if args.log is not None:
             log, lines = args.log, None
         else:

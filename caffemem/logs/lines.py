@@ -70,6 +70,23 @@ def fast_solver_line(message: str) -> tuple[str, tuple[object, ...]] | None:
     return None
 
 
+_TAG_RE = re.compile(r"\s*\[\d+(?:\.\d+)?\]")
+_TAGGED_LR_RE = re.compile(rf"\s*Iteration ({_INT}), lr = ({_NUM}), \S.*$")
+
+
+def fast_tagged_solver_line(message: str) -> tuple[str, tuple[object, ...]] | None:
+    """``fast_solver_line`` for NVCaffe's tagged solver lines ("[0.0] Iteration 10, lr = 0.01,
+    m = 0.9, ..."): the tag dropped, as the grammar drops it; None to let lark decide."""
+    tag = _TAG_RE.match(message)
+    if tag is None:
+        return None
+    rest = message[tag.end():]
+    found = fast_solver_line(rest)
+    if found is None and (m := _TAGGED_LR_RE.match(rest)) is not None:
+        return "iteration_lr", (int(m.group(1)), to_float(m.group(2)))
+    return found
+
+
 def fast_snapshot_line(stripped: str) -> tuple[str, tuple[object, ...]] | None:
     """What the grammar makes of ``Snapshotting REST`` (REST: the rest of the line, blanks before
     it skipped, stripped), without the parser."""
@@ -81,8 +98,10 @@ def classify_message(message: str) -> tuple[str, tuple[object, ...]] | None:
     """(kind, values) for a glog message, or None when it is not a kind caffemem knows."""
     stripped = message.lstrip()
     first = stripped.split(" ", 1)[0]
-    if first[:1] == "[":
-        pass  # an NVCaffe solver tag: let the grammar read it
+    if first[:1] == "[":  # an NVCaffe solver tag: its solver lines by regex, the rest by the grammar
+        found = fast_tagged_solver_line(message)
+        if found is not None:
+            return found
     elif first in ("Iteration", "Train", "Test"):
         found = fast_solver_line(message)
         if found is not None:

@@ -26,8 +26,10 @@ from caffemem.errors import CaffememError
 from caffemem.logs.events import Event
 from caffemem.logs.fast.bulk import TrainBatch, split_piece
 from caffemem.logs.fast.pieces import PIECE_BYTES, FileCutter, iter_stream
+from caffemem.logs.fast.plain import NO_PREFIX
+from caffemem.logs.fast.plain import runs as plain_runs
 from caffemem.logs.lines import PREFIX_RE, classify
-from caffemem.logs.model import MAX_TEXT_CHARS
+from caffemem.logs.model import LAST_LINES, MAX_TEXT_CHARS
 
 ProgressCallback = Callable[[int, int | None], None]
 """Called now and then with (bytes read so far, total bytes or None when unknown)."""
@@ -35,6 +37,10 @@ Feed = Callable[[int, Event], None]
 """Takes the event of a line (1-based line number, event)."""
 Offer = Callable[[int, TrainBatch, str], None]
 """Takes a bulk-read stretch: the number of its first line, its batch and its text (whole lines)."""
+Skip = Callable[[int, int, set[str], list[str]], bool]
+"""Takes a run of lines of unknown kinds (fast/plain.py): the number of its first line, how many,
+their thread ids (none: lines without a glog prefix) and last lines; False when they must be fed one by one
+(``RunBuilder.take_unknown``)."""
 
 
 # A line of protobuf text format as DebugString writes it: `field: value`, `field {`, `}`, or a
@@ -120,9 +126,31 @@ class LineEvents:
         offer(self.number + 1, batch, text)
         self.number += batch.lines
 
-    def feed_piece(self, piece: str, bulk: bool, feed: Feed, offer: Offer) -> None:
+    def feed_text(self, text: str, feed: Feed, skip: Skip) -> None:
+        """Whole lines: each run of lines of unknown kinds (fast/plain.py) to ``skip``, the other
+        lines' events (and the runs ``skip`` refuses) to ``feed``."""
+        if not text:
+            return
+        lines = split_lines(text)
+        for start, end, getter in plain_runs(lines, text):
+            chunk = lines[start:end]
+            if getter is NO_PREFIX:
+                if self.block_kind is None and skip(self.number + 1, end - start, set(), chunk[-LAST_LINES:]):
+                    self.number += end - start
+                    continue
+            elif getter is not False:
+                for number, event in self.close_block():  # a glog line ends a text block
+                    feed(number, event)
+                if skip(self.number + 1, end - start, set(map(getter, chunk)), chunk[-LAST_LINES:]):
+                    self.number += end - start
+                    continue
+            for number, event in self.lines(chunk):
+                feed(number, event)
+
+    def feed_piece(self, piece: str, bulk: bool, feed: Feed, offer: Offer, skip: Skip | None = None) -> None:
         """A piece of whole lines: the events of its lines to ``feed``; with ``bulk``, each of its
-        stretches of plain training lines to ``offer`` instead (see ``feed_stretch``).
+        stretches of plain training lines to ``offer`` instead (see ``feed_stretch``), and with
+        ``skip`` too, the runs of lines of unknown kinds between them to ``skip`` (``feed_text``).
 
         Callbacks rather than a generator: this is the loop every line of a log passes through.
         """
@@ -131,8 +159,11 @@ class LineEvents:
                 feed(number, event)
             return
         for before, batch, text in split_piece(piece):
-            for number, event in self.lines(split_lines(before)):
-                feed(number, event)
+            if skip is not None:
+                self.feed_text(before, feed, skip)
+            else:
+                for number, event in self.lines(split_lines(before)):
+                    feed(number, event)
             if batch is not None:
                 self.feed_stretch(batch, text, feed, offer)
 

@@ -201,6 +201,30 @@ class RunBuilder:
         self.just_done = None
         return True
 
+    def take_unknown(self, number: int, lines: int, tids: set[str], tail: list[str]) -> bool:
+        """Apply ``lines`` lines from line ``number`` on, all of kinds caffemem does not know, as
+        feeding them one by one would (the fast path finds such runs: fast/plain.py). Either glog
+        lines, none F and from no data layer's source file, from threads ``tids``; or (``tids``
+        empty) lines without a glog prefix, none blank, outside a text block. ``tail``: their
+        last lines.
+
+        Returns False (and changes nothing) when one of them could start a new run, end a weak
+        crash or be read as crash evidence (no run yet, a thread id this run has not seen, no
+        glog line yet): then they must be fed one by one.
+        """
+        run = self.run
+        if run is None or self.weak_crash or not lines or not (tids <= run.tids if tids else run.glog_lines):
+            return False
+        run.last_line = number + lines - 1
+        counts = self.report.counts
+        counts["lines"] += lines
+        counts["unknown"] += lines
+        if tids:
+            run.glog_lines += lines
+        run.tail.extend(tail)
+        self.just_done = None
+        return True
+
     def finish(self) -> LogReport:
         if self.run is not None:
             self._settle(self.run)

@@ -13,6 +13,8 @@ every shared log, the fixtures and generated logs.
 - ``pieces``: the file cut into pieces of whole lines, the same pieces read front to back or at
   random (so two processes agree on them);
 - ``bulk``: stretches of plain training lines cut into columns of Caffe's number text;
+- ``plain``: runs of lines of unknown kinds between them (prefetch, debug, LMDB lines), judged
+  by their digit shape and applied in bulk (``RunBuilder.take_unknown``);
 - ``render``: a stretch's columns encoded as the curve table's rows (for the run builder's
   ``take_rendered``);
 - ``feed``: ``Feeder``, the one loop that feeds a file's events to the run builder, a stretch

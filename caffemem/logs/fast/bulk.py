@@ -47,6 +47,19 @@ from caffemem.logs.lines import DATA_LAYER_SOURCES, ITERATION_RE, OUTPUT_RE, PRE
 
 SEP = ", lr = "
 _DIGITS = str.maketrans("123456789", "000000000")
+_BYTE_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+
+
+def digit_shape(text: str) -> str:
+    """``text`` with every ASCII digit 1-9 replaced by 0 (its *shape*).
+
+    ``str.translate`` is fast on ASCII text only; beyond it (a replacement character from
+    binary junk in a line) it takes ~3 ms per MiB-piece, so such text goes through the bytes
+    table, which gives the same string (the digits are single bytes in UTF-8).
+    """
+    if text.isascii():
+        return text.translate(_DIGITS)
+    return text.encode("utf-8", "surrogatepass").translate(_BYTE_DIGITS).decode("utf-8", "surrogatepass")
 # Number shapes kept as text: what C++ ostream prints for a float, all valid JSON but nan/inf.
 _VALUE_SHAPE = re.compile(r"-?0+(?:\.0+)?(?:e[-+]0+)?|-?nan|-?inf")
 _CLOCK_SHAPE = "00:00:00.000000"
@@ -263,7 +276,7 @@ def split_spans(piece: str) -> Iterator[tuple[int, int, TrainBatch]]:
     if SEP not in piece:
         return
     tokens = piece.split(SEP)
-    shapes_text = piece.translate(_DIGITS).split(SEP)
+    shapes_text = digit_shape(piece).split(SEP)
     shapes = list(map(_SHAPES.get, shapes_text))
     if None in shapes:
         if len(_SHAPES) > MAX_SHAPES:
@@ -293,14 +306,17 @@ def split_spans(piece: str) -> Iterator[tuple[int, int, TrainBatch]]:
         if lead_in:  # only the last of these can open the next group
             lead = (end - 1, token_at - len(tokens[end - 1]) - sep, names)
             continue
-        if lead is not None and lead[0] == start - 1 and lead[2] == names:
-            start, group_at = lead[0], lead[1]
+        found = None
+        if lead is not None and lead[0] == start - 1 and lead[2] == names and end - lead[0] >= MIN_BLOCKS:
+            # with the block after the lead-in; without it when that fails (a passing line of
+            # the lead-in from another thread, such as the prefetch thread's)
+            found = _batch(piece, tokens, shapes, lead[0], end, lead[1], sep)
         lead = None
-        if end - start >= MIN_BLOCKS:
+        if found is None and end - start >= MIN_BLOCKS:
             found = _batch(piece, tokens, shapes, start, end, group_at, sep)
-            if found is not None:
-                batch, first, last = found
-                yield first, last, batch
+        if found is not None:
+            batch, first, last = found
+            yield first, last, batch
 
 
 def _batch(piece: str, tokens: list[str], shapes: list[Shape | None], start: int, end: int,

@@ -28,14 +28,11 @@ class Feeder:
 
     def piece(self, piece: str, bulk: bool = True) -> None:
         """A piece read here; with ``bulk``, its training stretches offered whole."""
-        self.events.feed_piece(piece, bulk, self.builder.feed, self._offer)
+        self.events.feed_piece(piece, bulk, self.builder.feed, self._offer, self.builder.take_unknown)
 
     def text(self, text: str) -> None:
         """Whole lines to be read one by one (the plain text between a worker's stretches)."""
-        if text:
-            feed = self.builder.feed
-            for number, event in self.events.lines(split_lines(text)):
-                feed(number, event)
+        self.events.feed_text(text, self.builder.feed, self.builder.take_unknown)
 
     def stretch(self, batch: TrainBatch, text: str) -> None:
         """A stretch cut here (``text``: its whole lines), offered whole, else fed line by line."""
