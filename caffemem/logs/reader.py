@@ -30,6 +30,7 @@ from caffemem.logs.fast.plain import NO_PREFIX
 from caffemem.logs.fast.plain import runs as plain_runs
 from caffemem.logs.lines import PREFIX_RE, classify
 from caffemem.logs.model import LAST_LINES, MAX_TEXT_CHARS
+from caffemem.sniff import compression, looks_binary
 
 ProgressCallback = Callable[[int, int | None], None]
 """Called now and then with (bytes read so far, total bytes or None when unknown)."""
@@ -204,10 +205,11 @@ def open_log(path: str | os.PathLike[str]) -> tuple[BinaryIO, int | None]:
     except OSError:
         size = None
     head = stream.peek(4096)[:4096] if hasattr(stream, "peek") else b""
-    if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh9"[:3] and head[3:4].isdigit() or head[:6] == b"\xfd7zXZ\x00":
+    packed = compression(head)
+    if packed is not None:
         stream.close()
-        raise CaffememError("a compressed file: decompress it first", os.fspath(path))
-    if len(head) >= 64 and sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 10:
+        raise CaffememError(f"a compressed file ({packed}): decompress it first", os.fspath(path))
+    if len(head) >= 64 and looks_binary(head, tolerance=0.1):
         stream.close()  # a stray NUL from a data layer is fine; mostly control bytes is not a log
         raise CaffememError("binary data, not a text log", os.fspath(path))
     return stream, size

@@ -34,6 +34,7 @@ from caffemem.layers.registry import count
 from caffemem.net.upgrade import V1_TYPE_TO_V2
 from caffemem.net.upgrade_v0 import V0_TYPE_TO_V1
 from caffemem.proto import caffe_pb2, is_repeated
+from caffemem.sniff import HDF5_SIGNATURE
 
 #: Size of the one read buffer; the scanner never holds more of the file than this at a time.
 CHUNK_BYTES = 1 << 16
@@ -45,7 +46,6 @@ MAX_BLOB_AXES = 32
 #: ``kProtoReadBytesLimit`` in ``util/io.cpp``: Caffe's CodedInputStream refuses longer inputs.
 CAFFE_READ_LIMIT = 2**31 - 1
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 # Wire types.
 _VARINT, _I64, _LEN, _SGROUP, _EGROUP, _I32 = 0, 1, 2, 3, 4, 5
@@ -533,7 +533,7 @@ def _open(path: str | os.PathLike[str]) -> tuple[BinaryIO, int]:
     except OSError as err:
         raise CaffememError(err.strerror or str(err), source) from None
     size = os.fstat(f.fileno()).st_size
-    if f.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE:
+    if f.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
         f.close()
         raise CaffememError("is an HDF5 weights file; caffemem reads binary .caffemodel files only", source)
     f.seek(0)

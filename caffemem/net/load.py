@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from caffemem.errors import CaffememError, ParseError
 from caffemem.net.prototxt import Diagnostic, parse_text, top_level_fields
 from caffemem.proto import caffe_pb2
+from caffemem.sniff import HEAD_BYTES, looks_binary
 
 #: Fields that mark a net when the schema alone cannot tell (a file with fields of both kinds).
 NET_FIELDS = {"layer", "layers", "input", "input_dim", "input_shape"}
@@ -74,9 +75,7 @@ BLOB_SUFFIXES = (".binaryproto",)
 SOLVERSTATE_SUFFIXES = (".solverstate",)
 #: Control bytes a text prototxt may contain (whitespace, DOS end-of-file, terminal escapes). Any other
 #: byte below 0x20 marks binary protobuf: every binary net has some (tags 0x12, 0xA2 0x06, lengths).
-_TEXT_CONTROLS = frozenset(b"\t\n\v\f\r\x1a\x1b")
-_HEAD_BYTES = 4096
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_HEAD_BYTES = HEAD_BYTES
 
 
 def is_binary_net_file(path: str) -> bool:
@@ -101,12 +100,6 @@ def is_binary_net_file(path: str) -> bool:
     except OSError:
         return False
     return looks_binary(head)
-
-
-def looks_binary(head: bytes) -> bool:
-    """Whether a file's first bytes are binary rather than text: HDF5's signature, or a control byte
-    text never has. The one sniffer every reader of user files uses (nets, solvers, audits)."""
-    return head.startswith(_HDF5_SIGNATURE) or any(b < 0x20 and b not in _TEXT_CONTROLS for b in head)
 
 
 def _blob_file_error(path: str) -> CaffememError:
