@@ -209,7 +209,7 @@ def open_log(path: str | os.PathLike[str]) -> tuple[BinaryIO, int | None]:
     if packed is not None:
         stream.close()
         raise CaffememError(f"a compressed file ({packed}): decompress it first", os.fspath(path))
-    if len(head) >= 64 and looks_binary(head, tolerance=0.1):
+    if len(head) >= 64 and looks_binary(head, tolerance=0.05):
         stream.close()  # a stray NUL from a data layer is fine; mostly control bytes is not a log
         raise CaffememError("binary data, not a text log", os.fspath(path))
     return stream, size
