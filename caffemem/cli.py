@@ -77,6 +77,14 @@ def _emit(command: str, fmt: str, result: Any, options: Any = None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _complete_device(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of ``--device``: the boards whose name contains what was typed."""
+    from caffemem.memory.devices import device_names
+
+    typed = incomplete.lower()
+    return [name for name in device_names() if typed in name.lower()]
+
+
 def parse_input_option(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
     """``--input TOP=C,H,W`` (per-sample dims) or ``TOP=N,C,H,W!`` (the whole shape, batch included) into
     a dict; whole shapes are :class:`~caffemem.layers.registry.WholeShape` values."""
@@ -122,7 +130,8 @@ def terminal_width() -> int:
 @click.option("--solver-type", default="SGD", show_default=True,
               help="Solver when none is given (SGD, Nesterov, AdaGrad, RMSProp, AdaDelta, Adam).")
 @click.option("--mem", "mem", metavar="SIZE", help="Memory budget: 11GiB, 12G, 800M, or 'host'.")
-@click.option("--device", metavar="NAME", help="A GPU whose memory is the budget (e.g. 'GTX 1080 Ti').")
+@click.option("--device", metavar="NAME", shell_complete=_complete_device,
+              help="A GPU whose memory is the budget (e.g. 'GTX 1080 Ti').")
 @click.option("--weights", type=click.Path(dir_okay=False), help="A .caffemodel the run loads.")
 @click.option("--wide", is_flag=True, help="Table format: a column per memory category and exact byte totals, "
               "however wide the lines get (default: fit the terminal).")
@@ -267,7 +276,8 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
               help="The net or solver that ran (exact figures); default: the net echoed in the log, "
                    "else one rebuilt from the logged shapes.")
 @click.option("--mem", "mem", metavar="SIZE", help="Memory of the machine it ran on (11GiB, 12G, host).")
-@click.option("--device", metavar="NAME", help="The GPU it ran on (e.g. 'GTX 1080 Ti').")
+@click.option("--device", metavar="NAME", shell_complete=_complete_device,
+              help="The GPU it ran on (e.g. 'GTX 1080 Ti').")
 @click.option("--weights", type=click.Path(dir_okay=False),
               help="The .caffemodel the run loaded (fine-tuning: caffe train -weights).")
 @click.option("--run", "run_number", type=click.IntRange(min=1), help="Which run of the file (default: the "

@@ -72,3 +72,13 @@ def test_postmortem_and_reconcile_take_progress(tmp_path: Path) -> None:
     log = ROOT / "sample_logs" / "imagedata-conv-fc-killed.log"
     for args in (["postmortem", str(log), "--progress"], ["postmortem", str(log), "--no-progress"]):
         assert CliRunner().invoke(main, args).exit_code == 0
+
+
+def test_shell_completion_offers_device_names() -> None:
+    import os
+
+    env = dict(os.environ, COMP_WORDS="caffemem check x --device 1080", COMP_CWORD="4",
+               _CAFFEMEM_COMPLETE="bash_complete")
+    done = subprocess.run([sys.executable, "-m", "caffemem"], env=env, capture_output=True, text=True, timeout=60)
+    offered = [line.split(",", 1)[1] for line in done.stdout.splitlines() if "," in line]
+    assert "GeForce GTX 1080 Ti" in offered and all("1080" in name for name in offered)

@@ -257,3 +257,8 @@ def find_device(name: str) -> tuple[str, int]:
     """(display name, bytes) for a GPU name (see :func:`lookup_device`)."""
     match = lookup_device(name)
     return match.name, match.bytes
+
+
+def device_names() -> list[str]:
+    """Every board's full name, as ``--device`` accepts it (for shell completion)."""
+    return sorted({name for name, _ in DEVICES.values()})
