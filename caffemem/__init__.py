@@ -124,6 +124,8 @@ def read_log(path: str | os.PathLike[str], run: int | None = None) -> LogResult:
     """Read a Caffe training log: its runs (nets, solver, curve, how each ended). ``run`` (1 = first)
     keeps one. The result may hold temporary files for long curves: use it in a ``with`` block or
     ``close()`` it."""
+    import caffemem.report.log_json  # noqa: F401 - registers to_dict()
+    import caffemem.report.log_table  # noqa: F401 - registers the notebook view
     from caffemem.commands.log import run_log
 
     return run_log(path, run)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLES
+from conftest import EXAMPLES, ROOT
 from google.protobuf import text_format
 
 import caffemem
@@ -96,3 +96,20 @@ def test_read_log_and_postmortem(tmp_path: Path) -> None:
     assert pm._repr_html_().startswith("<pre") and "killed by the system" in pm._repr_html_()
     out = CliRunner().invoke(main, ["postmortem", str(LOG), "--format", "json"]).stdout
     assert json.loads(json.dumps(pm.to_dict())) == json.loads(out)
+
+
+def test_a_log_result_is_its_json_and_shows_in_a_notebook() -> None:
+    """``caffemem.read_log(...).to_dict()`` is what ``caffemem log --format json`` writes."""
+    import json
+
+    from click.testing import CliRunner
+
+    from caffemem.cli import main
+
+    log = str(ROOT / "sample_logs" / "imagedata-conv-fc-killed.log")
+    with caffemem.read_log(log) as result:
+        data = result.to_dict()
+        page = result._repr_html_()
+    cli = json.loads(CliRunner().invoke(main, ["log", log, "--format", "json", "--no-progress"]).stdout)
+    assert data == cli and data["runs"]
+    assert page is not None and page.startswith("<pre>") and "killed" in page.lower()

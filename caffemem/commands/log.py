@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from caffemem.commands.display import DISPLAY, Displayable
 from caffemem.errors import CaffememError
 from caffemem.logs import LogReport, ProgressCallback, Run, read_log
 
 
-@dataclass
-class LogResult:
+@dataclass(repr=False)
+class LogResult(Displayable):
     """A log read, and the runs the caller asked about (all of them unless one was picked).
 
     The report may keep long training curves in temporary files: ``close()`` it (or use the result
@@ -22,6 +23,13 @@ class LogResult:
 
     def close(self) -> None:
         self.report.close()
+
+    def to_dict(self) -> dict:
+        """Exactly what ``caffemem log --format json`` writes, as Python data (the whole curve in memory)."""
+        render = DISPLAY.get((LogResult, "dict"))
+        if render is None:  # the JSON writer registers itself when imported (caffemem.read_log does)
+            raise CaffememError("to_dict needs the log's JSON writer: import caffemem.report.log_json first")
+        return render(self)  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         ends = ", ".join(str(run.end.status) for run in self.runs[:5]) + (", ..." if len(self.runs) > 5 else "")

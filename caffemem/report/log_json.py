@@ -19,6 +19,7 @@ import os
 import sys
 from typing import Any, BinaryIO, TextIO
 
+from caffemem.commands.display import register_display
 from caffemem.commands.log import LogResult
 from caffemem.logs.curve import Table
 from caffemem.logs.model import EndStatus, LogReport, Net, Run, RunEnd
@@ -154,3 +155,13 @@ def write_log_json(report: LogReport, out: TextIO, runs: list[Run] | None = None
 def write(result: LogResult, out: TextIO, options: ReportOptions) -> None:
     """``caffemem log --format json``."""
     write_log_json(result.report, out, result.runs)
+
+
+def _as_dict(result: LogResult) -> dict[str, Any]:
+    """``LogResult.to_dict()``: the JSON this writer streams, read back (one definition of the contract)."""
+    buffer = io.StringIO()
+    write(result, buffer, ReportOptions())
+    return json.loads(buffer.getvalue())  # type: ignore[no-any-return]
+
+
+register_display(LogResult, "dict", _as_dict)

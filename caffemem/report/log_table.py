@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import TextIO
 
+from caffemem.commands.display import register_display
 from caffemem.commands.log import LogResult
 from caffemem.logs.curve import CurveRow, Table
 from caffemem.logs.model import EndStatus, LogReport, Net, PhaseSource, Run
@@ -123,3 +124,13 @@ def render_log(report: LogReport, runs: list[Run] | None = None, verbose: bool =
 def write(result: LogResult, out: TextIO, options: ReportOptions) -> None:
     """``caffemem log --format table``."""
     out.write(render_log(result.report, result.runs, options.layers))
+
+
+def _html(result: LogResult) -> str:
+    """In a notebook: the table report, as a terminal shows it."""
+    import html
+
+    return f"<pre>{html.escape(render_log(result.report, result.runs, False))}</pre>"
+
+
+register_display(LogResult, "html", _html)
