@@ -38,3 +38,22 @@ def same(a: object, b: object) -> bool:
     if isinstance(a, tuple) and isinstance(b, tuple):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
+
+
+def log_output(path: Path, bulk: bool, piece_bytes: int = 1 << 16) -> str:
+    """Everything ``caffemem log`` writes for ``path`` (every format, in turn), read in bulk or line by
+    line: what the fast path's byte-for-byte contract compares."""
+    import io
+
+    from caffemem.commands.log import LogResult
+    from caffemem.logs import read_log
+    from caffemem.report import formats, write
+
+    report = read_log(path, bulk=bulk, piece_bytes=piece_bytes)
+    try:
+        out = io.StringIO()
+        for fmt in formats("log"):
+            write("log", fmt, LogResult(report, report.runs), out)
+        return out.getvalue()
+    finally:
+        report.close()

@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHARED
-
-from caffemem.commands.log import LogResult
-from caffemem.logs import read_log
-from caffemem.report import formats, write
+from log_helpers import log_output
 
 
 def _logs() -> list[Path]:
@@ -21,14 +17,7 @@ def _logs() -> list[Path]:
 
 
 def _output(path: Path, bulk: bool) -> str:
-    report = read_log(path, bulk=bulk, piece_bytes=1 << 16)
-    try:
-        out = io.StringIO()
-        for fmt in formats("log"):
-            write("log", fmt, LogResult(report, report.runs), out)
-        return out.getvalue()
-    finally:
-        report.close()
+    return log_output(path, bulk, 1 << 16)
 
 
 @pytest.mark.parametrize("path", _logs(), ids=lambda p: p.name)

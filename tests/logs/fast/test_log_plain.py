@@ -4,19 +4,16 @@ without a prefix, fatal lines, data layers' source files)."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHARED
+from log_helpers import log_output
 
-from caffemem.commands.log import LogResult
-from caffemem.logs import read_log
 from caffemem.logs.events import UNKNOWN
 from caffemem.logs.fast.bulk import digit_shape
 from caffemem.logs.fast.plain import NO_PREFIX, runs, skippable
 from caffemem.logs.lines import classify
-from caffemem.report import formats, write
 
 
 def _corpus() -> list[Path]:
@@ -64,14 +61,7 @@ def test_runs_cover_the_lines_in_order() -> None:
 
 
 def _output(path: Path, bulk: bool) -> str:
-    report = read_log(path, bulk=bulk, piece_bytes=1 << 12)
-    try:
-        out = io.StringIO()
-        for fmt in formats("log"):
-            write("log", fmt, LogResult(report, report.runs), out)
-        return out.getvalue()
-    finally:
-        report.close()
+    return log_output(path, bulk, 1 << 12)
 
 
 P = "I0101 00:00:{s:02d}.000000 {tid} {where}] {message}"
