@@ -10,7 +10,7 @@ from typing import TextIO
 
 from caffemem.commands.check import CheckResult
 from caffemem.commands.check_dict import analysis_dict, check_dict, footprint_dict, layer_dict, net_dict
-from caffemem.report._json import dumps
+from caffemem.report._json import dump, dumps
 from caffemem.report.options import ReportOptions
 
 __all__ = ["analysis_dict", "check_dict", "footprint_dict", "layer_dict", "net_dict", "render_check", "write"]
@@ -21,5 +21,6 @@ def render_check(result: CheckResult) -> str:
 
 
 def write(result: CheckResult, out: TextIO, options: ReportOptions) -> None:
-    """``caffemem check --format json``."""
-    out.write(render_check(result))
+    """``caffemem check --format json``, streamed (a 100,000-layer report is never one string)."""
+    dump(check_dict(result), out, indent=1)
+    out.write("\n")
