@@ -292,15 +292,13 @@ def postmortem_command(log_file: str, net_path: str | None, mem: str | None, dev
                        weights: str | None, run_number: int | None, fmt: str, search: tuple[str, ...] = (),
                        progress: bool | None = None) -> None:
     """Why a Caffe run died: how it ended, what it needed, the biggest consumers, what would fit."""
-    from caffemem.commands.lognet import searching
     from caffemem.commands.postmortem import postmortem
     from caffemem.memory.budget import budget_from_options
 
     bar = _progress_bar(log_file, progress)
     try:
-        with searching(search):
-            pm = postmortem(log_file, net_path, budget_from_options(mem, device), run_number,
-                            device_name=device, weights=weights, progress=bar)
+        pm = postmortem(log_file, net_path, budget_from_options(mem, device), run_number,
+                        device_name=device, weights=weights, progress=bar, search=tuple(search))
     finally:
         if bar is not None:
             bar.close()

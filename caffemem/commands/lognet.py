@@ -13,11 +13,9 @@ logged tops and is listed as unknown.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Callable
 
 from caffemem.commands.reconcile import compare_net, per_gpu_batch
 from caffemem.errors import CaffememError
@@ -34,22 +32,10 @@ from caffemem.proto import caffe_pb2
 #: ``build(batch)``: the run's nets with every data layer at ``batch`` (None: as they ran).
 NetBuilder = Callable[[int | None], list[BuiltNet]]
 
-#: Folders to look for the net the log names in (``caffemem postmortem --search``), besides the log's own.
-SEARCH_DIRS: ContextVar[tuple[str, ...]] = ContextVar("SEARCH_DIRS", default=())
 #: How deep a search folder is walked, and how many files at most: a search is bounded.
 SEARCH_DEPTH, SEARCH_FILES = 6, 20000
 #: A rebuilt net holding less data than this share of Caffe's own figure is said to underestimate.
 PLAUSIBLE_DATA_SHARE = 0.9
-
-
-@contextlib.contextmanager
-def searching(dirs: tuple[str, ...] | list[str] | None) -> Iterator[None]:
-    """Look for the net the log names under ``dirs`` too, while the block runs."""
-    token = SEARCH_DIRS.set(tuple(dirs or ()))
-    try:
-        yield
-    finally:
-        SEARCH_DIRS.reset(token)
 
 
 def _log_nets(run: Run) -> list[Net]:
@@ -105,9 +91,8 @@ def _find(named: str, source: str, search: tuple[str, ...]) -> str | None:
     return best[1] if best else None
 
 
-def _named_nets(run: Run, source: str) -> tuple[dict[int, str], list[str]]:
+def _named_nets(run: Run, source: str, search: tuple[str, ...]) -> tuple[dict[int, str], list[str]]:
     """Phase -> file of the nets the log's solver names and the search finds; notes on the others."""
-    search = SEARCH_DIRS.get()
     found: dict[int, str] = {}
     notes: list[str] = []
     for key, phases in (("net", (TRAIN, TEST)), ("train_net", (TRAIN,)), ("test_net", (TEST,))):
@@ -124,8 +109,8 @@ def _named_nets(run: Run, source: str) -> tuple[dict[int, str], list[str]]:
     return found, notes
 
 
-def _from_named(run: Run, source: str) -> tuple[str, NetBuilder, list[str]] | None:
-    found, notes = _named_nets(run, source)
+def _from_named(run: Run, source: str, search: tuple[str, ...]) -> tuple[str, NetBuilder, list[str]] | None:
+    found, notes = _named_nets(run, source, search)
     if not found:
         return None
     logged = _log_nets(run)
@@ -220,8 +205,10 @@ def _plausibility(logged: list[Net], nets: list[BuiltNet], recs: list[Reconstruc
 # --------------------------------------------------------------------------- the entry point
 
 
-def net_builder(run: Run, net_path: str | None, source: str) -> tuple[str, NetBuilder, list[str]]:
-    """How to build this run's nets at a given batch, and where they come from."""
+def net_builder(run: Run, net_path: str | None, source: str,
+                search: tuple[str, ...] = ()) -> tuple[str, NetBuilder, list[str]]:
+    """How to build this run's nets at a given batch, and where they come from; the net the log names
+    is looked for beside the log and under the ``search`` folders (``postmortem --search``)."""
     if net_path:
         tested = len(run.test) > 0
         split: list[int] = []  # NVCaffe's per-GPU batch, when the log shows the batch split over its GPUs
@@ -242,7 +229,7 @@ def net_builder(run: Run, net_path: str | None, source: str) -> tuple[str, NetBu
                                             "(the figures are per GPU)"]
         return "given", from_file, []
     logged = _log_nets(run)
-    named = _from_named(run, source) if logged else None
+    named = _from_named(run, source, tuple(search)) if logged else None
     if named is not None:
         return named
     texts = [n.text for n in logged]

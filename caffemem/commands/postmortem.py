@@ -235,11 +235,13 @@ def _consumers(nets: list[BuiltNet], fp: RunFootprint, top: int = 3) -> list[Con
 
 def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None = None,
                run_index: int | None = None, device_name: str | None = None,
-               weights: str | None = None, progress: ProgressCallback | None = None) -> PostMortem:
+               weights: str | None = None, progress: ProgressCallback | None = None,
+               search: tuple[str, ...] = ()) -> PostMortem:
     """Read ``log_path`` and explain how its run ended and what it needed. ``device_name``: the
     ``--device`` the budget came from (an ambiguous name then says which board was picked);
     ``weights``: the .caffemodel the run loaded (``caffe train -weights``, fine-tuning), whose parse
-    is priced from the file's own layout as ``check --weights`` does."""
+    is priced from the file's own layout as ``check --weights`` does; ``search``: folders where the net
+    the log names is looked for, besides the log's own."""
     report = read_log(log_path, progress=progress)
     try:
         check_is_log(report)
@@ -257,7 +259,7 @@ def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None
         nets: list[BuiltNet] = []
         origin, guesses = "none", []
         try:
-            origin, build, guesses = net_builder(run, net_path, log_path)
+            origin, build, guesses = net_builder(run, net_path, log_path, search)
         except CaffememError as err:  # no net can be had: the ending is still the answer
             no_net = err.message
         else:
