@@ -20,7 +20,7 @@ from caffemem.logs import ProgressCallback, read_log
 from caffemem.logs.causes import Cause, ending, explain, layer_in_stack
 from caffemem.logs.model import CrashKind, EndStatus, LogReport, Run
 from caffemem.logs.select import pick_run
-from caffemem.memory.budget import Budget
+from caffemem.memory.budget import Budget, device_budget
 from caffemem.memory.devices import lookup_device
 from caffemem.memory.fit import Fit, judge
 from caffemem.memory.model import RunFootprint, run_footprint
@@ -290,7 +290,7 @@ def postmortem(log_path: str, net_path: str | None = None, budget: Budget | None
             if device is not None and device.note:
                 pm.notes.append(device.note)
             if budget is None and device is not None and device.bytes:
-                budget = Budget(device.bytes, f"{'an' if device.name[:1] in 'AEIOU' else 'a'} {device.name}")
+                budget = device_budget(device.name, device.bytes)
             if budget is not None:
 
                 def at(b: int) -> int:

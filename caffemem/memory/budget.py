@@ -51,6 +51,11 @@ def is_host(mem: str | None) -> bool:
     return bool(mem) and mem.strip().lower() == "host"
 
 
+def device_budget(name: str, size: int) -> Budget:
+    """A GPU's memory as the budget, named as a verdict says it ("a GTX 1080 Ti", "an RTX 3090")."""
+    return Budget(size, f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}")
+
+
 def budget_from_options(mem: str | None, device: str | None) -> Budget | None:
     """The budget ``--mem``/``--device`` give, or None."""
     if mem and device:
@@ -59,7 +64,7 @@ def budget_from_options(mem: str | None, device: str | None) -> Budget | None:
         from caffemem.memory.devices import find_device
 
         name, size = find_device(device)
-        return Budget(size, f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}")
+        return device_budget(name, size)
     if mem:
         if is_host(mem):
             return Budget(host_available_bytes(), "this machine's available memory")
