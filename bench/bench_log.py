@@ -188,20 +188,8 @@ def _parse_log_copy(parse_log: Path, into: Path) -> Path:
 
 def timed_cpu(cmd: list[str]) -> tuple[float, float, float]:
     """(wall s, cpu s: user + sys of the process and the children it reaped, peak RSS MB)."""
-    start = time.perf_counter()
-    with open(os.devnull, "w") as devnull:
-        proc = subprocess.Popen(cmd, stdout=devnull, stderr=subprocess.PIPE)
-        sampler = _TreePeak(proc.pid)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        sampler.done.set()
-        sampler.join()
-    elapsed = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed:\n{err}")
-    peak = max(usage.ru_maxrss, sum(sampler.peaks.values()))
-    return elapsed, usage.ru_utime + usage.ru_stime, peak / 1024
+    elapsed, peak, _, cpu = _run(cmd)
+    return elapsed, cpu, peak
 
 
 def corpus_bench(name: str, size_mb: int, repeat: int, parse_log: Path | None, tmp: Path,
@@ -251,6 +239,12 @@ def timed(cmd: list[str]) -> tuple[float, float, int]:
     peak counts in full even where it shares pages with its parent), at least the peak the
     kernel reports for the command (wait4: the largest of it and its waited-for children).
     """
+    elapsed, peak, processes, _ = _run(cmd)
+    return elapsed, peak, processes
+
+
+def _run(cmd: list[str]) -> tuple[float, float, int, float]:
+    """(wall s, peak RSS MB, processes seen, cpu s) of ``cmd`` run once with its output to /dev/null."""
     start = time.perf_counter()
     with open(os.devnull, "w") as devnull:
         proc = subprocess.Popen(cmd, stdout=devnull, stderr=subprocess.PIPE)
@@ -264,7 +258,7 @@ def timed(cmd: list[str]) -> tuple[float, float, int]:
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"bench: {' '.join(cmd)} failed:\n{err}")
     peak = max(usage.ru_maxrss, sum(sampler.peaks.values()))  # ru_maxrss is KiB on Linux
-    return elapsed, peak / 1024, max(1, len(sampler.peaks))
+    return elapsed, peak / 1024, max(1, len(sampler.peaks)), usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
