@@ -10,6 +10,8 @@ import random
 import re
 from collections.abc import Callable
 
+from caffemem.net.caffemodel import _varint  # the one protobuf varint writer
+
 Mutator = Callable[[bytes, random.Random], bytes]
 
 # ----------------------------------------------------------------------------- text level (any text)
@@ -245,18 +247,6 @@ LOG_MUTATORS: list[Mutator] = TEXT_MUTATORS + [log_mangle_line, log_mangle_line,
                                                log_drop_echo]
 
 # ----------------------------------------------------------------------------- binary protobuf (caffemodel)
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def _read_varint(data: bytes, i: int) -> tuple[int, int] | None:
