@@ -12,6 +12,7 @@ import math
 import re
 from typing import IO, TYPE_CHECKING
 
+from caffemem.logs.causes import place_in_stack
 from caffemem.logs.clock import DAY_US, TURN_US, YEAR_US, stamp
 from caffemem.logs.divergence import find_divergence
 from caffemem.logs.endings import FOREIGN_ERROR, SHELL_CRASH, STRENGTH, fatal_kind, signal_kind, terminate_kind
@@ -148,6 +149,8 @@ class RunBuilder:
             prefix = PREFIX_RE.match(event.text)
             message = event.text[prefix.end():] if prefix else event.text
             self._crash(run, fatal_kind(message), message.strip())
+            if run.end.message == message.strip() and event.where:
+                run.end.source = event.where
 
     def render_state(self) -> RenderState | None:
         """What rendering a batch's rows depends on (None: no batch can be taken now)."""
@@ -231,6 +234,12 @@ class RunBuilder:
         for run in self.report.runs:
             run.end.last_lines = list(run.tail)
             run.divergence = find_divergence(run)
+            end = run.end
+            if end.status == EndStatus.CRASHED and end.frames and (end.phase is None or (
+                    end.phase == Stage.SETUP and end.layer is None and not run.nets)):
+                stage, step = place_in_stack(end.frames)
+                if stage is not None or step is not None:
+                    end.phase, end.step, end.place_from_stack = stage, step, True
         return self.report
 
     def _settle(self, run: Run) -> None:
@@ -556,6 +565,8 @@ class RunBuilder:
         message = "Check failed: " + event.values[0]
         if event.severity == "F":
             self._crash(run, fatal_kind(message), message)
+            if run.end.message == message and event.where:
+                run.end.source = event.where
 
     def on_shell(self, run: Run, event: Event) -> None:
         kind = SHELL_CRASH[event.kind]
