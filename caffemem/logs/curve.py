@@ -165,6 +165,30 @@ def render_rows(names: list[str], iterations: list[str], micros: list[str], lrs:
     return "".join(flat)
 
 
+ScanValue = tuple[float, bytes, int]
+"""A value lent to the compiled scanner: the float, its kept text, and flags (1 NaN, 2 not
+finite, 4 a non-finite value Caffe printed)."""
+
+
+def scan_value(value: float) -> ScanValue:
+    """``value`` as the compiled scanner takes it: what ``_pending_text`` would write, and what it is."""
+    finite = math.isfinite(value)
+    flags = (0 if finite else 2) | (1 if math.isnan(value) else 0) | (4 if not finite and _any_printed((value,)) else 0)
+    return value, _number_text(value).encode("ascii"), flags
+
+
+def _from_scan(value: object) -> float:
+    """A value back from the compiled scanner: the float lent, the text of a number it read, or None."""
+    if value is None:
+        return math.nan
+    if isinstance(value, str):
+        from caffemem.logs.grammar import to_float  # the parser's module: loaded only by log reading
+
+        return to_float(value)
+    assert isinstance(value, float)
+    return value
+
+
 class Pending:
     """The last row, as values the line path can still change."""
 
@@ -284,6 +308,36 @@ class Table:
             self.nonfinite |= nonfinite
             self.printed_nonfinite |= nonfinite  # bulk rows hold every value: non-finite ones were printed
         self._pending = last
+
+    def lend_pending(self) -> tuple[int, tuple[int, int, int, ScanValue, ScanValue, tuple[ScanValue | None, ...]] | None]:
+        """(rendered rows, pending row) for the compiled scanner (fast/_scan.c), the pending row
+        taken off the table until ``take_scanned`` gives it back (maybe rendered, maybe changed).
+
+        The row is (iteration, micros, net, lr, loss, outputs in ``names`` order, None where
+        missing); each value is ``scan_value(v)``: the float with the text this table keeps for it.
+        """
+        row, self._pending = self._pending, None
+        if row is None:
+            return self._rows, None
+        outputs = tuple(None if name not in row.outputs else scan_value(row.outputs[name]) for name in self.names)
+        return self._rows, (row.iteration, row.micros, row.net, scan_value(row.lr), scan_value(row.loss), outputs)
+
+    def take_scanned(self, rows: str, count: int, nonfinite: bool, printed: bool,
+                     pending: tuple[int, int, int, object, object, tuple[object, ...]] | None) -> None:
+        """Rows the compiled scanner rendered as ``_pending_text`` would, and the pending row back
+        (its values: a float lent to it, a number's text it read, or None for missing)."""
+        if count:
+            self._append(rows, count)
+            self.nonfinite |= nonfinite
+            self.printed_nonfinite |= printed
+        if pending is None:
+            self._pending = None
+            return
+        iteration, micros, net, lr, loss, outputs = pending
+        row = Pending(iteration, micros, _from_scan(lr), _from_scan(loss), net)
+        row.outputs = {name: _from_scan(value) for name, value in zip(self.names, outputs, strict=True)
+                       if value is not None}
+        self._pending = row
 
     def has_printed_nonfinite(self) -> bool:
         """Whether Caffe printed some value of the table (the last row's too) as nan or inf."""

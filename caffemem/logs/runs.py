@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from caffemem.logs.clock import DAY_US, TURN_US, YEAR_US, stamp
+from caffemem.logs.curve import _key_json, scan_value
 from caffemem.logs.divergence import find_divergence
 from caffemem.logs.endings import FOREIGN_ERROR, SHELL_CRASH, STRENGTH, fatal_kind, signal_kind, terminate_kind
 from caffemem.logs.events import UNKNOWN, Event
+from caffemem.logs.grammar import to_float
 from caffemem.logs.lines import DATA_LAYER_SOURCES, PREFIX_RE
 from caffemem.logs.model import (
     CrashKind,
@@ -200,6 +202,55 @@ class RunBuilder:
         self.report.counts["unknown"] += rendered.passing
         self.just_done = None
         return True
+
+    def lend_scan(self) -> tuple[object, ...] | None:
+        """The run's state as the compiled scanner (fast/_scan.c, through fast/scan.py) takes it, or
+        None when no line can be taken without the Python rules now.
+
+        Lending takes the tables' pending rows off them: ``take_scan`` must follow. Only a run
+        going on, with a clock, glog lines, no text block and no layer being set up (whose lines
+        could show a data layer's type) is lent.
+        """
+        run = self.run
+        layer = self.current_layer
+        state = self.render_state()
+        if (run is None or self.ended or self.weak_crash or state is None or not run.glog_lines
+                or (layer is not None and not layer.set_up) or len(run.tids) > 64
+                or len(run.train.names) > 64 or len(run.test.names) > 64):
+            return None
+        tables = []
+        for table in (run.train, run.test):
+            rows, pending = table.lend_pending()
+            tables.append((tuple(_key_json(name).encode("ascii") for name in table.names),
+                           tuple(name.encode("utf-8", "surrogatepass") for name in table.names), rows, pending))
+        first_day, first_clock, year_offset, start = state
+        return (tuple(tid.encode("ascii", "replace") for tid in run.tids), tables[0], tables[1],
+                scan_value(self.last_lr), self.last_iteration, int(self.training), int(self.in_test),
+                first_day, first_clock, year_offset, start, self.last_seconds)
+
+    def take_scan(self, number: int, result: tuple[Any, ...]) -> int:
+        """Apply what the compiled scanner did from line ``number`` on (``result``, after
+        ``lend_scan``); the number of lines it took."""
+        (_, _, lines, unknown, glog_lines, train, test, last_lr, last_iteration, training, in_test,
+         year_offset, last_seconds, tail) = result
+        run = self.run
+        assert run is not None
+        run.train.take_scanned(*train)
+        run.test.take_scanned(*test)
+        self.last_lr = math.nan if last_lr is None else (last_lr if isinstance(last_lr, float) else to_float(last_lr))
+        self.last_iteration = last_iteration
+        self.training = bool(training)
+        self.in_test = bool(in_test)
+        self.year_offset = year_offset
+        self.last_seconds = last_seconds
+        if lines:
+            run.last_line = number + lines - 1
+            run.glog_lines += glog_lines
+            run.tail.extend(tail)
+            self.report.counts["lines"] += lines
+            self.report.counts["unknown"] += unknown
+            self.just_done = None
+        return lines
 
     def take_unknown(self, number: int, lines: int, tids: set[str], tail: list[str]) -> bool:
         """Apply ``lines`` lines from line ``number`` on, all of kinds caffemem does not know, as

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import IO
 
+from caffemem.logs.fast import scan
 from caffemem.logs.fast.bulk import TrainBatch
 from caffemem.logs.fast.render import RenderedBatch, render_batch, tail_lines
 from caffemem.logs.lines import classify
@@ -27,8 +28,15 @@ class Feeder:
         self._days: dict[str, int] = {}  # day numbers, remembered by render_batch
 
     def piece(self, piece: str, bulk: bool = True) -> None:
-        """A piece read here; with ``bulk``, its training stretches offered whole."""
-        self.events.feed_piece(piece, bulk, self.builder.feed, self._offer, self.builder.take_unknown)
+        """A piece read here; with ``bulk``, its lines through the compiled scanner (scan.py) where
+        it is built, and its training stretches offered whole."""
+        if bulk and scan.SCAN is not None:
+            scan.feed_piece(piece, self.events, self.builder, self._python)
+        else:
+            self._python(piece, bulk)
+
+    def _python(self, text: str, bulk: bool = True) -> None:
+        self.events.feed_piece(text, bulk, self.builder.feed, self._offer, self.builder.take_unknown)
 
     def text(self, text: str) -> None:
         """Whole lines to be read one by one (the plain text between a worker's stretches)."""
