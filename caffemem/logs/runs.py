@@ -43,6 +43,21 @@ MAX_FRAMES = 40
 _SOLVER_FIELD = re.compile(r"^([a-z_]+): (.*)$", re.M)
 
 
+_SCAN_NAMES: dict[tuple[str, ...], tuple[tuple[bytes, ...], tuple[bytes, ...]]] = {}
+
+
+def _scan_names(names: tuple[str, ...]) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """A table's output names as the compiled scanner takes them: JSON keys and UTF-8 names
+    (remembered: a run lends the same few names thousands of times)."""
+    found = _SCAN_NAMES.get(names)
+    if found is None:
+        if len(_SCAN_NAMES) > 1000:
+            _SCAN_NAMES.clear()
+        found = _SCAN_NAMES[names] = (tuple(_key_json(name).encode("ascii") for name in names),
+                                      tuple(name.encode("utf-8", "surrogatepass") for name in names))
+    return found
+
+
 class RunBuilder:
     """Feed events in file order with ``feed``; ``finish`` returns the LogReport."""
 
@@ -221,8 +236,7 @@ class RunBuilder:
         tables = []
         for table in (run.train, run.test):
             rows, pending = table.lend_pending()
-            tables.append((tuple(_key_json(name).encode("ascii") for name in table.names),
-                           tuple(name.encode("utf-8", "surrogatepass") for name in table.names), rows, pending))
+            tables.append((*_scan_names(tuple(table.names)), rows, pending))
         first_day, first_clock, year_offset, start = state
         return (tuple(tid.encode("ascii", "replace") for tid in run.tids), tables[0], tables[1],
                 scan_value(self.last_lr), self.last_iteration, int(self.training), int(self.in_test),
@@ -232,7 +246,7 @@ class RunBuilder:
         """Apply what the compiled scanner did from line ``number`` on (``result``, after
         ``lend_scan``); the number of lines it took."""
         (_, _, lines, unknown, glog_lines, train, test, last_lr, last_iteration, training, in_test,
-         year_offset, last_seconds, tail) = result
+         year_offset, last_seconds, tail, lr_policy) = result
         run = self.run
         assert run is not None
         run.train.take_scanned(*train)
@@ -250,6 +264,8 @@ class RunBuilder:
             self.report.counts["lines"] += lines
             self.report.counts["unknown"] += unknown
             self.just_done = None
+            if lr_policy is not None:
+                run.lr_policy = lr_policy
         return lines
 
     def take_unknown(self, number: int, lines: int, tids: set[str], tail: list[str]) -> bool:

@@ -9,7 +9,8 @@
  *  - a glog line (the prefix as PREFIX_RE reads it, ASCII only) from a thread the run knows, not F;
  *  - whose message is one of the solver lines of lines.py's fast regexes (loss, lr, train and test
  *    outputs, "Testing net"; NVCaffe's "[0.0]" tag too) with numbers of the forms a JSON writer
- *    keeps as they are (a subset of the grammar's NUMBER), a snapshot line, or an unknown line:
+ *    keeps as they are (a subset of the grammar's NUMBER), a snapshot line, the plainest form of
+ *    "Learning Rate Policy: <name>" (each restart of a solver prints it), or an unknown line:
  *    a first word lines.py does not know and none of its name forms, exactly its test;
  *  - or any line whose digit shape the Python side already classified as skippable (plain.py's
  *    cache: NVCaffe's [Forward] lines, lines without a prefix), so lark stays the definition.
@@ -69,6 +70,7 @@ typedef struct {
     long long first_day, first_clock, year_offset, start, last_seconds;
     PyObject *shapes;
     long long lines, unknown, glog_lines;
+    span lr_policy;  /* the last "Learning Rate Policy:" value read here (p NULL: none) */
     span tail[TAIL];
     int tail_at, tail_count;
 } state;
@@ -485,6 +487,14 @@ static int message(state *s, const char *line, const char *p, const char *e, pre
         while (q < e && (*q == ' ' || *q == '\t')) q++;
         if (q == e) s->unknown++;  /* "Snapshotting" alone reads as nothing */
         return TAKEN;
+    } else if (starts(p, e, "Learning Rate Policy: ")) {
+        /* on_lr_policy, for the one form whose parse is plain: the message is the words and a
+         * policy name of letters and underscores, nothing else (lark's REST, stripped) */
+        const char *q = p + 22, *v = q;
+        while (q < e && (*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z'))) q++;
+        if (q == v || q != e) return HAND_BACK;
+        s->lr_policy.p = v; s->lr_policy.n = q - v;
+        return TAKEN;
     } else if (!known_word(st, fn)) {
         int form = 0;
         for (int i = 0; i < nforms && !form; i++) form = find(st, e, name_forms[i]) != NULL;
@@ -651,9 +661,11 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         PyList_SET_ITEM(tail, i, o);
     }
     PyObject *it = s->has_last_iteration ? PyLong_FromLongLong(s->last_iteration) : (Py_INCREF(Py_None), Py_None);
-    result = Py_BuildValue("(nnLLLNNNNiiLLN)", stop, chars, s->lines, s->unknown, s->glog_lines,
+    PyObject *policy = s->lr_policy.p ? PyUnicode_FromStringAndSize(s->lr_policy.p, s->lr_policy.n)
+                                      : (Py_INCREF(Py_None), Py_None);
+    result = Py_BuildValue("(nnLLLNNNNiiLLNN)", stop, chars, s->lines, s->unknown, s->glog_lines,
                            give_table(&s->train), give_table(&s->test), give_value(&s->last_lr), it,
-                           s->training, s->in_test, s->year_offset, s->last_seconds, tail);
+                           s->training, s->in_test, s->year_offset, s->last_seconds, tail, policy);
 done:
     PyMem_Free(s->train.text.p);
     PyMem_Free(s->test.text.p);
