@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from caffemem.logs.clock import DAY_US, TURN_US, YEAR_US, stamp
 from caffemem.logs.curve import _key_json, scan_value
@@ -181,12 +181,9 @@ class RunBuilder:
         table = run.train
         return not (names != table.names and (len(table) or table.names))
 
-    def take_rendered(self, number: int, rendered: RenderedBatch, source: IO[bytes] | None = None) -> bool:
+    def take_rendered(self, number: int, rendered: RenderedBatch) -> bool:
         """Apply a stretch of training blocks encoded by the fast path (maybe in another process), as
         feeding its lines one by one would.
-
-        A batch whose rows a worker wrote to a file (``rendered.spilled``) needs that file as
-        ``source``; the run's table then refers to the rows there.
 
         Returns False (and changes nothing) when the batch was rendered for another state or
         does not fit the run as it is now (no run yet, a thread id this run has not seen, a run
@@ -195,17 +192,13 @@ class RunBuilder:
         """
         run = self.run
         if (run is None or rendered.state != self.render_state() or not self.accepts(rendered.tids, rendered.names)
-                or rendered.first_seconds < self.last_seconds - TURN_US
-                or (rendered.spilled is not None and source is None)):
+                or rendered.first_seconds < self.last_seconds - TURN_US):
             return False
         table = run.train
         self.last_seconds = rendered.last_seconds
         if not table.names:
             table.names.extend(rendered.names)
-        if rendered.spilled is not None and source is not None:
-            table.extend_spilled(source, *rendered.spilled, rendered.count, rendered.last, rendered.nonfinite)
-        else:
-            table.extend_rendered(rendered.rows, rendered.count, rendered.last, rendered.nonfinite)
+        table.extend_rendered(rendered.rows, rendered.count, rendered.last, rendered.nonfinite)
         self.training = True
         self.in_test = False
         self.last_iteration = rendered.last.iteration
