@@ -250,7 +250,7 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
                 progress: bool | None) -> None:
     """Read a Caffe training LOG: nets, solver, training curve, and how each run ended."""
     from caffemem.commands.log import run_log
-    from caffemem.logs import PARALLEL_MIN_BYTES, keep_freed_memory
+    from caffemem.logs import keep_freed_memory
     from caffemem.report.options import ReportOptions
 
     fmt = fmt.lower()
@@ -259,7 +259,7 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
     keep_freed_memory()  # this process only reads the log and writes it out
     bar = _progress_bar(log_file, progress)
     try:
-        result = run_log(log_file, run_number, progress=bar, parallel_min_bytes=PARALLEL_MIN_BYTES)
+        result = run_log(log_file, run_number, progress=bar)
     finally:
         if bar is not None:
             bar.close()
