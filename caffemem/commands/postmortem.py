@@ -19,7 +19,7 @@ from caffemem.layers.registry import count
 from caffemem.layers.types import type_of_source_file
 from caffemem.logs import ProgressCallback, read_log
 from caffemem.logs.causes import Cause, ending, explain, layer_in_stack
-from caffemem.logs.model import CrashKind, EndStatus, LogReport, Run
+from caffemem.logs.model import CrashKind, EndStatus, Layer, LogReport, Run
 from caffemem.logs.select import pick_run
 from caffemem.memory.budget import Budget, device_budget
 from caffemem.memory.devices import lookup_device
@@ -166,6 +166,16 @@ def device_of(run: Run) -> DeviceInfo | None:
     return DeviceInfo(name, match.bytes, count_, "log", match.note)
 
 
+def _stand_in(layer_type: str, logged: list[Layer]) -> bool:
+    """Whether a rebuilt net's layer only stands in for one the log did not explain: a DummyData
+    where the log shows the layer reading bottoms, a Silence where it shows tops."""
+    if layer_type == "DummyData":
+        return any(layer.bottoms for layer in logged)
+    if layer_type == "Silence":
+        return any(layer.tops for layer in logged)
+    return False
+
+
 def layer_type_of(run: Run, nets: list[BuiltNet]) -> str | None:
     """The type of the layer the run died in: from the stack trace, the net, or its set-up lines."""
     found = layer_in_stack(run.end.frames or run.end.last_lines)
@@ -177,9 +187,10 @@ def layer_type_of(run: Run, nets: list[BuiltNet]) -> str | None:
     name = run.end.layer
     if name is None:
         return None
+    logged = [found for lnet in run.nets if (found := lnet.layer(name)) is not None]
     for net in nets:
         for layer in net.layers:
-            if layer.name == name:
+            if layer.name == name and not _stand_in(str(layer.type), logged):
                 return str(layer.type)
     for lnet in run.nets:
         layer = lnet.layer(name)

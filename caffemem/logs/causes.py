@@ -141,7 +141,7 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
     (re.compile(r"Failed to open leveldb (\S+)|leveldb.*(?:does not exist|IO error)"),
      lambda m: Cause("missing_file", "the LevelDB database of a data layer could not be opened",
                      ["check data_param.source, and backend: LEVELDB vs LMDB in the data layer"])),
-    (re.compile(r"File not found: (\S+)|Could not open or find file (\S+)|Failed to open file (\S+)"
+    (re.compile(r"File not found: (\S+)|Could not open or find file (\S+)|(?:Failed to|Could not) open file (\S+)"
                 r"|Cannot open (?:file )?(\S+)|No such file or directory"),
      lambda m: Cause("missing_file", "a file Caffe needs is not there: "
                                      + (next((g for g in m.groups() if g), None) or "see the message above"),
@@ -168,6 +168,18 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
      lambda m: Cause("crop_too_large", f"the crop ({m.group(3)}) is larger than the images ({m.group(2)})",
                      [f"set crop_size in transform_param to at most {m.group(2)}, or build the dataset with larger "
                       "images (convert_imageset --resize_height/--resize_width)"])),
+    (re.compile(r"All inputs must have the same shape, except at concat_axis|"
+                r"bottom\[\d+\]->shape\(\) == bottom\[0\]->shape\(\)"),
+     lambda m: Cause("join_mismatch", "the blobs a Concat or Eltwise layer joins differ in a dimension they must "
+                                      "share: most often an odd height or width halved by a stride-2 layer on one "
+                                      "path and doubled back on the other (or two data layers' batch sizes)",
+                     ["choose an input size divisible by 2 for every stride-2 layer (32 for five of them, as U-Nets "
+                      "and FPNs need), or add a Crop layer before the join",
+                      "`caffemem check NET --input data=C,H,W` prints every layer's shape at a given size"])),
+    (re.compile(r"SerializeToOstream|Check failed: .*WriteProtoToBinaryFile|Snapshot.*failed"),
+     lambda m: Cause("snapshot_write", "writing a snapshot failed: the disk is full, or the file cannot be written",
+                     ["check the free space where snapshot_prefix points (df -h): every snapshot writes the weights "
+                      "and the solver state", "snapshot less often, or delete old snapshots"])),
     (re.compile(r"CUDA driver version is insufficient|cudaSuccess \(35 vs\. 0\)"),
      lambda m: Cause("driver", "the NVIDIA driver is older than the CUDA runtime Caffe was built with",
                      ["update the driver, or build Caffe with an older CUDA toolkit"])),

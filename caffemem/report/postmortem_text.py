@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import TextIO
 
@@ -25,6 +26,7 @@ _KIND_WORDS = {
     "aborted": "the process aborted (SIGABRT)",
     "other": "the run crashed",
 }
+_PYTHON_EXCEPTION = re.compile(r"(?:\w+\.)*\w*(?:Error|Exception|Interrupt)\b:?")
 _MEMORY_KINDS = {"killed", "cuda_out_of_memory", "host_out_of_memory"}
 
 
@@ -44,6 +46,8 @@ def _ending(pm: PostMortem) -> list[str]:
         text = [f"{run} finished normally."]
     elif end.status == "cut_off":
         text = [f"{run} has no ending in the log: it was still running, or the log was cut off ({where})."]
+    elif end.crash_kind == "other" and end.phase is None and _PYTHON_EXCEPTION.match(end.message or ""):
+        text = [f"{run} stopped on a Python exception (pycaffe) before Caffe set up a net."]
     elif end.crash_kind == "other" and end.phase is None:
         text = [f"{run} never started: the system could not run Caffe."]
     else:

@@ -121,3 +121,39 @@ def test_articles() -> None:
                                  "11 GB card", "110 W", "HDF5Data", "Data")] == [
         "an Interp layer", "a ReLU", "an LRN", "an SSD", "an RTX 3090", "a GeForce GTX 1080", "an 8 GB",
         "an 11 GB card", "a 110 W", "an HDF5Data", "a Data"]
+
+
+def test_a_join_of_mismatched_sizes_is_explained(tmp_path: Path) -> None:
+    out = _postmortem(tmp_path, "F0426 15:00:00.000100 11111 concat_layer.cpp:42] Check failed: top_shape[j] == "
+                                "bottom[i]->shape(j) (38 vs. 37) All inputs must have the same shape, except at "
+                                "concat_axis.\n")
+    assert out["cause"]["key"] == "join_mismatch" and out["end"]["layer_type"] == "Concat"
+
+
+def test_a_failed_snapshot_write_points_at_the_disk(tmp_path: Path) -> None:
+    text = ("I0214 08:00:05.000000  2222 solver.cpp:447] Snapshotting to binary proto file snap/iter_4420.caffemodel\n"
+            "F0214 08:00:05.000001  2222 io.cpp:69] Check failed: proto.SerializeToOstream(&output)\n")
+    out = _postmortem(tmp_path, text)
+    assert out["cause"]["key"] == "snapshot_write" and "df -h" in out["cause"]["advice"][0]
+
+
+def test_a_pycaffe_traceback_is_a_python_exception_with_its_missing_file(tmp_path: Path) -> None:
+    log = tmp_path / "pasted.log"
+    log.write_text('Traceback (most recent call last):\n  File "train.py", line 12, in <module>\n'
+                   "    solver = caffe.SGDSolver('solver.prototxt')\n"
+                   "RuntimeError: Could not open file models/train_val.prototxt\n")
+    done = CliRunner().invoke(main, ["postmortem", str(log)])
+    assert done.exit_code == 0
+    assert "stopped on a Python exception (pycaffe)" in done.output
+    assert "a file Caffe needs is not there: models/train_val.prototxt" in done.output
+
+
+def test_a_layer_the_rebuild_could_not_explain_gets_no_stand_in_type(tmp_path: Path) -> None:
+    """conv1 read 'data' in the log: the rebuilt net's DummyData only stands in for it."""
+    text = ("I0303 03:03:03.030303 12121 net.cpp:84] Creating Layer conv1\n"
+            "I0303 03:03:03.030303 12121 net.cpp:406] conv1 <- data\n"
+            "I0303 03:03:03.030303 12121 net.cpp:380] conv1 -> conv1\n"
+            "terminate called after throwing an instance of 'std::bad_alloc'\n  what():  std::bad_alloc\n")
+    out = _postmortem(tmp_path, text)
+    assert out["ending"] == "host_out_of_memory" and out["end"]["layer"] == "conv1"
+    assert out["end"]["layer_type"] != "DummyData"
