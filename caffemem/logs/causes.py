@@ -109,6 +109,48 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
                       "build lacks that layer or parameter (it belongs to a fork such as SSD, DeepLab or NVCaffe): "
                       "run it with the fork that defines it, or remove the field",
                       "an old (V0/V1) net or solver can be brought up to date with `caffemem upgrade`"])),
+    (re.compile(r"ReadProtoFromBinaryFile.*?(?:file: (\S+))?$|Failed to parse NetParameter file: (\S+\.caffemodel\S*)"),
+     lambda m: Cause("weights_unreadable", "the weights file is not a readable .caffemodel"
+                                           + (f" ({m.group(1) or m.group(2)})" if m.group(1) or m.group(2) else "")
+                                           + ": a missing or partial download, a Git LFS pointer or an HTML page "
+                                             "saved under its name",
+                     ["check the file's size against the model's page and download it again (a Git LFS pointer is "
+                      "a few hundred bytes of text: `git lfs pull`)", "`caffemem audit FILE` tells what the file is"])),
+    (re.compile(r"K_ == new_K \((\d+) vs\. (\d+)\)"),
+     lambda m: Cause("input_size_changed", f"an InnerProduct layer gets {m.group(2)} inputs per sample but its "
+                                           f"weights were made for {m.group(1)}: the image size before it changed",
+                     ["use the input (crop) size the weights were trained with (227 or 224 for the ImageNet nets), or "
+                      "rename the InnerProduct layer so it is learned afresh instead of copied",
+                      "`caffemem check NET --input data=C,H,W` shows the size reaching each layer"])),
+    (re.compile(r"Number of labels must match number of predictions|outer_num_ \* inner_num_ == bottom\[1\]->count\(\)"
+                r" \((\d+) vs\. (\d+)\)"),
+     lambda m: Cause("label_count", "the loss or accuracy layer got a different number of labels than predictions"
+                                    + (f" ({m.group(2)} for {m.group(1)} predictions)" if m.group(1) else ""),
+                     ["a label per sample (N) for N x C predictions, or per pixel (N*H*W) for segmentation: check the "
+                      "label blob's shape, the layer's axis, and that both data layers have the same batch size"])),
+    (re.compile(r"data_mean_\.(?:channels|height|width|count)\(\)|mean_values?_?\.size\(\)"),
+     lambda m: Cause("mean_mismatch", "the mean file or mean_value does not fit the images: another size or number "
+                                      "of channels",
+                     ["compute the mean file from this dataset (compute_image_mean), or use mean_value per channel, "
+                      "which fits any image size"])),
+    (re.compile(r"Unknown solver type: (\S+)"),
+     lambda m: Cause("unknown_solver_type", f"this Caffe build has no solver type {m.group(1)}",
+                     ["use a newer Caffe (Adam, RMSProp, AdaDelta came with 1.0-era builds), or set type: \"SGD\""])),
+    (re.compile(r"blob size exceeds INT_MAX|count_ <= INT_MAX|\(\d+ vs\. 2147483647\)"),
+     lambda m: Cause("blob_too_large", "a blob would hold more than 2^31 - 1 values, Caffe's limit",
+                     ["lower the batch size or the input size; `caffemem check NET` names the largest blobs"])),
+    (re.compile(r"shape\[i\] >= 0 \((-\d+) vs\. 0\)|(?:height|width)_out_? > 0|top_shape\[\w+\] >= 0"),
+     lambda m: Cause("negative_size", "a layer's output would be smaller than one pixel: the input is too small for "
+                                      "its kernel and stride (too many poolings for this image size)",
+                     ["feed larger images, or pad/shrink the kernels; `caffemem check NET --input data=C,H,W` shows "
+                      "the size reaching each layer"])),
+    (re.compile(r"CUBLAS_STATUS_(?!SUCCESS\b|ALLOC_FAILED\b)(\w+)"),  # ALLOC_FAILED: out of GPU memory
+     lambda m: Cause("cublas", f"cuBLAS failed (CUBLAS_STATUS_{m.group(1)})"
+                               + (": Caffe was probably built without code for this GPU, or the GPU's memory is "
+                                  "exhausted" if m.group(1) in ("EXECUTION_FAILED", "ARCH_MISMATCH", "NOT_INITIALIZED")
+                                  else ""),
+                     ["add this GPU's compute capability to CUDA_ARCH in Makefile.config and rebuild",
+                      "check nvidia-smi for other processes holding the GPU's memory"])),
     (re.compile(r"Failed to parse (\w+) file: (\S+)"),
      lambda m: Cause("parse_error", f"the {m.group(1)} file {m.group(2)} does not parse (a typo, or a field this "
                                     "Caffe build does not know)",
@@ -200,7 +242,8 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
      lambda m: Cause("driver", "a GPU kernel crashed (an illegal memory access or launch failure)",
                      ["often a layer reading past a blob (a label or index out of range, a fork layer's bug); run "
                       "in CPU mode to get a clearer error, or update the driver"])),
-    (re.compile(r"CUDNN_STATUS_SUCCESS \((\d+) vs\. 0\)(?:\s+CUDNN_STATUS_(\w+))?|CUDNN_STATUS_(?!SUCCESS\b)(\w+)"),
+    (re.compile(r"CUDNN_STATUS_SUCCESS \((\d+) vs\. 0\)(?:\s+CUDNN_STATUS_(\w+))?"
+                r"|CUDNN_STATUS_(?!SUCCESS\b|ALLOC_FAILED\b)(\w+)"),
      lambda m: _cudnn_cause(m.group(2) or m.group(3) or _CUDNN_STATUS.get(int(m.group(1) or -1), ""))),
     (re.compile(r"mkldnn|MKLDNN|MKL-DNN|MLSL|mlsl"),
      lambda m: Cause("mkldnn", "Intel Caffe's MKL-DNN/MLSL layer or communication library failed",
@@ -226,6 +269,8 @@ _CUDNN_STATUS = {1: "NOT_INITIALIZED", 2: "ALLOC_FAILED", 3: "BAD_PARAM", 4: "IN
 def _cudnn_cause(status: str) -> Cause:
     """What each cuDNN failure usually means for a Caffe user."""
     name = f"CUDNN_STATUS_{status}" if status else "a cuDNN call"
+    if status == "ALLOC_FAILED":
+        return _KIND_CAUSES[CrashKind.CUDA_OUT_OF_MEMORY]  # cuDNN could not allocate GPU memory
     if status in ("ALLOC_FAILED", "INTERNAL_ERROR", "NOT_INITIALIZED", "EXECUTION_FAILED"):
         return Cause("cudnn", f"cuDNN failed ({name}): at start-up this almost always means cuDNN could not get GPU "
                               "memory or the GPU (another process holds it, or the driver and cuDNN do not match)",

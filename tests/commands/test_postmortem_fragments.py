@@ -157,3 +157,31 @@ def test_a_layer_the_rebuild_could_not_explain_gets_no_stand_in_type(tmp_path: P
     out = _postmortem(tmp_path, text)
     assert out["ending"] == "host_out_of_memory" and out["end"]["layer"] == "conv1"
     assert out["end"]["layer_type"] != "DummyData"
+
+
+# A fatal message as users paste it -> (ending, cause key, words the cause must hold).
+_MESSAGES = {
+    "Check failed: ReadProtoFromBinaryFile(param_file, param) Failed to parse NetParameter file: m/alexnet.caffemodel":
+        ("failed_check", "weights_unreadable", "m/alexnet.caffemodel"),
+    "Check failed: K_ == new_K (9216 vs. 4096) Input size incompatible with inner product parameters.":
+        ("failed_check", "input_size_changed", "4096 inputs per sample but its weights were made for 9216"),
+    "Check failed: outer_num_ * inner_num_ == bottom[1]->count() (10 vs. 1) Number of labels must match number of "
+    "predictions; e.g., if softmax axis == 1": ("failed_check", "label_count", "(1 for 10 predictions)"),
+    "Check failed: shape[i] >= 0 (-1 vs. 0)": ("failed_check", "negative_size", "too small for its kernel"),
+    "Check failed: status == CUBLAS_STATUS_SUCCESS (13 vs. 0)  CUBLAS_STATUS_EXECUTION_FAILED":
+        ("failed_check", "cublas", "CUBLAS_STATUS_EXECUTION_FAILED"),
+    "Check failed: status == CUDNN_STATUS_SUCCESS (2 vs. 0)  CUDNN_STATUS_ALLOC_FAILED":
+        ("cuda_out_of_memory", "cuda_out_of_memory", "GPU ran out of memory"),
+    "Check failed: registry.count(type) == 1 (0 vs. 1) Unknown solver type: Adam (known types: AdaGrad, SGD)":
+        ("failed_check", "unknown_solver_type", "no solver type Adam"),
+    "Check failed: data_mean_.height() == datum_height (256 vs. 32)": ("failed_check", "mean_mismatch", "mean"),
+    "Check failed: ReadProtoFromTextFile(param_file, param) Failed to parse NetParameter file: train.prototxt":
+        ("failed_check", "parse_error", "train.prototxt"),
+}
+
+
+def test_common_fatal_messages_get_their_own_cause(tmp_path: Path) -> None:
+    for message, (kind, key, words) in _MESSAGES.items():
+        out = _postmortem(tmp_path, f"F0101 00:00:00.000000  1 x.cpp:1] {message}\n")
+        assert (out["ending"], out["cause"]["key"]) == (kind, key), message
+        assert words in out["cause"]["cause"], (message, out["cause"]["cause"])
