@@ -52,8 +52,10 @@ class DataLayerBase(Layer):
             for key, shape in _KNOWN_SOURCES:
                 if key in source.lower():
                     channels, height, width = shape if not (height and width) else (shape[0], height, width)
-                    self.ctx.warn(f"layer '{self.name}' ({self.type}): per-sample shape taken from the "
-                                  f"dataset its source names ({key}): {channels}x{height}x{width}")
+                    top = self.param.top[0] if self.param.top else self.name
+                    self.ctx.assume(f"layer '{self.name}' ({self.type}): per-sample shape taken from the "
+                                    f"dataset its source names ({key}): {channels}x{height}x{width} "
+                                    f"(give --input {top}=C,H,W if it holds other samples)")
                     break
         if crop:
             height = width = crop

@@ -29,8 +29,9 @@ class NeuronLayer(Layer):
 class DropoutLayer(NeuronLayer):
     def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
         # The CPU forward takes the mask pointer in every phase but writes it only in TRAIN (the
-        # GPU one takes it only in TRAIN): outside TRAIN it is never resident.
-        if run.phase != caffe_pb2.TRAIN:
+        # GPU one takes it only in TRAIN): outside TRAIN it is never resident. Bayesian SegNet's
+        # sample_weights_test drops out at test time too, so there the mask is written in TEST.
+        if run.phase != caffe_pb2.TRAIN and not self.param.dropout_param.sample_weights_test:
             return []
         return [Buffer("rand_vec", count(bottoms[0]), "fwd")]
 

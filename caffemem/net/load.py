@@ -152,6 +152,9 @@ def file_kind(text: str, source: str) -> str:
     from caffemem.net.upgrade import classify_fields
 
     names = top_level_fields(text, source)
+    if names and set(names) == {"item"}:  # SSD's labelmap_voc.prototxt and the like
+        raise CaffememError("is a label map (LabelMap: item { name label display_name }), not a net or a solver; "
+                            "check the net whose data layer names it (label_map_file)", source)
     kind = classify_fields(names)
     if kind is not None:
         return kind

@@ -72,7 +72,7 @@ FORK_FIELDS: dict[str, dict[str, str]] = {
     "LossParameter": {"class_weighting": "SegNet", "weight_by_label_freqs": "SegNet"},
     "ConcatParameter": {"per_fla_fuse": "Intel Caffe"},
     "DataParameter": {"side": "YOLO ports"},
-    "DropoutParameter": {"scale_train": "Fast/Faster R-CNN"},
+    "DropoutParameter": {"scale_train": "Fast/Faster R-CNN", "sample_weights_test": "SegNet"},
     "ImageDataParameter": {"min_height": "DeepLab, PSPNet, LSTM-CF", "min_width": "DeepLab, PSPNet, LSTM-CF",
                            "ignore_label": "DeepLab, PSPNet, LSTM-CF", "label_type": "DeepLab, PSPNet, LSTM-CF",
                            "new_length": "C3D", "show_data": "C3D", "use_image": "C3D", "sampling_rate": "C3D",

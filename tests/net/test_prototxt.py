@@ -63,3 +63,17 @@ def test_unexpected_character_is_placed() -> None:
     with pytest.raises(ParseError) as err:
         parse_text('layer {\n  name: "a" @\n}\n', caffe_pb2.NetParameter(), "f.prototxt")
     assert str(err.value).startswith("f.prototxt:2:13: unexpected character '@'")
+
+
+def test_a_label_map_is_named_for_what_it_is(tmp_path) -> None:  # noqa: ANN001
+    """SSD keeps its classes in a prototxt of ``item`` blocks: not a net, and the user is told so."""
+    from click.testing import CliRunner
+
+    from caffemem.cli import main
+
+    path = tmp_path / "labelmap_voc.prototxt"
+    path.write_text('item {\n  name: "none_of_the_above"\n  label: 0\n  display_name: "background"\n}\n'
+                    'item {\n  name: "aeroplane"\n  label: 1\n  display_name: "aeroplane"\n}\n')
+    done = CliRunner().invoke(main, ["check", str(path)])
+    assert done.exit_code == 2
+    assert "is a label map" in done.output and "Traceback" not in done.output
