@@ -61,6 +61,10 @@ _VALUE = r"([-+]?(?:[nN][aA][nN]|[iI][nN][fF])|[-+]?1\.#[A-Za-z]+|[.\deE+-]+)"
 TRAIN_OUTPUT = re.compile(r"Train net output #(\d+): (\S+) = " + _VALUE)
 TEST_OUTPUT = re.compile(r"Test net output #(\d+): (\S+) = " + _VALUE)
 
+#: The stamp glog writes (level, MMDD, HH:MM:SS.micros, a space): when a line starts with it, its
+#: time parses as parse_log.py reads it if and only if the day exists; anything else is read the long way.
+GLOG_STAMP = re.compile(r"\S[0-9]{4} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}\s")
+
 #: The first three columns of both tables, as parse_log.py names them.
 HEAD = ("NumIters", "Seconds", "LearningRate")
 
@@ -92,6 +96,16 @@ def stamp(line: str, year: int) -> datetime.datetime | None:
         return None
 
 
+def day_start(mmdd: str, year: int, start: datetime.date, start_micros: int) -> tuple[int, int]:
+    """Day ``mmdd`` (four ASCII digits) of ``year``: its month (0 when there is no such day) and
+    its midnight in microseconds after the start (``start``, ``start_micros`` into that day)."""
+    try:
+        day = datetime.date(year, int(mmdd[:2]), int(mmdd[2:]))
+    except ValueError:
+        return 0, 0
+    return day.month, (day - start).days * 86_400_000_000 - start_micros
+
+
 def number(text: str) -> float | None:
     """A value's text as a float: non-finite ones kept (MSVC's ``1.#INF`` too), None for no number."""
     if "#" in text:
@@ -103,17 +117,21 @@ def number(text: str) -> float | None:
         return None
 
 
+_NONE: list[list[Cell]] = []  # no row finished (shared: never added to)
+
+
 class TableState:
     """One of the two tables as it is being built: the open row, the first row (which waits for
     the second's learning rate), the columns, and what had to be left out."""
 
-    __slots__ = ("name", "open", "first", "columns", "finished", "dropped")
+    __slots__ = ("name", "open", "first", "columns", "width", "finished", "dropped")
 
     def __init__(self, name: str) -> None:
         self.name = name  # "train" or "test"
         self.open: dict[str, float] | None = None
         self.first: dict[str, float] | None = None
         self.columns: list[str] = []  # the first finished row's keys: the file's header
+        self.width = 0  # how many: a row with as many is finished (none before the first row)
         self.finished = 0  # rows finished so far
         self.dropped: dict[str, int] = {}  # output name -> rows it was left out of (no column)
 
@@ -133,31 +151,34 @@ class TableState:
         """Rows ready to write once ``row`` is finished: none for the first (it waits for the
         second's learning rate), both for the second, else ``row`` alone."""
         self.finished += 1
+        if self.finished > 2:
+            return [self.cells(row)]
         if self.finished == 1:
             self.first = row
             self.columns = list(row)
+            self.width = len(row)
             return []
-        if self.finished == 2:
-            first = self.first
-            assert first is not None
-            first["LearningRate"] = row["LearningRate"]
-            return [self.cells(first), self.cells(row)]
-        return [self.cells(row)]
+        first = self.first
+        assert first is not None
+        first["LearningRate"] = row["LearningRate"]
+        return [self.cells(first), self.cells(row)]
 
-    def output(self, iteration: float, when: datetime.datetime, start: datetime.datetime, lr: float, name: str,
-               value: float) -> list[list[Cell]]:
-        """An output line of this table, stamped ``when``: the rows it finishes (parse_log.py's
-        parse_line_for_net_output). A new row's seconds count from ``start``."""
-        done: list[list[Cell]] = []
+    def output(self, iteration: float, seconds: float, lr: float, name: str, value: float) -> list[list[Cell]]:
+        """An output line of this table: the rows it finishes (parse_log.py's
+        parse_line_for_net_output). ``seconds`` are the line's since the start (for a new row)."""
         row = self.open
-        if row is None or row["NumIters"] != iteration:
-            if row is not None:
-                done = self.finish(row)
-            row = self.open = {"NumIters": iteration, "Seconds": (when - start).total_seconds(), "LearningRate": lr}
-        row[name] = value
-        if self.first is not None and len(row) == len(self.first):
+        if row is not None and row["NumIters"] == iteration:
+            row[name] = value
+            if len(row) != self.width:
+                return _NONE
             self.open = None
-            done += self.finish(row)
+            return self.finish(row)
+        done = _NONE if row is None else self.finish(row)
+        row = self.open = {"NumIters": iteration, "Seconds": seconds, "LearningRate": lr}
+        row[name] = value
+        if len(row) == self.width:
+            self.open = None
+            return done + self.finish(row)
         return done
 
     def close(self) -> list[list[Cell]]:
@@ -203,6 +224,11 @@ class ParseLog:
         lr = math.nan
         last_month = start.month
         same_month = None  # line[1:3] of the last line whose stamp parsed (month text), for the quick skip
+        glog_stamp = GLOG_STAMP.match
+        outputs = ((train, TRAIN_OUTPUT.search, "Train net output #"), (test, TEST_OUTPUT.search, "Test net output #"))
+        # "MMDD" -> (its month, 0 when no such day in ``year``; the day's start in microseconds since ``start``)
+        days: dict[str, tuple[int, int]] = {}
+        start_micros = ((start.hour * 60 + start.minute) * 60 + start.second) * 1_000_000 + start.microsecond
         for line in lines:
             if "Iteration " in line:
                 found = search_iteration(line)
@@ -216,15 +242,28 @@ class ParseLog:
                 # Only the month of a line like this counts (the year moves when it goes back),
                 # and it is the month of the last stamp that parsed.
                 continue
-            when = stamp(line, year)
-            if when is None:
-                continue
-            if when.month < last_month:
+            when = None
+            day_micros = None
+            if glog_stamp(line):  # the usual stamp: only its day can be wrong (Feb 30)
+                day = days.get(line[1:5])
+                if day is None:
+                    day = days[line[1:5]] = day_start(line[1:5], year, start.date(), start_micros)
+                month, day_micros = day
+                if not month:
+                    continue
+            else:
+                when = stamp(line, year)
+                if when is None:
+                    continue
+                month = when.month
+            if month < last_month:
                 year += 1
+                days.clear()
+                day_micros = None
                 when = stamp(line, year)  # (Feb 29 of the new year may not exist: parse_log.py stops there)
                 if when is None:
                     continue
-            last_month = when.month
+            last_month = month
             same_month = None if line[:1].isspace() else line[1:3]
             if not (has_lr or has_output):
                 continue
@@ -235,17 +274,25 @@ class ParseLog:
                     if value is not None:
                         lr = value
             if has_output:
-                for table, pattern, marker in ((train, TRAIN_OUTPUT, "Train net output #"),
-                                               (test, TEST_OUTPUT, "Test net output #")):
+                for table, search, marker in outputs:
                     if marker not in line:
                         continue
-                    found = pattern.search(line)
+                    found = search(line)
                     if not found:
                         continue
                     value = number(found.group(3))
                     if value is None:
                         continue
-                    for row in table.output(iteration, when, start, lr, found.group(2), value):
+                    row = table.open
+                    seconds = 0.0  # (only a new row takes this line's time)
+                    if row is None or row["NumIters"] != iteration:
+                        if when is not None:
+                            seconds = (when - start).total_seconds()
+                        else:  # the same number as total_seconds() (exact microseconds, one division)
+                            assert day_micros is not None
+                            seconds = (day_micros + int(line[6:8]) * 3_600_000_000 + int(line[9:11]) * 60_000_000
+                                       + int(line[12:14]) * 1_000_000 + int(line[15:21])) / 1_000_000
+                    for row in table.output(iteration, seconds, lr, found.group(2), value):
                         yield table, row
         for table in (train, test):
             for row in table.close():
