@@ -48,9 +48,8 @@ import os
 import re
 import time
 from collections.abc import Iterable, Iterator
-from typing import Union
 
-Cell = Union[float, str]  # noqa: UP007 - the alias is evaluated at import time
+Cell = float | str
 """A value of a row: a float, or ``""`` for a missing one (as csv.DictWriter's restval)."""
 
 ITERATION = re.compile(r"Iteration (\d+)")
