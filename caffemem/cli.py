@@ -234,9 +234,9 @@ _OWN_PAIRING_HELP = (
     "With --csv-prefix: write caffemem's own curve rows instead of parse_log.py's, one pair of files "
     "per run (PREFIX.runN.* for several). More correct: each row holds its own iteration's learning rate "
     "and outputs, and every row is kept. parse_log.py gives a row the lr last printed before the row's "
-    "first output (one display late, and the first row the second row's), finishes a row only once it "
-    "has as many outputs as the first row (an output printed as nan, or missing, loses the row) and "
-    "drops the last one, and counts seconds from the first Solving line across restarts.")
+    "first output (usually the previous display's; the first row gets the second row's), drops an output "
+    "printed as nan (a row with nothing else is lost), drops the last row when it is short of outputs (and "
+    "a table's only row), and counts seconds from the file's first Solving line, across restarts.")
 
 
 @main.command("log")
