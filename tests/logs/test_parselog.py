@@ -304,3 +304,36 @@ def test_rows_stream_out_as_they_are_finished() -> None:
     assert read[0] < 50
     _, row = next(rows)
     assert math.isclose(row[1], 1.5)
+
+
+def test_the_drop_in_reads_the_log_once_without_the_main_reader(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import caffemem.commands.log as command
+
+    def no_reader(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the drop-in must not build runs")
+
+    monkeypatch.setattr(command, "read_log", no_reader)
+    log = write_log(tmp_path / "caffe.INFO", [*block(1, 0, {"loss": "2"}, lr="0.1"),
+                                              *block(3, 20, {"loss": "1"}, lr="0.1")])
+    assert drop_in(log, tmp_path / "out")[0] == 0 and (tmp_path / "out.train").exists()
+
+
+def test_an_interrupted_drop_in_leaves_no_half_written_file(tmp_path: Path) -> None:
+    from caffemem.commands.log import run_parse_log
+    from caffemem.report.log_csv import write_parse_log_files
+
+    log = write_log(tmp_path / "caffe.INFO", [line for k in range(10)
+                                              for line in block(1 + 2 * k, 20 * k, {"loss": "1"}, lr="0.1")])
+    paths = (str(tmp_path / "out.train"), str(tmp_path / "out.test"))
+    with run_parse_log(log, YEAR) as result:
+        rows = result.parse.rows()
+
+        def interrupted() -> Iterator:
+            yield from (next(rows) for _ in range(4))
+            raise KeyboardInterrupt
+
+        result.parse.rows = interrupted  # type: ignore[method-assign]
+        with pytest.raises(KeyboardInterrupt):
+            write_parse_log_files(result, paths)
+    assert not (tmp_path / "out.train").exists()
