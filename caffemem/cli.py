@@ -192,10 +192,12 @@ class _LogProgress:
     """A one-line progress bar on stderr for reading big inputs (only when stderr is a terminal):
     percent, rate and time left, never going backwards (one bar per file)."""
 
-    def __init__(self, label: str, min_seconds: float = 0.5) -> None:
+    def __init__(self, label: str, min_seconds: float = 0.5, unit: str = "MiB", verb: str = "reading") -> None:
         import time
 
         self.label = label
+        self.verb = verb
+        self.unit = unit  # "MiB": done and total are bytes; else a count of things (audit's files)
         self.last = -1
         self.shown = False
         self.done = 0
@@ -216,8 +218,9 @@ class _LogProgress:
         rate = done / elapsed if elapsed > 0 else 0.0
         left = f", {(total - done) / rate:,.0f} s left" if rate > 0 and done < total else ""
         bar = "#" * (percent // 4)
-        click.echo(f"\rreading {self.label} [{bar:<25}] {percent:3d}% of {total / 2**20:,.0f} MiB "
-                   f"({rate / 2**20:,.0f} MiB/s{left})   ", err=True, nl=False)
+        scale = 2**20 if self.unit == "MiB" else 1
+        click.echo(f"\r{self.verb} {self.label} [{bar:<25}] {percent:3d}% of {total / scale:,.0f} {self.unit} "
+                   f"({rate / scale:,.0f} {self.unit}/s{left})   ", err=True, nl=False)
 
     def close(self) -> None:
         if self.shown:
@@ -293,7 +296,7 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
         raise CaffememError("--year goes with parse_log.py's files (--csv-prefix without --own-pairing); "
                             "caffemem's own curve needs no year")
     from caffemem.commands.log import run_log
-    from caffemem.logs import PARALLEL_MIN_BYTES, keep_freed_memory
+    from caffemem.logs import keep_freed_memory
 
     if csv_prefix is not None:
         from caffemem.report.log_csv import csv_paths
@@ -302,7 +305,7 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
     keep_freed_memory()  # this process only reads the log and writes it out
     bar = _progress_bar(log_file, progress)
     try:
-        result = run_log(log_file, run_number, progress=bar, parallel_min_bytes=PARALLEL_MIN_BYTES)
+        result = run_log(log_file, run_number, progress=bar)
     finally:
         if bar is not None:
             bar.close()
@@ -424,9 +427,11 @@ def reconcile_command(net_path: str, log_file: str, run_number: int | None, batc
 @click.option("--input", "inputs", multiple=True, metavar="TOP=C,H,W",
               help="Per-sample shape of a data/Input/Python top, for every net that has it (repeatable).")
 @click.option("--batch", type=click.IntRange(min=1), help="Batch size for every data layer of every net.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr, in files (default: when stderr is a terminal).")
 @friendly_errors
 def audit_command(paths: tuple[str, ...], fmt: str, stages: tuple[str, ...], inputs: tuple[str, ...],
-                  batch: int | None) -> None:
+                  batch: int | None, progress: bool | None) -> None:
     """Migration audit of Caffe nets, solvers and weights under PATH... (files or folders).
 
     Folders are searched recursively for .prototxt, .pt, .solver, .caffemodel and .binaryproto;
@@ -444,4 +449,12 @@ def audit_command(paths: tuple[str, ...], fmt: str, stages: tuple[str, ...], inp
     from caffemem.net.inputs import build_options
 
     options = build_options(batch, parse_input_option(inputs))
-    _emit("audit", fmt, run_audit(paths, AnalysisSettings(options, tuple(stages))))
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _LogProgress(click.format_filename(paths[0]) + (" ..." if len(paths) > 1 else ""), unit="files",
+                       verb="auditing") if show else None
+    try:
+        result = run_audit(paths, AnalysisSettings(options, tuple(stages)), progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    _emit("audit", fmt, result)

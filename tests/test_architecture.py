@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "caffemem"
 #: Top-level part of the package -> its floor. Equal floors may not import each other.
 FLOORS: dict[str, int] = {
     "_strenum": 0, "errors": 0, "proto": 0, "outputs": 1, "sniff": 1,
-    "categories": 1, "modes": 1,
+    "categories": 1, "modes": 1, "wording": 1,
     "layers": 2,
     "net": 3, "logs": 3,
     "memory": 4,

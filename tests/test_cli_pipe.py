@@ -92,3 +92,28 @@ def test_shell_completion_offers_device_names() -> None:
     done = subprocess.run([sys.executable, "-m", "caffemem"], env=env, capture_output=True, text=True, timeout=60)
     offered = [line.split(",", 1)[1] for line in done.stdout.splitlines() if "," in line]
     assert "GeForce GTX 1080 Ti" in offered and all("1080" in name for name in offered)
+
+
+def test_audit_reports_progress_in_files(capsys) -> None:  # noqa: ANN001
+    """The audit's bar counts files (a folder of models), and reaches every one of them."""
+    from caffemem.commands.audit.run import run_audit
+
+    seen: list[tuple[int, int | None]] = []
+    result = run_audit([str(ROOT / "examples")], progress=lambda done, total: seen.append((done, total)))
+    total = len(result.files)
+    assert total >= 2 and seen[0] == (0, total) and seen[-1] == (total, total)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_the_bar_in_files_shows_a_count_not_mebibytes(capsys) -> None:  # noqa: ANN001
+    from caffemem.cli import _LogProgress
+
+    now = [0.0]
+    bar = _LogProgress("models/", min_seconds=0.5, unit="files")
+    bar.clock = lambda: now[0]
+    bar.start = 0.0
+    now[0] = 2.0
+    bar(40, 160)
+    shown = capsys.readouterr().err
+    assert "25% of 160 files" in shown and "(20 files/s, 6 s left)" in shown
+    bar.close()

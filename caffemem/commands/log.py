@@ -47,10 +47,10 @@ class LogResult(Displayable):
         self.close()
 
 
-def run_log(path: str | os.PathLike[str], run_number: int | None = None, progress: ProgressCallback | None = None,
-            parallel_min_bytes: int | None = None) -> LogResult:
+def run_log(path: str | os.PathLike[str], run_number: int | None = None,
+            progress: ProgressCallback | None = None) -> LogResult:
     """Read ``path``; with ``run_number`` (1 = first) keep only that run."""
-    report = read_log(path, progress=progress, parallel_min_bytes=parallel_min_bytes)
+    report = read_log(path, progress=progress)
     runs = report.runs
     if run_number is not None:
         if not 1 <= run_number <= len(report.runs):

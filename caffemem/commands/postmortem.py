@@ -16,6 +16,7 @@ from caffemem.commands.display import Displayable
 from caffemem.commands.lognet import compare_with_log, logged_batch, net_builder
 from caffemem.errors import CaffememError
 from caffemem.layers.registry import count
+from caffemem.layers.types import type_of_source_file
 from caffemem.logs import ProgressCallback, read_log
 from caffemem.logs.causes import Cause, ending, explain, layer_in_stack
 from caffemem.logs.model import CrashKind, EndStatus, LogReport, Run
@@ -107,6 +108,7 @@ def postmortem_dict(pm: PostMortem) -> dict[str, Any]:
         "runs": pm.run_count,
         "end": {"status": end.status, "crash_kind": end.crash_kind, "iteration": end.iteration,
                 "phase": end.phase, "layer": end.layer, "message": end.message, "where": end.where(),
+                "step": end.step, "source": end.source,
                 "layer_type": pm.layer_type},
         "ending": pm.ending,
         "cause": pm.cause.to_dict() if pm.cause is not None else None,
@@ -169,6 +171,9 @@ def layer_type_of(run: Run, nets: list[BuiltNet]) -> str | None:
     found = layer_in_stack(run.end.frames or run.end.last_lines)
     if found is not None:
         return found[0]
+    in_file = type_of_source_file(run.end.source) if run.end.source else None
+    if in_file is not None:  # the fatal line came from that type's own source file
+        return in_file
     name = run.end.layer
     if name is None:
         return None

@@ -30,6 +30,7 @@ This module imports nothing else of caffemem's, so the log reader can use it wit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -396,3 +397,28 @@ def card(type_name: str) -> TypeCard:
 def data_layer_sources() -> dict[str, str]:
     """Caffe source file -> the data layer type whose set-up lines that file prints."""
     return {source: c.type_name for c in CARDS.values() for source in c.log_sources}
+
+
+#: Caffe's source files whose names do not spell their type (``conv_layer.cpp`` is Convolution).
+_FILE_STEMS = {"conv": "Convolution", "deconv": "Deconvolution", "softmax_loss": "SoftmaxWithLoss",
+               "lcn": "LRN"}
+_ENGINE_PREFIXES = ("cudnn_", "mkldnn_", "mkl_", "nccl_")
+
+
+def type_of_source_file(where: str) -> str | None:
+    """The layer type a Caffe source file implements, from a glog place such as
+    ``cudnn_conv_layer.cpp:53`` or ``interp_layer.cu:30`` (None for other files).
+
+    Caffe and its forks keep one type per ``<snake_name>_layer.cpp``: a fatal line's place names
+    the layer that failed when the log does not (a fragment pasted without the set-up lines).
+    """
+    found = re.match(r"(?:.*/)?(\w+?)_layer\.(?:cpp|cu|hpp)\b", where)
+    if found is None:
+        return None
+    stem = found.group(1)
+    for prefix in _ENGINE_PREFIXES:
+        stem = stem.removeprefix(prefix)
+    if stem in _FILE_STEMS:
+        return _FILE_STEMS[stem]
+    wanted = stem.replace("_", "").lower()
+    return next((name for name in CARDS if name.lower() == wanted), None)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 
 from caffemem.logs.fast.feed import Feeder
-from caffemem.logs.fast.parallel import PARALLEL_MIN_BYTES, can_fork, keep_freed_memory, read_parallel
 from caffemem.logs.fast.pieces import PIECE_BYTES
+from caffemem.logs.malloc import keep_freed_memory
 from caffemem.logs.model import (
     CrashKind,
     EndStatus,
@@ -30,15 +30,13 @@ from caffemem.logs.runs import RunBuilder
 
 
 def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = None,
-             bulk: bool = True, parallel_min_bytes: int | None = None,
-             piece_bytes: int = PIECE_BYTES) -> LogReport:
+             bulk: bool = True, piece_bytes: int = PIECE_BYTES) -> LogReport:
     """Read one log file. ``progress(bytes_done, total)`` is called now and then if given.
 
     ``bulk=False`` reads every line through the line classifier (slower, same result; the tests
-    use it to check the fast path). When ``parallel_min_bytes`` is given (the command line passes
-    ``PARALLEL_MIN_BYTES``), files at least that big are read with a forked worker process doing
-    part of the bulk work (fast/parallel.py; same result). A library caller gets no fork unless it
-    asks. ``piece_bytes`` is the size of the pieces the file is read in (the tests make it small).
+    use it to check the fast path). One process: the compiled scanner (fast/_scan.c, where it
+    was built) takes the lines a training run repeats. ``piece_bytes`` is the size of the pieces
+    the file is read in (the tests make it small).
 
     Call ``close()`` on the result (or let it be collected) to drop the temporary files that
     hold long training curves.
@@ -47,11 +45,8 @@ def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = N
     builder = RunBuilder(os.fspath(path))
     feeder = Feeder(builder)
     with stream:
-        if bulk and parallel_min_bytes is not None and can_fork(stream, size, parallel_min_bytes):
-            read_parallel(stream, feeder, progress, size, piece_bytes)
-        else:
-            for piece in read_pieces(stream, progress, size, piece_bytes):
-                feeder.piece(piece, bulk)
+        for piece in read_pieces(stream, progress, size, piece_bytes):
+            feeder.piece(piece, bulk)
         lines = feeder.finish()
     report = builder.finish()
     report.bytes = size or 0
@@ -59,5 +54,5 @@ def read_log(path: str | os.PathLike[str], progress: ProgressCallback | None = N
     return report
 
 
-__all__ = ["PARALLEL_MIN_BYTES", "CrashKind", "EndStatus", "Layer", "LogReport", "Net", "Phase", "PhaseSource",
+__all__ = ["CrashKind", "EndStatus", "Layer", "LogReport", "Net", "Phase", "PhaseSource",
            "ProgressCallback", "Run", "RunEnd", "Stage", "Top", "keep_freed_memory", "read_log"]

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from caffemem.logs.model import CrashKind, EndStatus, Run
+from caffemem.logs.model import CrashKind, EndStatus, Run, Stage
 
 
 @dataclass
@@ -37,6 +37,46 @@ def layer_in_stack(lines: list[str]) -> tuple[str, str] | None:
         if found and found.group(1) and not found.group(1).startswith("Base"):
             return found.group(1), found.group(2)
     return None
+
+
+#: Frames that tell what Caffe was doing, innermost first wins: (pattern, stage or None, step or None).
+_FRAME_PLACES: list[tuple[re.Pattern[str], Stage | None, str | None]] = [
+    (re.compile(r"::Snapshot|SnapshotTo|SnapshotSolverState|ToProto\("), Stage.TRAIN, "snapshot"),
+    (re.compile(r"CopyTrainedLayersFrom|ReadNetParamsFromBinaryFile|ReadProtoFromBinaryFile"), Stage.SETUP,
+     "loading weights"),
+    (re.compile(r"::(?:LayerSetUp|SetUp|Init|InitTrainNet|InitTestNets?)\(|caffe::Net<[^>]*>::Net\("), Stage.SETUP,
+     "set-up"),
+    (re.compile(r"::(?:ApplyUpdate|ComputeUpdateValue|Update|Regularize|Normalize|ClipGradients)\("), None, "update"),
+    (re.compile(r"::Backward(?:_gpu|_cpu|FromTo|From|To)?\("), None, "backward pass"),
+    (re.compile(r"::Forward(?:_gpu|_cpu|FromTo|From|To|Prefilled|Backward)?\(|forward_gpu_gemm|forward_cpu_gemm"),
+     None, "forward pass"),
+    (re.compile(r"::(?:TestAll|Test|TestDetection|TestClassification)\("), Stage.TEST, None),
+    (re.compile(r"::(?:Step|Solve)\(|P2PSync|NCCL<[^>]*>::Run|\btrain\(\)"), Stage.TRAIN, None),
+    (re.compile(r"\btest\(\)|\btime\(\)"), Stage.TEST, None),  # `caffe test` / `caffe time`: forward passes
+]
+
+
+def place_in_stack(frames: list[str]) -> tuple[Stage | None, str | None]:
+    """(stage, step) a stack trace shows, e.g. (TRAIN, 'forward pass') for Solver::Step -> Net::Forward.
+
+    A pasted fragment often holds only the fatal line and glog's stack trace: the frames still say
+    whether Caffe was setting a net up, testing or training, and in which pass. The innermost frame
+    that names a step gives the step; the innermost that names a stage gives the stage (a test
+    pass runs inside Solver::Step, so Test is met before Step).
+    """
+    stage: Stage | None = None
+    step: str | None = None
+    for frame in frames:
+        for pattern, its_stage, its_step in _FRAME_PLACES:
+            if pattern.search(frame):
+                if step is None and its_step is not None:
+                    step = its_step
+                if stage is None and its_stage is not None:
+                    stage = its_stage
+                break
+        if stage is not None:
+            break
+    return stage, step
 
 
 def first_caffe_frame(lines: list[str]) -> str | None:
@@ -116,6 +156,18 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
      lambda m: Cause("label_out_of_range", f"a label ({m.group(1)}) is not below the number of classes ({m.group(2)})",
                      ["labels must run from 0 to num_classes-1: set num_output / num_classes to the number of classes "
                       "(plus background for SSD), or fix the label map / list file"])),
+    (re.compile(r"(height|width) <= (?:datum_|img_|input_)?(?:height|width) \((\d+) vs\. (\d+)\)"),
+     lambda m: Cause("crop_too_large", f"the crop ({m.group(2)}) is larger than the images' {m.group(1)} "
+                                       f"({m.group(3)})",
+                     [f"set crop_size in transform_param to at most {m.group(3)}, or build the dataset with larger "
+                      "images (convert_imageset --resize_height/--resize_width)",
+                      "check that the data layer's source is the dataset you meant (a 32x32 CIFAR or 28x28 MNIST "
+                      "database under an ImageNet net is the usual mix-up)"])),
+    (re.compile(r"(?:datum_|img_|cv_img\.)?(height|width|rows|cols)(?:\(\))? >= crop_(?:size|h|w) "
+                r"\((\d+) vs\. (\d+)\)"),
+     lambda m: Cause("crop_too_large", f"the crop ({m.group(3)}) is larger than the images ({m.group(2)})",
+                     [f"set crop_size in transform_param to at most {m.group(2)}, or build the dataset with larger "
+                      "images (convert_imageset --resize_height/--resize_width)"])),
     (re.compile(r"CUDA driver version is insufficient|cudaSuccess \(35 vs\. 0\)"),
      lambda m: Cause("driver", "the NVIDIA driver is older than the CUDA runtime Caffe was built with",
                      ["update the driver, or build Caffe with an older CUDA toolkit"])),
@@ -136,11 +188,8 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
      lambda m: Cause("driver", "a GPU kernel crashed (an illegal memory access or launch failure)",
                      ["often a layer reading past a blob (a label or index out of range, a fork layer's bug); run "
                       "in CPU mode to get a clearer error, or update the driver"])),
-    (re.compile(r"CUDNN_STATUS_(\w+)"),
-     lambda m: Cause("cudnn", f"cuDNN failed: CUDNN_STATUS_{m.group(1)}",
-                     ["check that the cuDNN version matches what Caffe was built for; NOT_SUPPORTED/BAD_PARAM often "
-                      "come from a layer setting cuDNN lacks: try engine: CAFFE on that layer",
-                      "ARCH_MISMATCH: the GPU is too old for this cuDNN"])),
+    (re.compile(r"CUDNN_STATUS_SUCCESS \((\d+) vs\. 0\)(?:\s+CUDNN_STATUS_(\w+))?|CUDNN_STATUS_(?!SUCCESS\b)(\w+)"),
+     lambda m: _cudnn_cause(m.group(2) or m.group(3) or _CUDNN_STATUS.get(int(m.group(1) or -1), ""))),
     (re.compile(r"mkldnn|MKLDNN|MKL-DNN|MLSL|mlsl"),
      lambda m: Cause("mkldnn", "Intel Caffe's MKL-DNN/MLSL layer or communication library failed",
                      ["try engine: \"CAFFE\" for the failing layer (or the whole net) to bypass MKL-DNN; check the "
@@ -155,6 +204,33 @@ _RULES: list[tuple[re.Pattern[str], Rule]] = [
                      ["check the layer's inputs: batch sizes of the data layers, crop/resize sizes, num_output of the "
                       "layer before; `caffemem check NET` prints each layer's shapes"])),
 ]
+
+#: cudnnStatus_t's numbers (cudnn.h): old Caffe prints only "(4 vs. 0)".
+_CUDNN_STATUS = {1: "NOT_INITIALIZED", 2: "ALLOC_FAILED", 3: "BAD_PARAM", 4: "INTERNAL_ERROR", 5: "INVALID_VALUE",
+                 6: "ARCH_MISMATCH", 7: "MAPPING_ERROR", 8: "EXECUTION_FAILED", 9: "NOT_SUPPORTED",
+                 10: "LICENSE_ERROR"}
+
+
+def _cudnn_cause(status: str) -> Cause:
+    """What each cuDNN failure usually means for a Caffe user."""
+    name = f"CUDNN_STATUS_{status}" if status else "a cuDNN call"
+    if status in ("ALLOC_FAILED", "INTERNAL_ERROR", "NOT_INITIALIZED", "EXECUTION_FAILED"):
+        return Cause("cudnn", f"cuDNN failed ({name}): at start-up this almost always means cuDNN could not get GPU "
+                              "memory or the GPU (another process holds it, or the driver and cuDNN do not match)",
+                     ["check nvidia-smi for other processes on the GPU; lower the batch size if the run itself "
+                      "fills the GPU (cuDNN's workspace comes on top of the blobs)",
+                      "check that the cuDNN version matches what Caffe was built for and the driver supports it",
+                      "to test without cuDNN, set engine: CAFFE on the failing layer or build with USE_CUDNN off"])
+    if status in ("BAD_PARAM", "NOT_SUPPORTED"):
+        return Cause("cudnn", f"cuDNN failed ({name}): a layer setting this cuDNN version cannot do (dilation, "
+                              "group, a pooling or padding mode, an odd shape)",
+                     ["set engine: CAFFE on that layer, or update cuDNN (and the Caffe build that uses it)"])
+    if status == "ARCH_MISMATCH":
+        return Cause("cudnn", f"cuDNN failed ({name}): the GPU is too old for this cuDNN",
+                     ["use a cuDNN release that supports the GPU's compute capability, or build without cuDNN"])
+    return Cause("cudnn", f"cuDNN failed ({name})",
+                 ["check that the cuDNN version matches what Caffe was built for; try engine: CAFFE on that layer"])
+
 
 _KIND_CAUSES = {
     CrashKind.CUDA_OUT_OF_MEMORY: Cause("cuda_out_of_memory", "the GPU ran out of memory (cudaMalloc failed)",

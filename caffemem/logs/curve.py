@@ -29,13 +29,12 @@ import math
 import os
 import re
 import tempfile
-from array import array
 from collections.abc import Iterator
 from typing import IO, BinaryIO, NamedTuple, TextIO
 
 MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
 READ_BYTES = 1 << 20  # spilled rows read back in blocks of about this (each block is decoded whole)
-SENDFILE_BYTES = 1 << 18  # extents at least this long are copied by the kernel, shorter ones gathered
+SENDFILE_BYTES = 1 << 18  # spilled rows at least this long are copied by the kernel, shorter ones written
 PARSE_CHARS = 1 << 18  # rows parsed back at once by rows()
 _NONFINITE_FOR_JSON = ((": -nan", ": NaN"), (": nan", ": NaN"), (": -inf", ": -Infinity"), (": inf", ": Infinity"))
 _NONFINITE_TO_NULL = ((": -nan", ": null"), (": nan", ": null"), (": -inf", ": null"), (": inf", ": null"))
@@ -64,7 +63,7 @@ def _as_float(value: float | int | None) -> float:
 
 def _read_at(source: IO[bytes], size: int, offset: int) -> bytes:
     """``size`` bytes at ``offset``: ``os.pread`` where there is one (it leaves the file position
-    alone, which a worker process may share), else seek and read (Windows, where no worker runs)."""
+    alone), else seek and read (Windows)."""
     if hasattr(os, "pread"):
         return os.pread(source.fileno(), size, offset)
     source.seek(offset)
@@ -147,7 +146,7 @@ def _template(names: tuple[str, ...]) -> list[str]:
 def render_rows(names: list[str], iterations: list[str], micros: list[str], lrs: list[str], losses: list[str],
                 outputs: list[list[str]]) -> str:
     """The table's own encoding of rows given as JSON number text, with outputs ``names`` (the
-    columns in that order), for ``Table.extend_rendered``/``extend_spilled``: the caller (the fast
+    columns in that order), for ``Table.extend_rendered``: the caller (the fast
     path) passes the text on without looking inside it.
 
     One join: the template's pieces and the columns interleaved by slice assignment, no object
@@ -165,6 +164,32 @@ def render_rows(names: list[str], iterations: list[str], micros: list[str], lrs:
     return "".join(flat)
 
 
+ScanValue = tuple[float, bytes, int]
+"""A value lent to the compiled scanner: the float, its kept text, and flags (1 NaN, 2 not
+finite, 4 a non-finite value Caffe printed)."""
+ScanRow = tuple[int, int, int, ScanValue, ScanValue, tuple[ScanValue | None, ...]]
+"""A pending row lent to the compiled scanner: iteration, micros, net, lr, loss, outputs."""
+
+
+def scan_value(value: float) -> ScanValue:
+    """``value`` as the compiled scanner takes it: what ``_pending_text`` would write, and what it is."""
+    finite = math.isfinite(value)
+    flags = (0 if finite else 2) | (1 if math.isnan(value) else 0) | (4 if not finite and _any_printed((value,)) else 0)
+    return value, _number_text(value).encode("ascii"), flags
+
+
+def _from_scan(value: object) -> float:
+    """A value back from the compiled scanner: the float lent, the text of a number it read, or None."""
+    if value is None:
+        return math.nan
+    if isinstance(value, str):
+        from caffemem.logs.grammar import to_float  # the parser's module: loaded only by log reading
+
+        return to_float(value)
+    assert isinstance(value, float)
+    return value
+
+
 class Pending:
     """The last row, as values the line path can still change."""
 
@@ -179,47 +204,6 @@ class Pending:
         self.outputs: dict[str, float] = {}
 
 
-class _Extents:
-    """Extents (file, start, end) in order, in arrays: a parallel read of a big log with frequent
-    test passes leaves hundreds of thousands, which as tuples of ints took ~150 bytes each."""
-
-    def __init__(self) -> None:
-        self.files: list[IO[bytes]] = []
-        self.which = array("B")
-        self.starts = array("q")
-        self.ends = array("q")
-
-    def __len__(self) -> int:
-        return len(self.which)
-
-    def add(self, source: IO[bytes], start: int, end: int) -> None:
-        """Append an extent; one that continues the last in the same file lengthens it."""
-        if start == end:
-            return
-        number = next((k for k, known in enumerate(self.files) if known is source), len(self.files))
-        if number == len(self.files):
-            self.files.append(source)
-        if self.which and self.which[-1] == number and self.ends[-1] == start:
-            self.ends[-1] = end
-            return
-        self.which.append(number)
-        self.starts.append(start)
-        self.ends.append(end)
-
-    def pieces(self, leave_off: int = 0) -> Iterator[tuple[IO[bytes], int, int]]:
-        """The extents in order, the last ``leave_off`` bytes left off."""
-        last = len(self.which) - 1
-        for index, (number, start, end) in enumerate(zip(self.which, self.starts, self.ends, strict=True)):
-            if index == last:
-                end = max(start, end - leave_off)
-            yield self.files[number], start, end
-
-    def close(self) -> None:
-        """Close every file the extents are in (a worker's file is shared by a log's tables)."""
-        for source in self.files:
-            source.close()
-
-
 class Table:
     """A training-curve table: iteration, seconds, lr, loss, net (test tables) and named outputs.
 
@@ -232,10 +216,7 @@ class Table:
         self._parts: list[str] = []
         self._chars = 0
         self._spill: IO[bytes] | None = None  # this table's own spill file (appended to only)
-        self._spilled = 0  # bytes written to it
-        # The spilled rows in order, as extents of files: this table's own spill file, and the
-        # file a worker process wrote rows into (``extend_spilled``).
-        self._extents = _Extents()
+        self._spilled = 0  # bytes written to it: the rows before those in memory
         self._pending: Pending | None = None
         self._names_at_first_row: int | None = None  # outputs the first rendered row was written with
         self.nonfinite = False  # whether some kept value is nan/inf (then writers must replace them)
@@ -285,6 +266,36 @@ class Table:
             self.printed_nonfinite |= nonfinite  # bulk rows hold every value: non-finite ones were printed
         self._pending = last
 
+    def lend_pending(self) -> tuple[int, ScanRow | None]:
+        """(rendered rows, pending row) for the compiled scanner (fast/_scan.c), the pending row
+        taken off the table until ``take_scanned`` gives it back (maybe rendered, maybe changed).
+
+        The row is (iteration, micros, net, lr, loss, outputs in ``names`` order, None where
+        missing); each value is ``scan_value(v)``: the float with the text this table keeps for it.
+        """
+        row, self._pending = self._pending, None
+        if row is None:
+            return self._rows, None
+        outputs = tuple(None if name not in row.outputs else scan_value(row.outputs[name]) for name in self.names)
+        return self._rows, (row.iteration, row.micros, row.net, scan_value(row.lr), scan_value(row.loss), outputs)
+
+    def take_scanned(self, rows: str, count: int, nonfinite: bool, printed: bool,
+                     pending: tuple[int, int, int, object, object, tuple[object, ...]] | None) -> None:
+        """Rows the compiled scanner rendered as ``_pending_text`` would, and the pending row back
+        (its values: a float lent to it, a number's text it read, or None for missing)."""
+        if count:
+            self._append(rows, count)
+            self.nonfinite |= nonfinite
+            self.printed_nonfinite |= printed
+        if pending is None:
+            self._pending = None
+            return
+        iteration, micros, net, lr, loss, outputs = pending
+        row = Pending(iteration, micros, _from_scan(lr), _from_scan(loss), net)
+        row.outputs = {name: _from_scan(value) for name, value in zip(self.names, outputs, strict=True)
+                       if value is not None}
+        self._pending = row
+
     def has_printed_nonfinite(self) -> bool:
         """Whether Caffe printed some value of the table (the last row's too) as nan or inf."""
         row = self._pending
@@ -309,23 +320,6 @@ class Table:
         return (f'{{"iteration": {row.iteration}, {net}"seconds": {row.micros}e-6, "loss": {_number_text(row.loss)}, '
                 f'"lr": {_number_text(row.lr)}, "outputs": {{{outputs}}}}},\n')
 
-    def extend_spilled(self, source: IO[bytes], start: int, end: int, count: int, last: Pending,
-                       nonfinite: bool) -> None:
-        """Append ``count`` rows that another process rendered (as ``render_rows`` does, with this
-        table's outputs) into ``source[start:end]``, then ``last``.
-
-        The rows stay where they are: the table only remembers the extent (``source`` must stay
-        open and unchanged until the table is closed; the table closes it then).
-        """
-        self._render_pending()
-        if count:
-            self._note_rows(count)
-            self._spill_parts()
-            self._add_extent(source, start, end)
-            self.nonfinite |= nonfinite
-            self.printed_nonfinite |= nonfinite  # bulk rows hold every value: non-finite ones were printed
-        self._pending = last
-
     def _note_rows(self, rows: int) -> None:
         if self._names_at_first_row is None:
             self._names_at_first_row = len(self.names)
@@ -347,13 +341,9 @@ class Table:
         data = "".join(self._parts).encode("utf-8")
         self._spill.seek(self._spilled)  # reading without pread moves the position
         self._spill.write(data)
-        self._add_extent(self._spill, self._spilled, self._spilled + len(data))
         self._spilled += len(data)
         self._parts = []
         self._chars = 0
-
-    def _add_extent(self, source: IO[bytes], start: int, end: int) -> None:
-        self._extents.add(source, start, end)
 
     # ------------------------------------------------------------------ reading
 
@@ -369,11 +359,11 @@ class Table:
     def _spilled_pieces(self, leave_off: int = 0) -> Iterator[tuple[IO[bytes], int, int]]:
         """(file, start, end) of the spilled bytes in order, the last ``leave_off`` bytes left off."""
         self._flush_spill()
-        return self._extents.pieces(leave_off)
+        if self._spill is not None and self._spilled > leave_off:
+            yield self._spill, 0, self._spilled - leave_off
 
     def _spilled_bytes(self) -> Iterator[bytes]:
-        """The spilled rows' bytes in blocks of whole rows of about READ_BYTES (small extents
-        gathered into one block: a parallel read leaves one or two per stretch)."""
+        """The spilled rows' bytes in blocks of whole rows of about READ_BYTES."""
         held: list[bytes] = []
         size = 0
         for source, start, end in self._spilled_pieces():
@@ -437,7 +427,7 @@ class Table:
                     raise
                 except OSError:
                     kernel = False  # a sink sendfile cannot write to: copy the rest below
-            while start < end:  # small extents gathered into one write
+            while start < end:  # short rows, or no sendfile: through write
                 data = _read_at(source, min(READ_BYTES, end - start), start)
                 if not data:
                     break
@@ -545,8 +535,6 @@ class Table:
             first = False
 
     def close(self) -> None:
-        self._extents.close()
-        self._extents = _Extents()
         if self._spill is not None:
             self._spill.close()
             self._spill = None

@@ -123,11 +123,16 @@ class RunEnd:
     last_lines: list[str] = field(default_factory=list)
     frames: list[str] = field(default_factory=list)  # the stack trace glog printed, first frames first
     nets_ready: bool = False  # the solver's nets were all set up ("Solver scaffolding done.")
+    step: str | None = None  # from the stack trace: "forward pass", "backward pass", "update", "snapshot", ...
+    place_from_stack: bool = False  # the log itself does not say where: the stack trace does
+    source: str | None = None  # where in Caffe's code the fatal line was logged ("interp_layer.cpp:30")
 
     def where(self) -> str:
         """Human wording of the place, e.g. 'during set-up of layer conv1 (TRAIN net)'."""
         if self.status == EndStatus.FINISHED:
             return f"at the end, iteration {self.iteration}" if self.iteration is not None else "at the end"
+        if self.place_from_stack:
+            return self._where_from_stack()
         if self.phase == Stage.SETUP:
             if self.layer:
                 net = f" ({self.net_phase} net)" if self.net_phase else ""
@@ -143,6 +148,29 @@ class RunEnd:
                 return f"at iteration {self.iteration}"
             return "in the first training iteration"
         return "before any net was set up"
+
+    def _where_from_stack(self) -> str:
+        """The place as the stack trace shows it (a fragment without the lines that would say)."""
+        step = self.step
+        if self.phase == Stage.SETUP:
+            text = "while loading the weights file" if step == "loading weights" else "during a net's set-up"
+        elif self.phase == Stage.TEST:
+            in_pass = step in ("forward pass", "backward pass")
+            text = f"in the {step} of a test pass" if in_pass else "during a test pass"
+        elif self.phase == Stage.TRAIN:
+            if step == "snapshot":
+                text = "while writing a snapshot"
+            elif step in ("forward pass", "backward pass"):
+                text = f"in the {step} of a training iteration"
+            elif step == "update":
+                text = "in the weight update of a training iteration"
+            else:
+                text = "during training"
+        elif step:
+            text = f"in a {step}"
+        else:
+            return "before any net was set up"
+        return text + " (as its stack trace shows)"
 
 
 @dataclass

@@ -55,9 +55,8 @@ def read_pieces(stream: BinaryIO, progress: ProgressCallback | None, total: int 
                 piece_bytes: int = PIECE_BYTES) -> Iterator[str]:
     """Decoded text in pieces of whole lines (each ends with a newline, except a cut-off last line).
 
-    The pieces of fast/pieces.py: a regular file is cut with ``pread`` exactly as the parallel
-    reader cuts it; anything else (a pipe, or any file where there is no ``pread``) is read
-    front to back into the same pieces.
+    The pieces of fast/pieces.py: a regular file is cut with ``pread``; anything else (a pipe, or
+    any file where there is no ``pread``) is read front to back into the same pieces.
     """
     report = None if progress is None else (lambda done: progress(done, total))
     try:

@@ -20,7 +20,7 @@ from google.protobuf import text_format
 
 from caffemem.layers import catalogue  # noqa: F401  (registers every layer type)
 from caffemem.layers.registry import SetupContext, count, layer_class
-from caffemem.logs.model import Net
+from caffemem.logs.model import Net, Top
 from caffemem.proto import caffe_pb2
 
 Dims = list[int]
@@ -103,7 +103,14 @@ def reconstruct(net: Net, echoed: caffe_pb2.NetParameter | None = None) -> Recon
     alias: dict[str, str] = {}  # split top -> the blob it copies
     for logged in net.layers:
         tops = [t for t in logged.tops if t.name]
+        if not tops and not logged.bottoms and any(t.shape for t in logged.tops):
+            # A fragment that starts inside a layer's set-up: its 'Top shape' lines without the names
+            # above them. The blobs still hold memory: keep them under names nothing else uses.
+            tops = [Top(f"(top {k} of a layer the log cut)", t.shape, t.count) for k, t in enumerate(logged.tops)]
         tshapes = [_clean(t.shape) for t in tops]
+        if not tops and not logged.bottoms:
+            rec.unknown.append(logged.name)  # the log stops before the layer named any blob: nothing to build
+            continue
         rec.logged_tops[logged.name] = tshapes
         if logged.name in echo_layers:
             out.layer.add().CopyFrom(echo_layers[logged.name])

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import math
 import re
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from caffemem.logs.causes import place_in_stack
 from caffemem.logs.clock import DAY_US, TURN_US, YEAR_US, stamp
+from caffemem.logs.curve import _key_json, scan_value
 from caffemem.logs.divergence import find_divergence
 from caffemem.logs.endings import FOREIGN_ERROR, SHELL_CRASH, STRENGTH, fatal_kind, signal_kind, terminate_kind
 from caffemem.logs.events import UNKNOWN, Event
+from caffemem.logs.grammar import to_float
 from caffemem.logs.lines import DATA_LAYER_SOURCES, PREFIX_RE
 from caffemem.logs.model import (
     CrashKind,
@@ -39,6 +42,21 @@ _START_FILES = ("caffe.cpp:", "upgrade_proto.cpp:", "train_net.cpp:", "finetune_
 _PHASE_IN_TEXT = re.compile(r"^state \{\s*\n?\s*phase: (TRAIN|TEST)", re.M)
 MAX_FRAMES = 40
 _SOLVER_FIELD = re.compile(r"^([a-z_]+): (.*)$", re.M)
+
+
+_SCAN_NAMES: dict[tuple[str, ...], tuple[tuple[bytes, ...], tuple[bytes, ...]]] = {}
+
+
+def _scan_names(names: tuple[str, ...]) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """A table's output names as the compiled scanner takes them: JSON keys and UTF-8 names
+    (remembered: a run lends the same few names thousands of times)."""
+    found = _SCAN_NAMES.get(names)
+    if found is None:
+        if len(_SCAN_NAMES) > 1000:
+            _SCAN_NAMES.clear()
+        found = _SCAN_NAMES[names] = (tuple(_key_json(name).encode("ascii") for name in names),
+                                      tuple(name.encode("utf-8", "surrogatepass") for name in names))
+    return found
 
 
 class RunBuilder:
@@ -148,6 +166,8 @@ class RunBuilder:
             prefix = PREFIX_RE.match(event.text)
             message = event.text[prefix.end():] if prefix else event.text
             self._crash(run, fatal_kind(message), message.strip())
+            if run.end.message == message.strip() and event.where:
+                run.end.source = event.where
 
     def render_state(self) -> RenderState | None:
         """What rendering a batch's rows depends on (None: no batch can be taken now)."""
@@ -164,12 +184,9 @@ class RunBuilder:
         table = run.train
         return not (names != table.names and (len(table) or table.names))
 
-    def take_rendered(self, number: int, rendered: RenderedBatch, source: IO[bytes] | None = None) -> bool:
+    def take_rendered(self, number: int, rendered: RenderedBatch) -> bool:
         """Apply a stretch of training blocks encoded by the fast path (maybe in another process), as
         feeding its lines one by one would.
-
-        A batch whose rows a worker wrote to a file (``rendered.spilled``) needs that file as
-        ``source``; the run's table then refers to the rows there.
 
         Returns False (and changes nothing) when the batch was rendered for another state or
         does not fit the run as it is now (no run yet, a thread id this run has not seen, a run
@@ -178,17 +195,13 @@ class RunBuilder:
         """
         run = self.run
         if (run is None or rendered.state != self.render_state() or not self.accepts(rendered.tids, rendered.names)
-                or rendered.first_seconds < self.last_seconds - TURN_US
-                or (rendered.spilled is not None and source is None)):
+                or rendered.first_seconds < self.last_seconds - TURN_US):
             return False
         table = run.train
         self.last_seconds = rendered.last_seconds
         if not table.names:
             table.names.extend(rendered.names)
-        if rendered.spilled is not None and source is not None:
-            table.extend_spilled(source, *rendered.spilled, rendered.count, rendered.last, rendered.nonfinite)
-        else:
-            table.extend_rendered(rendered.rows, rendered.count, rendered.last, rendered.nonfinite)
+        table.extend_rendered(rendered.rows, rendered.count, rendered.last, rendered.nonfinite)
         self.training = True
         self.in_test = False
         self.last_iteration = rendered.last.iteration
@@ -200,6 +213,56 @@ class RunBuilder:
         self.report.counts["unknown"] += rendered.passing
         self.just_done = None
         return True
+
+    def lend_scan(self) -> tuple[object, ...] | None:
+        """The run's state as the compiled scanner (fast/_scan.c, through fast/scan.py) takes it, or
+        None when no line can be taken without the Python rules now.
+
+        Lending takes the tables' pending rows off them: ``take_scan`` must follow. Only a run
+        going on, with a clock, glog lines, no text block and no layer being set up (whose lines
+        could show a data layer's type) is lent.
+        """
+        run = self.run
+        layer = self.current_layer
+        state = self.render_state()
+        if (run is None or self.ended or self.weak_crash or state is None or not run.glog_lines
+                or (layer is not None and not layer.set_up) or len(run.tids) > 64
+                or len(run.train.names) > 64 or len(run.test.names) > 64):
+            return None
+        tables = []
+        for table in (run.train, run.test):
+            rows, pending = table.lend_pending()
+            tables.append((*_scan_names(tuple(table.names)), rows, pending))
+        first_day, first_clock, year_offset, start = state
+        return (tuple(tid.encode("ascii", "replace") for tid in run.tids), tables[0], tables[1],
+                scan_value(self.last_lr), self.last_iteration, int(self.training), int(self.in_test),
+                first_day, first_clock, year_offset, start, self.last_seconds)
+
+    def take_scan(self, number: int, result: tuple[Any, ...]) -> int:
+        """Apply what the compiled scanner did from line ``number`` on (``result``, after
+        ``lend_scan``); the number of lines it took."""
+        (_, _, lines, unknown, glog_lines, train, test, last_lr, last_iteration, training, in_test,
+         year_offset, last_seconds, tail, lr_policy) = result
+        run = self.run
+        assert run is not None
+        run.train.take_scanned(*train)
+        run.test.take_scanned(*test)
+        self.last_lr = math.nan if last_lr is None else (last_lr if isinstance(last_lr, float) else to_float(last_lr))
+        self.last_iteration = last_iteration
+        self.training = bool(training)
+        self.in_test = bool(in_test)
+        self.year_offset = year_offset
+        self.last_seconds = last_seconds
+        if lines:
+            run.last_line = number + lines - 1
+            run.glog_lines += glog_lines
+            run.tail.extend(tail)
+            self.report.counts["lines"] += lines
+            self.report.counts["unknown"] += unknown
+            self.just_done = None
+            if lr_policy is not None:
+                run.lr_policy = lr_policy
+        return lines
 
     def take_unknown(self, number: int, lines: int, tids: set[str], tail: list[str]) -> bool:
         """Apply ``lines`` lines from line ``number`` on, all of kinds caffemem does not know, as
@@ -231,6 +294,12 @@ class RunBuilder:
         for run in self.report.runs:
             run.end.last_lines = list(run.tail)
             run.divergence = find_divergence(run)
+            end = run.end
+            if end.status == EndStatus.CRASHED and end.frames and (end.phase is None or (
+                    end.phase == Stage.SETUP and end.layer is None and not run.nets)):
+                stage, step = place_in_stack(end.frames)
+                if stage is not None or step is not None:
+                    end.phase, end.step, end.place_from_stack = stage, step, True
         return self.report
 
     def _settle(self, run: Run) -> None:
@@ -556,6 +625,8 @@ class RunBuilder:
         message = "Check failed: " + event.values[0]
         if event.severity == "F":
             self._crash(run, fatal_kind(message), message)
+            if run.end.message == message and event.where:
+                run.end.source = event.where
 
     def on_shell(self, run: Run, event: Event) -> None:
         kind = SHELL_CRASH[event.kind]

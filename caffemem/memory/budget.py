@@ -7,6 +7,7 @@ import re
 from typing import NamedTuple
 
 from caffemem.errors import CaffememError
+from caffemem.wording import a_or_an
 
 _PARSE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)(i?)(B?)\s*$", re.IGNORECASE)
 
@@ -53,7 +54,7 @@ def is_host(mem: str | None) -> bool:
 
 def device_budget(name: str, size: int) -> Budget:
     """A GPU's memory as the budget, named as a verdict says it ("a GTX 1080 Ti", "an RTX 3090")."""
-    return Budget(size, f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}")
+    return Budget(size, a_or_an(name))
 
 
 def budget_from_options(mem: str | None, device: str | None) -> Budget | None:

@@ -15,8 +15,9 @@ ones by mmap, raising its mmap threshold to each mmapped chunk it frees.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from caffemem.categories import Category as C
 from caffemem.memory.model import RunFootprint
@@ -29,6 +30,8 @@ PAGE = 4096
 MMAP_THRESHOLD = 128 * 1024  # glibc's initial (dynamic) mmap threshold
 MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
 TOP_PAD = 128 * 1024  # glibc's M_TOP_PAD: slack sbrk adds past each extension of the heap
+KEY_SHIFT = 48  # free chunks are sorted by one int, size << KEY_SHIFT | start (starts stay below 2**48)
+KEY_MASK = (1 << KEY_SHIFT) - 1
 #: [measured, weights-loading.md] ``caffe test`` when it starts reading the weights: the process
 #: (no solver, OpenBLAS not used yet) plus 14 KiB per layer Caffe set up, before the net's blobs.
 LOAD_PROCESS_BYTES = int(11.69 * 2**20)
@@ -70,21 +73,38 @@ def growth_ladder(offset: int, values: int, width: int = 4) -> list[tuple[int, i
         patch = not patch
 
 
-@dataclass
 class _Seg:
-    start: int
-    size: int
-    free: bool
-    touched: int
+    """One heap chunk, linked to its neighbours in address order (coalescing needs them)."""
+
+    __slots__ = ("start", "size", "free", "touched", "prev", "next")
+
+    def __init__(self, start: int, size: int, free: bool, touched: int) -> None:
+        self.start = start
+        self.size = size
+        self.free = free
+        self.touched = touched
+        self.prev: _Seg | None = None
+        self.next: _Seg | None = None
 
 
 class _Malloc:
     """glibc 2.36's malloc as far as the parse's large buffers need it: best fit in the heap, mmap
-    above the (moving) threshold, freed heap pages kept resident."""
+    above the (moving) threshold, freed heap pages kept resident.
+
+    A net of a thousand layers makes tens of thousands of allocations, so each step must not look
+    at the whole heap: chunks are a linked list in address order, the free ones also sit in a list
+    sorted by (size, start) (best fit is the first at least as big: the lowest address among equal
+    sizes, as a scan in address order finds it), and the resident bytes are a running total.
+    """
 
     def __init__(self, trim: bool = False) -> None:
-        self.heap: list[_Seg] = []
+        self.first: _Seg | None = None
+        self.last: _Seg | None = None
+        self.free_keys: list[int] = []  # size << KEY_SHIFT | start of every free heap chunk, sorted
+        self.free_at: dict[int, _Seg] = {}  # start -> free heap chunk
+        self.heap_touched = 0
         self.mmapped: dict[int, list[int]] = {}  # id -> [size, touched]
+        self.mmap_touched = 0  # whole pages
         self.threshold = MMAP_THRESHOLD
         self.trim_threshold = 2 * MMAP_THRESHOLD
         #: Give the heap's free top back past trim_threshold. Off for the parse, whose many small
@@ -93,94 +113,146 @@ class _Malloc:
         self._next = 0
 
     def resident(self) -> int:
-        heap = sum(s.touched for s in self.heap)
-        return heap + sum(-(-t // PAGE) * PAGE for _, t in self.mmapped.values())
+        return self.heap_touched + self.mmap_touched
 
-    def alloc(self, nbytes: int) -> tuple[str, object]:
+    def _index_free(self, seg: _Seg) -> None:
+        insort(self.free_keys, seg.size << KEY_SHIFT | seg.start)
+        self.free_at[seg.start] = seg
+
+    def _unindex_free(self, seg: _Seg) -> None:
+        keys = self.free_keys
+        del keys[bisect_left(keys, seg.size << KEY_SHIFT | seg.start)]
+        del self.free_at[seg.start]
+
+    def _link_after(self, seg: _Seg, new: _Seg) -> None:
+        new.prev, new.next = seg, seg.next
+        if seg.next is None:
+            self.last = new
+        else:
+            seg.next.prev = new
+        seg.next = new
+
+    def _unlink(self, seg: _Seg) -> None:
+        if seg.prev is None:
+            self.first = seg.next
+        else:
+            seg.prev.next = seg.next
+        if seg.next is None:
+            self.last = seg.prev
+        else:
+            seg.next.prev = seg.prev
+
+    def alloc(self, nbytes: int) -> _Seg | int:
+        """A heap chunk, or the number of an mmapped one."""
         size = max(32, (nbytes + 8 + 15) // 16 * 16)
-        fits = [s for s in self.heap if s.free and s.size >= size]
-        if fits:
-            seg = min(fits, key=lambda s: s.size)
+        keys = self.free_keys
+        at = bisect_left(keys, size << KEY_SHIFT)
+        if at < len(keys):
+            seg = self.free_at.pop(keys.pop(at) & KEY_MASK)
             if seg.size - size >= 32:
-                i = self.heap.index(seg)
                 rest = _Seg(seg.start + size, seg.size - size, True, max(0, seg.touched - size))
-                self.heap.insert(i + 1, rest)
-                seg.size, seg.touched = size, min(seg.touched, size)
+                self._link_after(seg, rest)
+                self._index_free(rest)
+                seg.size, seg.touched = size, min(seg.touched, size)  # the touched total is unchanged
             seg.free = False
-            return "heap", seg
+            return seg
         if size >= self.threshold:
             self._next += 1
             self.mmapped[self._next] = [-(-(nbytes + 8) // PAGE) * PAGE, 0]  # whole pages, header included
-            return "mmap", self._next
-        if self.heap and self.heap[-1].free:  # the top chunk grows from the free chunk before it
-            seg = self.heap[-1]
-            seg.size, seg.free = size, False
-            return "heap", seg
-        start = self.heap[-1].start + self.heap[-1].size if self.heap else 0
-        seg = _Seg(start, size, False, 0)
-        self.heap.append(seg)
-        return "heap", seg
-
-    def touch(self, block: tuple[str, object], nbytes: int) -> None:
-        kind, ref = block
-        if kind == "mmap":
-            entry = self.mmapped[ref]  # type: ignore[index]
-            entry[1] = max(entry[1], nbytes)
+            return self._next
+        last = self.last
+        if last is not None and last.free:  # the top chunk grows from the free chunk before it
+            self._unindex_free(last)
+            last.size, last.free = size, False
+            return last
+        seg = _Seg(last.start + last.size if last is not None else 0, size, False, 0)
+        if last is None:
+            self.first = self.last = seg
         else:
-            ref.touched = max(ref.touched, nbytes)  # type: ignore[union-attr]
+            self._link_after(last, seg)
+        return seg
 
-    def free(self, block: tuple[str, object]) -> None:
-        kind, ref = block
-        if kind == "mmap":
-            size, _ = self.mmapped.pop(ref)  # type: ignore[arg-type]
+    def touch(self, block: _Seg | int, nbytes: int) -> None:
+        if type(block) is int:
+            entry = self.mmapped[block]
+            if nbytes > entry[1]:
+                self.mmap_touched += -(-nbytes // PAGE) * PAGE - -(-entry[1] // PAGE) * PAGE
+                entry[1] = nbytes
+        elif nbytes > block.touched:  # type: ignore[union-attr]
+            self.heap_touched += nbytes - block.touched  # type: ignore[union-attr]
+            block.touched = nbytes  # type: ignore[union-attr]
+
+    def free(self, block: _Seg | int) -> None:
+        if type(block) is int:
+            size, touched = self.mmapped.pop(block)
+            self.mmap_touched -= -(-touched // PAGE) * PAGE
             if self.threshold < size <= MMAP_THRESHOLD_MAX:
                 self.threshold = size
                 self.trim_threshold = 2 * size
             return
-        seg: _Seg = ref  # type: ignore[assignment]
+        seg: _Seg = block  # type: ignore[assignment]
         seg.free = True
-        i = self.heap.index(seg)
-        for j in (i + 1, i):  # coalesce with free neighbours
-            if 0 < j < len(self.heap) and self.heap[j].free and self.heap[j - 1].free:
-                a, b = self.heap[j - 1], self.heap.pop(j)
-                a.size += b.size
-                a.touched += b.touched
+        after = seg.next
+        if after is not None and after.free:  # coalesce with the free chunk after it
+            self._unindex_free(after)
+            self._unlink(after)
+            seg.size += after.size
+            seg.touched += after.touched
+        before = seg.prev
+        if before is not None and before.free:  # and with the one before it
+            self._unindex_free(before)
+            self._unlink(seg)
+            before.size += seg.size
+            before.touched += seg.touched
+            seg = before
+        self._index_free(seg)
         # the top chunk also holds the slack sbrk added past the last allocation (M_TOP_PAD)
-        if self.trim and self.heap and self.heap[-1].free and self.heap[-1].size + TOP_PAD >= self.trim_threshold:
-            self.heap.pop()  # systrim: the free top goes back to the system
+        top = self.last
+        if self.trim and top is not None and top.free and top.size + TOP_PAD >= self.trim_threshold:
+            self._unindex_free(top)  # systrim: the free top goes back to the system
+            self._unlink(top)
+            self.heap_touched -= top.touched
 
 
-def append_ladder(values: int) -> list[tuple[int, int, int]]:
+@lru_cache(maxsize=4096)
+def append_ladder(values: int) -> tuple[tuple[int, int, int], ...]:
     """The growth steps of a RepeatedField filled one ``Add`` at a time (``Blob::ToProto``): each
-    step doubles a full buffer (``max(2c + 2, c + 1)``), from 2."""
+    step doubles a full buffer (``max(2c + 2, c + 1)``), from 2. (Cached: a net's blobs repeat a
+    few sizes, and ``--mem`` prices the same weights at every probe.)"""
     steps: list[tuple[int, int, int]] = []
     cap = 0
     while cap < values:
         new = max(2 * cap + 2, cap + 1)
         steps.append((new, cap, min(values, new)))
         cap = new
-    return steps
+    return tuple(steps)
 
 
-def _fill(m: _Malloc, ladders: list[tuple[list[tuple[int, int, int]], int, int]]) -> tuple[int, list]:
+def _fill(m: _Malloc, ladders: Iterable[tuple[Sequence[tuple[int, int, int]], int, int]]) -> tuple[int, list]:
     """Grow each array (its ladder, values, bytes per value) in order; return the peak resident and
-    the arrays' final buffers (still alive)."""
+    the arrays' final buffers (still alive).
+
+    The inner loop runs once per growth step, tens of thousands of times for a big net, so the
+    allocator's methods are bound once here."""
+    alloc, touch, free = m.alloc, m.touch, m.free
     peak, alive = 0, []
     for steps, values, width in ladders:
-        old: tuple[str, object] | None = None
+        old: _Seg | int | None = None
         for cap, held, read in steps:
-            new = m.alloc(REP_HEADER + width * cap)
+            new = alloc(REP_HEADER + width * cap)
             if old is not None:
-                m.touch(old, REP_HEADER + width * held)
-                m.touch(new, REP_HEADER + width * held)
-                peak = max(peak, m.resident())
-                m.free(old)
-            m.touch(new, REP_HEADER + width * read)
+                touch(old, REP_HEADER + width * held)
+                touch(new, REP_HEADER + width * held)
+                resident = m.heap_touched + m.mmap_touched
+                if resident > peak:
+                    peak = resident
+                free(old)
+            touch(new, REP_HEADER + width * read)
             old = new
         if old is not None:
-            m.touch(old, REP_HEADER + width * values)  # the appends fill the last buffer
+            touch(old, REP_HEADER + width * values)  # the appends fill the last buffer
             alive.append(old)
-        peak = max(peak, m.resident())
+        peak = max(peak, m.heap_touched + m.mmap_touched)
     return peak, alive
 
 
@@ -190,10 +262,16 @@ def parse_peak(arrays: list[tuple[int, int, int]]) -> int:
     return _fill(_Malloc(), [(growth_ladder(o, n, w), n, w) for o, n, w in arrays])[0]
 
 
-def serialize_peak(passes: list[list[int]]) -> int:
+def serialize_peak(passes: Sequence[Sequence[int]]) -> int:
     """The most a sequence of ``ToProto`` passes holds at once: each pass copies its blobs (float
     counts) into one message, which is freed before the next pass starts. glibc keeps what the
     first pass freed in the heap and has raised its mmap threshold for the next."""
+    return _serialize_peak(tuple(map(tuple, passes)))
+
+
+@lru_cache(maxsize=64)
+def _serialize_peak(passes: tuple[tuple[int, ...], ...]) -> int:
+    """``serialize_peak`` remembered: ``--mem``'s probes price the same weights each time."""
     m, peak = _Malloc(trim=True), 0
     for blobs in passes:
         top, alive = _fill(m, [(append_ladder(n), n, 4) for n in blobs if n > 0])

@@ -69,6 +69,7 @@ def end_json(end: RunEnd) -> dict[str, Any]:
         "net_phase": end.net_phase,
         "message": end.message,
         "where": end.where() if end.status == EndStatus.CRASHED else None,
+        "step": end.step,
         "stopped_early": end.stopped_early,
         "last_lines": end.last_lines,
     }

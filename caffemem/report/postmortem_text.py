@@ -11,6 +11,7 @@ from caffemem.commands.postmortem import PostMortem
 from caffemem.modes import Mode
 from caffemem.report.options import ReportOptions
 from caffemem.report.units import human_bytes
+from caffemem.wording import a_or_an
 
 _KIND_WORDS = {
     "killed": ("the process was killed by the system (SIGKILL): Caffe wrote no error line and the shell "
@@ -31,9 +32,12 @@ def _ending(pm: PostMortem) -> list[str]:
     end = pm.run.end
     where = end.where()
     if end.layer and pm.layer_type and end.phase == "setup":
-        where += f", a {pm.layer_type} layer"
+        where += f", {a_or_an(pm.layer_type)} layer"
+    elif pm.layer_type and not end.layer and end.place_from_stack:
+        shown = " (as its stack trace shows)"
+        where = where.replace(shown, f", in {a_or_an(pm.layer_type)} layer{shown}")
     elif pm.layer_type and not end.layer:
-        where += f" (in a {pm.layer_type} layer)"
+        where += f" (in {a_or_an(pm.layer_type)} layer)"
     run = f"Run {pm.run.index + 1} of {pm.run_count}" if pm.run_count > 1 else "The run"
     div = pm.run.divergence
     if end.status == "finished":

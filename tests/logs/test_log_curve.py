@@ -76,16 +76,6 @@ def test_stdout_file_copy_equals_text(tmp_path: Path) -> None:
     _stdout_file_equals_text(tmp_path, "import sys, caffemem.logs.curve as c; c.MEMORY_CHARS = 300\n")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parallel path needs fork")
-def test_stdout_file_copy_parallel_equals_text(tmp_path: Path) -> None:
-    """Read by two processes in small pieces: rows in this process's spill file and in the worker's
-    file, interleaved, copied out by the kernel in file order."""
-    _stdout_file_equals_text(tmp_path, "import sys, caffemem.logs as logs, caffemem.logs.curve as c\n"
-                                       "c.MEMORY_CHARS = 300\nc.SENDFILE_BYTES = 2000\nc.READ_BYTES = 5000\n"
-                                       "logs.PARALLEL_MIN_BYTES = 0\nread = logs.read_log\n"
-                                       "logs.read_log = lambda *a, **k: read(*a, **{**k, 'piece_bytes': 1 << 12})\n")
-
-
 @pytest.mark.parametrize("leave_off", [0, 2])
 def test_copy_spilled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leave_off: int) -> None:
     monkeypatch.setattr(columns, "MEMORY_CHARS", 10)
@@ -123,17 +113,3 @@ def test_rows_parsed_back_in_small_pieces(monkeypatch: pytest.MonkeyPatch) -> No
     assert list(map(repr, table.rows())) == list(map(repr, whole))
     assert len(whole) == 200 and whole[199][0] == 199
     table.close()
-
-
-def test_extents_merge_and_leave_off(tmp_path: Path) -> None:
-    first, second = (open(tmp_path / name, "w+b") for name in ("a", "b"))  # noqa: SIM115
-    extents = columns._Extents()
-    extents.add(first, 0, 10)
-    extents.add(first, 10, 25)  # continues the last: one extent
-    extents.add(second, 0, 5)
-    extents.add(first, 25, 30)  # same file, but after another: a new extent
-    extents.add(second, 7, 7)  # empty: nothing
-    assert len(extents) == 3
-    assert list(extents.pieces(2)) == [(first, 0, 25), (second, 0, 5), (first, 25, 28)]
-    extents.close()
-    assert first.closed and second.closed

@@ -7,7 +7,7 @@ many places, and the broken ones are part of what it has to report.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from caffemem.commands.audit.discover import discover, is_binary_name, pair_weights
 from caffemem.commands.audit.model import AuditResult, FileAudit
@@ -40,14 +40,21 @@ def _guarded(path: str, binary: bool, settings: AnalysisSettings) -> tuple[FileA
         return FileAudit(path=path, error=f"caffemem could not analyse this file ({type(err).__name__}: {err})"), None
 
 
-def run_audit(paths: Sequence[str], settings: AnalysisSettings | None = None) -> AuditResult:
-    """Audit every file under ``paths``. Raises :class:`CaffememError` only for a missing path."""
+def run_audit(paths: Sequence[str], settings: AnalysisSettings | None = None,
+              progress: Callable[[int, int | None], None] | None = None) -> AuditResult:
+    """Audit every file under ``paths``. Raises :class:`CaffememError` only for a missing path.
+
+    ``progress(done, total)`` is called with counts of files (a folder of models collected over
+    years can take a while: most of the time goes to building its biggest nets), after each one.
+    """
     settings = settings or AnalysisSettings()
     candidates = discover(paths)
     pairs = pair_weights(candidates)
     infos: dict[str, tuple[CaffeModelInfo | None, str | None]] = {}
     files: list[FileAudit] = []
-    for c in candidates:
+    for done, c in enumerate(candidates):
+        if progress is not None:
+            progress(done, len(candidates))
         audit, info = _guarded(c.path, is_binary_name(c.path), settings)
         if audit.error and not is_binary_name(c.path) and _binary_content(c.path):
             # A caffemodel under a text name: keep the binary reading if it makes sense of the file.
@@ -57,6 +64,8 @@ def run_audit(paths: Sequence[str], settings: AnalysisSettings | None = None) ->
         if audit.kind == "weights":
             infos[os.path.realpath(c.path)] = (info, audit.error)
         files.append(audit)
+    if progress is not None:
+        progress(len(candidates), len(candidates))
     for audit in files:
         for weights_path in pairs.get(audit.path, []):
             key = os.path.realpath(weights_path)

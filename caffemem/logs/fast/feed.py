@@ -1,25 +1,23 @@
 """``Feeder``: the one loop that feeds a log's events to a ``RunBuilder``, in file order.
 
-Both ways of reading a file use it: the serial one (``read_log``, every piece read here) and the
-parallel one (parallel.py, where a worker answers for some pieces). A bulk stretch is offered
-to the builder whole, encoded (render.py), and fed line by line through lines.py when the
-builder refuses it or it cannot be encoded — which is what makes the result the line path's.
+With the compiled scanner (scan.py) a piece's repeated training lines are applied in C and the
+rest comes here. A bulk stretch is offered to the builder whole, encoded (render.py), and fed
+line by line through lines.py when the builder refuses it or it cannot be encoded — which is
+what makes the result the line path's.
 """
 
 from __future__ import annotations
 
-from typing import IO
-
+from caffemem.logs.fast import scan
 from caffemem.logs.fast.bulk import TrainBatch
-from caffemem.logs.fast.render import RenderedBatch, render_batch, tail_lines
+from caffemem.logs.fast.render import render_batch, tail_lines
 from caffemem.logs.lines import classify
 from caffemem.logs.reader import LineEvents, split_lines
 from caffemem.logs.runs import RunBuilder
 
 
 class Feeder:
-    """Feeds pieces of whole lines (``piece``), or what a worker made of them (``text``,
-    ``stretch``, ``rendered``), to ``builder``; ``finish`` returns the number of lines fed."""
+    """Feeds pieces of whole lines (``piece``) to ``builder``; ``finish`` returns the number of lines fed."""
 
     def __init__(self, builder: RunBuilder) -> None:
         self.builder = builder
@@ -27,26 +25,15 @@ class Feeder:
         self._days: dict[str, int] = {}  # day numbers, remembered by render_batch
 
     def piece(self, piece: str, bulk: bool = True) -> None:
-        """A piece read here; with ``bulk``, its training stretches offered whole."""
-        self.events.feed_piece(piece, bulk, self.builder.feed, self._offer, self.builder.take_unknown)
+        """A piece read here; with ``bulk``, its lines through the compiled scanner (scan.py) where
+        it is built, and its training stretches offered whole."""
+        if bulk and scan.SCAN is not None:
+            scan.feed_piece(piece, self.events, self.builder, self._python)
+        else:
+            self._python(piece, bulk)
 
-    def text(self, text: str) -> None:
-        """Whole lines to be read one by one (the plain text between a worker's stretches)."""
-        self.events.feed_text(text, self.builder.feed, self.builder.take_unknown)
-
-    def stretch(self, batch: TrainBatch, text: str) -> None:
-        """A stretch cut here (``text``: its whole lines), offered whole, else fed line by line."""
-        self.events.feed_stretch(batch, text, self.builder.feed, self._offer)
-
-    def rendered(self, rendered: RenderedBatch, source: IO[bytes] | None) -> bool:
-        """A stretch a worker cut and encoded (its rows maybe in ``source``); False when the
-        builder refuses it, and then the caller must feed the stretch through ``stretch``."""
-        for number, event in self.events.close_block():
-            self.builder.feed(number, event)
-        if not self.builder.take_rendered(self.events.number + 1, rendered, source):
-            return False
-        self.events.number += rendered.lines
-        return True
+    def _python(self, text: str, bulk: bool = True) -> None:
+        self.events.feed_piece(text, bulk, self.builder.feed, self._offer, self.builder.take_unknown)
 
     def _offer(self, number: int, batch: TrainBatch, text: str) -> None:
         builder = self.builder

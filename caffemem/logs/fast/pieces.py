@@ -1,7 +1,7 @@
 """Cut a log into pieces of whole lines, the same pieces whether it is read front to back or at random.
 
-Reading a big log with two processes (parallel.py) only pays if each process decodes only its
-own pieces, so where a piece starts must not depend on the pieces before it. Piece ``k`` is
+Where a piece starts does not depend on the pieces before it (any piece can be read on its own,
+and a pipe read front to back gives the same pieces as a file read at random). Piece ``k`` is
 the bytes ``[B(k * size), B((k + 1) * size))`` for a fixed piece size, where ``B(t)`` is
 
 - one past the last newline in ``[t - MAX_LINE_BYTES, t]`` (the start of the line holding

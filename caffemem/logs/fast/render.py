@@ -1,10 +1,9 @@
 """A bulk-read stretch (bulk.py ``TrainBatch``) encoded as the curve table's rows, ready for the builder.
 
-A pure function of the stretch and of four numbers of the builder's state (``RenderState``), so
-the worker process (parallel.py) can do it for pieces it read; ``RunBuilder.take_rendered``
-then checks what depends on the run as it is now. The seconds are counted with logs/clock.py as
-the line path counts them, and the rows are encoded by the table's own encoder
-(``curve.render_rows``): this module never looks inside the encoded text.
+A pure function of the stretch and of four numbers of the builder's state (``RenderState``);
+``RunBuilder.take_rendered`` then checks what depends on the run as it is now. The seconds are
+counted with logs/clock.py as the line path counts them, and the rows are encoded by the table's
+own encoder (``curve.render_rows``): this module never looks inside the encoded text.
 """
 
 from __future__ import annotations
@@ -66,9 +65,6 @@ class RenderedBatch:
     last_seconds: int  # the last one's
     last: Pending
     tail: list[str]  # the stretch's last lines (for the run's last lines)
-    # Where a worker process wrote ``rows`` instead of sending them: (start, end) of its rows file
-    # (then ``rows`` is empty; see parallel.py).
-    spilled: tuple[int, int] | None = None
     passing: int = 0  # lines of unknown kinds in the stretch (bulk.py ``_passing``)
 
 
@@ -86,8 +82,7 @@ def render_batch(batch: TrainBatch, tail: list[str], state: RenderState,
                  cache: dict[str, int]) -> RenderedBatch | None:
     """The batch rendered for a builder in ``state``, or None when it needs the line-by-line rules.
 
-    A pure function of its arguments (``cache`` only remembers day numbers), so it can run in
-    another process.
+    A pure function of its arguments (``cache`` only remembers day numbers).
     """
     last_lr = to_float(batch.lrs[-1])
     if math.isnan(last_lr):
