@@ -31,7 +31,9 @@ Where parse_log.py stops with a traceback, this goes on, as a user would want:
   line without a stamp;
 - an output a later row has but the first row lacks (DictWriter's ValueError) has no column: it
   is left out of that row and counted in ``TableState.dropped``;
-- a number that is no number (``1.2.3``; ``lr = 1-5``) is ignored as if the line did not hold it.
+- a number that is no number (``1.2.3``; ``lr = 1-5``) is ignored as if the line did not hold it;
+- a ``Solving`` line whose stamp does not parse (or a huge number in a stamp) gives no start time:
+  no rows, as a log without one.
 
 The one deliberate difference in values: a NaN or infinity Caffe printed (``nan``, ``-nan``,
 ``inf``, ``-inf``, MSVC's ``1.#QNAN``/``1.#INF``) is kept, as ``nan``/``inf``/``-inf``.
@@ -64,7 +66,7 @@ TEST_OUTPUT = re.compile(r"Test net output #(\d+): (\S+) = " + _VALUE)
 #: time parses as parse_log.py reads it if and only if the day exists; anything else is read the long way.
 GLOG_STAMP = re.compile(r"\S[0-9]{4} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}\s")
 
-#: The first three columns of both tables, as parse_log.py names them.
+#: The first three columns of both tables, as parse_log.py names them (the keys every row starts with).
 HEAD = ("NumIters", "Seconds", "LearningRate")
 
 

@@ -36,11 +36,12 @@ from caffemem.commands.log import LogResult, ParseLogResult
 from caffemem.errors import CaffememError
 from caffemem.logs.curve import Table
 from caffemem.logs.model import Run
+from caffemem.logs.parselog import HEAD as PARSE_LOG_HEAD
 from caffemem.logs.parselog import TableState
 from caffemem.outputs import open_new_file, refuse_existing
 from caffemem.report.options import ReportOptions
 
-HEAD = ["NumIters", "Seconds", "LearningRate"]
+HEAD = list(PARSE_LOG_HEAD)  # parse_log.py's names, kept by every table this writes
 #: The rectangular table's first columns, before the outputs.
 RECTANGLE_HEAD = ["Run", "Phase", "TestNet", *HEAD]
 
