@@ -12,7 +12,8 @@ ratio and each one's peak RSS: the sum of the peaks of all its processes (one fo
 the forked worker was retired; the sum is kept for comparing with older figures).
 Targets from the issue: at most 4x the bare loop's time, under 100 MB peak RSS.
 
-    python bench/bench_log.py --corpus NAME [--parse-log PATH] [--size-mb 1024] [--repeat 3] [--formats json,csv,table]
+    python bench/bench_log.py --corpus NAME [--parse-log PATH] [--size-mb 1024] [--repeat 3] \
+        [--formats json,csv,table,dropin]
 
 The issue's real-material figures, one command per log source (NAME: squeezenet, ssd, nvcaffe,
 intel, y2014, or all): the big log is built with --source from that corpus log (under
@@ -202,8 +203,14 @@ def corpus_bench(name: str, size_mb: int, repeat: int, parse_log: Path | None, t
     print(f"== {name}: {source.name} -> {log.stat().st_size / 2**20:,.0f} MiB, {lines:,} lines")
     py = sys.executable
     commands = {"bare": [py, "-c", BARE_LOOP, str(log)]}
+    dropin = tmp / f"{name}-dropin"
     for fmt in formats:
-        commands[fmt] = [py, "-m", "caffemem", "log", "--format", fmt, "--no-progress", str(log)]
+        if fmt == "dropin":  # parse_log.py's drop-in: its two files, in a directory as parse_log.py LOG DIR
+            dropin.mkdir(exist_ok=True)
+            commands[fmt] = [py, "-m", "caffemem", "log", "--format", "csv", "--csv-prefix", str(dropin), "--force",
+                             "--no-progress", str(log)]
+        else:
+            commands[fmt] = [py, "-m", "caffemem", "log", "--format", fmt, "--no-progress", str(log)]
     if parse_log is not None:
         out = tmp / f"{name}-parse_log"
         out.mkdir(exist_ok=True)
@@ -229,6 +236,12 @@ def corpus_bench(name: str, size_mb: int, repeat: int, parse_log: Path | None, t
             text += f"; {pwall:.1f}x wall, {pcpu:.1f}x cpu faster than parse_log.py (target >= 10x)"
         text += f"; peak {max(r[2] for r in ours):.0f} MB (target < 100 MB)"
         print(text)
+    if parse_log is not None and "dropin" in formats:
+        same = all((dropin / f"{log.name}.{t}").exists() == (out / f"{log.name}.{t}").exists() and (
+            not (out / f"{log.name}.{t}").exists()
+            or (dropin / f"{log.name}.{t}").read_bytes() == (out / f"{log.name}.{t}").read_bytes())
+            for t in ("train", "test"))
+        print(f"dropin files {'are' if same else 'are NOT'} parse_log.py's, byte for byte")
     log.unlink()
 
 
@@ -277,7 +290,8 @@ def main() -> None:
                         help="the issue's figure for this corpus log source (see above)")
     parser.add_argument("--parse-log", type=Path, help="BVLC Caffe's tools/extra/parse_log.py, to time too")
     parser.add_argument("--formats", default=",".join(FORMATS),
-                        help="with --corpus: these formats only (json,csv,table)")
+                        help="with --corpus: these formats only (json,csv,table; dropin: --format csv "
+                             "--csv-prefix DIR, parse_log.py's files, compared with its own when --parse-log)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="caffemem-bench-"))

@@ -233,29 +233,75 @@ def _progress_bar(path: str, progress: bool | None) -> _LogProgress | None:
     return _LogProgress(click.format_filename(path)) if show and path != "-" else None
 
 
+_OWN_PAIRING_HELP = (
+    "With --csv-prefix: write caffemem's own curve rows instead of parse_log.py's, one pair of files "
+    "per run (PREFIX.runN.* for several). More correct: each row holds its own iteration's learning rate "
+    "and outputs, and every row is kept. parse_log.py gives a row the lr last printed before the row's "
+    "first output (usually the previous display's; the first row gets the second row's), drops an output "
+    "printed as nan (a row with nothing else is lost), drops the last row when it is short of outputs (and "
+    "a table's only row), and counts seconds from the file's first Solving line, across restarts.")
+
+
 @main.command("log")
 @click.argument("log_file", metavar="LOG", type=click.Path(dir_okay=False, allow_dash=True))
-@_format_option("log", "table for people; json for tools; csv as Caffe's parse_log.py.")
+@_format_option("log", "table for people; json for tools; csv: one table on stdout, or parse_log.py's "
+                "files with --csv-prefix.")
 @click.option("--run", "run_number", type=int, default=None, metavar="N",
               help="Only run N (1 = first) of a log that holds several restarts.")
 @click.option("--csv-prefix", default=None, metavar="PREFIX",
-              help="With --format csv: write PREFIX.train and PREFIX.test instead of stdout.")
+              help="With --format csv: write PREFIX.train and PREFIX.test as Caffe's tools/extra/parse_log.py "
+                   "does, a drop-in (the same rows, values and bytes; a NaN Caffe printed is kept as nan "
+                   "where parse_log.py drops it or stops). An existing directory PREFIX gives "
+                   "PREFIX/<LOG name>.train and .test, as 'parse_log.py LOG DIR'. A table without rows is "
+                   "not written.")
+@click.option("--own-pairing", is_flag=True, help=_OWN_PAIRING_HELP)
+@click.option("--delimiter", default=",", show_default=True, metavar="CHAR",
+              help="With --format csv: the column separator (as parse_log.py's --delimiter; '\\t' is a tab).")
+@click.option("--year", type=int, default=None, metavar="YYYY",
+              help="With --csv-prefix: the year of the log's first line (glog prints none; parse_log.py's "
+                   "Seconds depend on it across a new year or Feb 29). Default: as parse_log.py, the year of "
+                   "the file's ctime; this year for standard input.")
 @click.option("--force", is_flag=True, help="With --csv-prefix: overwrite existing PREFIX.train/PREFIX.test.")
 @click.option("--layers", "verbose", is_flag=True,
               help="Table format: list each net's layers and top shapes.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
 @friendly_errors
-def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str | None, force: bool, verbose: bool,
-                progress: bool | None) -> None:
-    """Read a Caffe training LOG: nets, solver, training curve, and how each run ended."""
-    from caffemem.commands.log import run_log
-    from caffemem.logs import keep_freed_memory
+def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str | None, own_pairing: bool,
+                delimiter: str, year: int | None, force: bool, verbose: bool, progress: bool | None) -> None:
+    """Read a Caffe training LOG: nets, solver, training curve, and how each run ended.
+
+    --format csv writes the curve as one table on stdout: columns Run, Phase, TestNet, NumIters,
+    Seconds, LearningRate and every output (training outputs first), one row per iteration shown,
+    each with its own learning rate and outputs (caffemem's own pairing, as --own-pairing).
+    With --csv-prefix it writes parse_log.py's two files instead, byte for byte.
+    """
+    from caffemem.report.log_csv import check_delimiter
     from caffemem.report.options import ReportOptions
 
     fmt = fmt.lower()
-    if csv_prefix is not None and fmt != "csv":
-        raise CaffememError("--csv-prefix goes with --format csv")
+    if fmt != "csv":
+        for name, given in (("--csv-prefix", csv_prefix is not None), ("--own-pairing", own_pairing),
+                            ("--delimiter", delimiter != ","), ("--year", year is not None)):
+            if given:
+                raise CaffememError(f"{name} goes with --format csv")
+    delimiter = check_delimiter(delimiter)
+    if csv_prefix is not None and not own_pairing:
+        if run_number is not None:
+            raise CaffememError("--run picks a run of caffemem's own curve: add --own-pairing "
+                                "(parse_log.py reads the whole file as one)")
+        _parse_log_files(log_file, csv_prefix, year, force, delimiter, progress)
+        return
+    if year is not None:
+        raise CaffememError("--year goes with parse_log.py's files (--csv-prefix without --own-pairing); "
+                            "caffemem's own curve needs no year")
+    from caffemem.commands.log import run_log
+    from caffemem.logs import keep_freed_memory
+
+    if csv_prefix is not None:
+        from caffemem.report.log_csv import csv_paths
+
+        paths = csv_paths(log_file, csv_prefix)  # (checked before the log is read)
     keep_freed_memory()  # this process only reads the log and writes it out
     bar = _progress_bar(log_file, progress)
     try:
@@ -267,10 +313,39 @@ def log_command(log_file: str, fmt: str, run_number: int | None, csv_prefix: str
         if csv_prefix is not None:
             from caffemem.report.log_csv import write_log_csv_files
 
-            for path in write_log_csv_files(result.runs, csv_prefix, force):
+            for path in write_log_csv_files(result.runs, paths, force, delimiter):
                 click.echo(f"caffemem: wrote {path}", err=True)
         else:
-            _emit("log", fmt, result, ReportOptions(layers=verbose))
+            _emit("log", fmt, result, ReportOptions(layers=verbose, delimiter=delimiter))
+
+
+def _parse_log_files(log_file: str, prefix: str, year: int | None, force: bool, delimiter: str,
+                     progress: bool | None) -> None:
+    """``log --csv-prefix``: parse_log.py's two files in one pass over LOG, without the main reader."""
+    from caffemem.commands.log import run_parse_log
+    from caffemem.report.log_csv import csv_paths, write_parse_log_files
+
+    paths = csv_paths(log_file, prefix)
+    bar = _progress_bar(log_file, progress)
+    try:
+        with run_parse_log(log_file, year, progress=bar) as result:
+            written = write_parse_log_files(result, paths, force, delimiter)
+    finally:
+        if bar is not None:
+            bar.close()
+    if not result.started:
+        click.echo(one_line(f"caffemem: warning: {log_file} has no 'Solving' line with a glog time: "
+                            "parse_log.py starts reading after it, so there are no rows"), err=True)
+    for done in written:
+        if done.rows:
+            click.echo(one_line(f"caffemem: wrote {done.path}"), err=True)
+        else:
+            click.echo(one_line(f"caffemem: {done.path} not written: no {done.table.name} rows "
+                                "(parse_log.py writes no empty file)"), err=True)
+        for name, rows in done.table.dropped.items():
+            click.echo(one_line(f"caffemem: warning: {done.path}: output {name!r} is not in the first row, "
+                                f"so it has no column: left out of {rows} row(s) (parse_log.py stops with a "
+                                "ValueError there)"), err=True)
 
 
 @main.command("postmortem")

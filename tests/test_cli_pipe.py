@@ -31,6 +31,16 @@ def test_a_closed_pipe_is_a_quiet_exit_0(tmp_path: Path) -> None:
     assert done.stderr == ""
 
 
+def test_csv_into_head_is_a_quiet_exit_0_after_one_header(tmp_path: Path) -> None:
+    """``caffemem log --format csv LOG | head -1``: the one table's header, then a quiet exit."""
+    log = _big_log(tmp_path / "big.log", blocks=20000)
+    cmd = f"{sys.executable} -m caffemem log --format csv --no-progress {log} | head -1; exit ${{PIPESTATUS[0]}}"
+    done = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout == "Run,Phase,TestNet,NumIters,Seconds,LearningRate,loss\n"
+
+
 def test_shell_completion_offers_the_writers_formats() -> None:
     """The README's completion line works: bash completion of ``check --format`` lists the table's formats."""
     import os

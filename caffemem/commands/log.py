@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from caffemem.commands.display import DISPLAY, Displayable
 from caffemem.errors import CaffememError
 from caffemem.logs import LogReport, ProgressCallback, Run, read_log
+from caffemem.logs.parselog import Cell, ParseLog, TableState, log_year
+from caffemem.logs.reader import open_log, read_pieces, split_lines
 
 
 @dataclass(repr=False)
@@ -53,3 +58,64 @@ def run_log(path: str | os.PathLike[str], run_number: int | None = None,
             raise CaffememError(f"--run {run_number}: the log holds {len(report.runs)} run(s)")
         runs = [report.runs[run_number - 1]]
     return LogResult(report, runs)
+
+
+@dataclass(repr=False)
+class ParseLogResult:
+    """A log opened for parse_log.py's reading (``caffemem log --csv-prefix``, the drop-in).
+
+    Nothing is read until ``rows()`` is taken: the rows stream out of one pass over the file, so
+    a writer can put them in files as they come, in constant memory. ``close()`` it (or use it
+    as a context manager) when done.
+    """
+
+    path: str
+    year: int
+    parse: ParseLog
+    stream: BinaryIO
+
+    @property
+    def tables(self) -> dict[str, TableState]:
+        """"train" and "test": their columns, rows and left-out outputs (complete once ``rows()`` is done)."""
+        return self.parse.tables
+
+    @property
+    def started(self) -> bool:
+        """Whether the log has the ``Solving`` line parse_log.py starts from (known once ``rows()`` is done)."""
+        return self.parse.started
+
+    def rows(self) -> Iterator[tuple[TableState, list[Cell]]]:
+        return self.parse.rows()
+
+    def close(self) -> None:
+        if self.stream is not sys.stdin.buffer:
+            self.stream.close()
+
+    def __enter__(self) -> ParseLogResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def run_parse_log(path: str | os.PathLike[str], year: int | None = None,
+                  progress: ProgressCallback | None = None) -> ParseLogResult:
+    """Open ``path`` (``-``: standard input) for parse_log.py's reading, its first stamp in ``year``
+    (glog prints none; default: as parse_log.py, the file's ctime year, and this year for standard
+    input). Compressed and binary files are refused, as by the main reader; bytes that are not
+    UTF-8 are replaced instead of stopping the read (parse_log.py stops with a traceback)."""
+    stream, size = open_log(path)
+    try:
+        first_year = log_year(path) if year is None else year
+    except OSError:
+        stream.close()
+        raise
+    if not 1 <= first_year <= 9999:
+        stream.close()
+        raise CaffememError(f"--year {first_year}: a year from 1 to 9999")
+
+    def lines() -> Iterator[str]:
+        for piece in read_pieces(stream, progress, size):
+            yield from split_lines(piece)
+
+    return ParseLogResult(os.fspath(path), first_year, ParseLog(lines(), first_year), stream)

@@ -1,25 +1,59 @@
-"""`caffemem log --format csv`: the training curve as Caffe's tools/extra/parse_log.py writes it.
+"""`caffemem log --format csv`: the training curve as CSV, three ways.
 
-Two tables per run, train and test, each with the columns NumIters, Seconds, LearningRate and then
-one column per net output in the order the log first shows them. Seconds count from the run's
-``Solving`` line. Missing values are empty cells. On one stream the tables follow each other,
-separated by a blank line, so that scripts already reading parse_log.py output can split them.
+- **Standard output** (no ``--csv-prefix``): one rectangular table, a header once, so that any CSV
+  reader (pandas, a spreadsheet) takes it whole. Columns ``Run,Phase,TestNet,NumIters,Seconds,
+  LearningRate`` and then every output name of the selected runs in first-seen order, training
+  outputs before test outputs (a name both phases have is one column: ``Phase`` tells the rows
+  apart). One row per curve row: the runs in order, each run's TRAIN rows then its TEST rows;
+  ``TestNet`` is the test net's number (Caffe's ``#0``) on TEST rows and empty on TRAIN rows.
+  The pairing is caffemem's own (logs/curve.py): a row holds its iteration's own learning rate
+  and outputs, seconds count from its run's ``Solving`` line (six decimals). A value the row
+  lacks is an empty cell; a NaN or infinity Caffe printed is ``nan``/``inf``/``-inf``.
+- **``--csv-prefix P``, the parse_log.py drop-in**: ``P.train`` and ``P.test`` with the rows,
+  values and bytes of Caffe's ``tools/extra/parse_log.py`` (logs/parselog.py tells its rule):
+  csv.excel (CRLF line ends), floats as Python writes them (``100.0``), the first row's columns.
+  ``P`` an existing directory gives ``P/<log name>.train``, as ``parse_log.py LOG P``. A table
+  without rows is not written (as parse_log.py). Streamed: rows go to the files as they are read.
+- **``--csv-prefix P --own-pairing``**: the same pair of files (``P.runN.*`` when the log holds
+  several runs), but with caffemem's own rows as on standard output, a table per phase.
+
+Nothing the user owns is written over without ``--force`` (caffemem/outputs.py), and a file
+this writes is never left half-written: an interrupted drop-in removes what it had begun.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import os
 from collections.abc import Iterator
-from typing import TextIO
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
 
-from caffemem.commands.log import LogResult
+from caffemem.commands.log import LogResult, ParseLogResult
+from caffemem.errors import CaffememError
 from caffemem.logs.curve import Table
 from caffemem.logs.model import Run
+from caffemem.logs.parselog import HEAD as PARSE_LOG_HEAD
+from caffemem.logs.parselog import TableState
 from caffemem.outputs import open_new_file, refuse_existing
 from caffemem.report.options import ReportOptions
 
-HEAD = ["NumIters", "Seconds", "LearningRate"]
+HEAD = list(PARSE_LOG_HEAD)  # parse_log.py's names, kept by every table this writes
+#: The rectangular table's first columns, before the outputs.
+RECTANGLE_HEAD = ["Run", "Phase", "TestNet", *HEAD]
+
+
+def check_delimiter(delimiter: str) -> str:
+    """``--delimiter`` as the csv module takes it: one character (``\\t`` typed as two is a tab),
+    not a quote or a line end. Checked before anything is read."""
+    if delimiter == "\\t":
+        delimiter = "\t"
+    if len(delimiter) != 1 or delimiter in "\"\r\n":
+        raise CaffememError(f"--delimiter {delimiter!r}: one character, not a quote or a line end")
+    return delimiter
 
 
 def _cell(value: float) -> str:
@@ -30,44 +64,123 @@ def _cell(value: float) -> str:
     return repr(value)
 
 
+# --------------------------------------------------------------------------- standard output
+
+
+def rectangle_columns(runs: list[Run]) -> list[str]:
+    """Every output name of ``runs`` once, in first-seen order: training outputs, then test outputs."""
+    names: dict[str, None] = {}
+    for phase in ("train", "test"):
+        for run in runs:
+            names.update(dict.fromkeys(getattr(run, phase).names))
+    return list(names)
+
+
+def rectangle_rows(runs: list[Run]) -> Iterator[list[str]]:
+    """The header, then one row per curve row of every run (its TRAIN rows, then its TEST rows)."""
+    names = rectangle_columns(runs)
+    yield RECTANGLE_HEAD + names
+    for run in runs:
+        for phase, table in (("TRAIN", run.train), ("TEST", run.test)):
+            where = {name: k for k, name in enumerate(table.names)}
+            places = [where.get(name) for name in names]
+            number = str(run.index + 1)  # runs count from 1, as --run
+            for row in table.records():
+                outputs = row.outputs
+                yield [number, phase, str(row.net) if phase == "TEST" else "", str(row.iteration),
+                       f"{row.seconds:.6f}", _cell(row.lr),
+                       *("" if k is None else _cell(outputs[k]) for k in places)]
+
+
+def write(result: LogResult, out: TextIO, options: ReportOptions) -> None:
+    """``caffemem log --format csv`` on one stream: the one rectangular table (see the module)."""
+    csv.writer(out, lineterminator="\n", delimiter=options.delimiter).writerows(rectangle_rows(result.runs))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def csv_paths(log_path: str, prefix: str) -> tuple[str, str]:
+    """PREFIX.train and PREFIX.test; for a PREFIX that is a directory, DIR/<log name>.train and
+    .test, as ``parse_log.py LOG DIR`` names them."""
+    if os.path.isdir(prefix):
+        if log_path == "-":
+            raise CaffememError(f"--csv-prefix {prefix} is a directory, and standard input has no name to "
+                                "give the files: name them with a prefix (DIR/NAME)")
+        stem = os.path.join(prefix, os.path.basename(log_path))
+    else:
+        stem = prefix
+    return stem + ".train", stem + ".test"
+
+
+@dataclass
+class WrittenTable:
+    """What became of one of the drop-in's files: ``rows`` 0 means it was not written."""
+
+    path: str
+    table: TableState
+    rows: int
+
+
+def write_parse_log_files(result: ParseLogResult, paths: tuple[str, str], force: bool = False,
+                          delimiter: str = ",") -> list[WrittenTable]:
+    """parse_log.py's ``.train`` and ``.test`` files at ``paths``, streamed from ``result``.
+
+    Both paths are refused up front when one exists (unless ``force``), before the log is read. A
+    file is created with its table's first row, so a table without rows leaves no file (with
+    ``force``, an older file there stays as it was, as with parse_log.py).
+    """
+    by_name = dict(zip(("train", "test"), paths, strict=True))
+    refuse_existing(list(paths), force)
+    writers: dict[str, Any] = {}
+    counts = dict.fromkeys(by_name, 0)
+    created: list[str] = []
+    try:
+        with ExitStack() as stack:
+            for table, row in result.rows():
+                name = table.name
+                writer = writers.get(name)
+                if writer is None:
+                    handle = stack.enter_context(open_new_file(by_name[name], force))
+                    created.append(by_name[name])
+                    writer = writers[name] = csv.writer(handle, dialect="excel", delimiter=delimiter)
+                    writer.writerow(table.columns)
+                writer.writerow(row)
+                counts[name] += 1
+    except BaseException:
+        if not force:  # (with force, open_new_file drops its unfinished temporary itself)
+            for path in created:
+                Path(path).unlink(missing_ok=True)
+        raise
+    return [WrittenTable(path, result.tables[name], counts[name]) for name, path in by_name.items()]
+
+
 def table_rows(table: Table) -> Iterator[list[str]]:
-    """Header row, then one row per table row."""
+    """Header row, then one row per table row (caffemem's own pairing)."""
     yield HEAD + table.names
     for row in table.records():
         yield [str(row.iteration), f"{row.seconds:.6f}", _cell(row.lr), *map(_cell, row.outputs)]
 
 
-def write_table(table: Table, out: TextIO) -> None:
-    csv.writer(out, lineterminator="\n").writerows(table_rows(table))
+def write_table(table: Table, out: TextIO, delimiter: str = ",") -> None:
+    csv.writer(out, lineterminator="\n", delimiter=delimiter).writerows(table_rows(table))
 
 
-def write_log_csv(runs: list[Run], out: TextIO) -> None:
-    """All selected runs: train table, blank line, test table; runs separated by a blank line."""
-    for i, run in enumerate(runs):
-        if i:
-            out.write("\n")
-        write_table(run.train, out)
-        out.write("\n")
-        write_table(run.test, out)
-
-
-def write_log_csv_files(runs: list[Run], prefix: str, force: bool = False) -> list[str]:
-    """parse_log.py's pair of files, PREFIX.train and PREFIX.test (PREFIX.runN.* for several runs).
+def write_log_csv_files(runs: list[Run], paths: tuple[str, str], force: bool = False,
+                        delimiter: str = ",") -> list[str]:
+    """``--own-pairing``: caffemem's own rows in the pair of files ``paths`` (``.runN`` before the
+    ending for each run when there are several).
 
     An existing file is never written over unless ``force``; then nothing is written at all.
     Returns the paths written.
     """
     plan = []
+    stems = [path.rsplit(".", 1)[0] for path in paths]
     for run in runs:
-        stem = prefix if len(runs) == 1 else f"{prefix}.run{run.index + 1}"  # runs count from 1, as --run
-        plan += [(stem + ".train", run.train), (stem + ".test", run.test)]
+        tag = "" if len(runs) == 1 else f".run{run.index + 1}"  # runs count from 1, as --run
+        plan += [(f"{stems[0]}{tag}.train", run.train), (f"{stems[1]}{tag}.test", run.test)]
     refuse_existing([path for path, _ in plan], force)
     for path, table in plan:
         with open_new_file(path, force) as handle:
-            write_table(table, handle)
+            write_table(table, handle, delimiter)
     return [path for path, _ in plan]
-
-
-def write(result: LogResult, out: TextIO, options: ReportOptions) -> None:
-    """``caffemem log --format csv`` on one stream (``--csv-prefix`` writes two files instead)."""
-    write_log_csv(result.runs, out)

@@ -12,3 +12,4 @@ class ReportOptions:
     layers: bool = False  # ``log --layers``: list each net's layers and top shapes
     width: int | None = None  # terminal columns, where a writer fits its lines to them
     wide: bool = False  # ``check --wide``: every column, however wide the lines get
+    delimiter: str = ","  # ``log --format csv --delimiter``: the CSV column separator

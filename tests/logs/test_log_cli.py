@@ -56,23 +56,38 @@ def test_json_single_run() -> None:
     assert code == 0 and len(json.loads(out)["runs"]) == 1
 
 
-def test_csv_like_parse_log() -> None:
-    code, out, _ = _run(str(FIXTURES / "two_runs.log"), "--format", "csv", "--run", "1")
+def test_csv_on_stdout_is_one_rectangular_table() -> None:
+    code, out, _ = _run(str(FIXTURES / "two_runs.log"), "--format", "csv")
     assert code == 0
-    train_text, test_text = out.split("\n\n")
-    train = list(csv.reader(io.StringIO(train_text)))
-    assert train[0] == ["NumIters", "Seconds", "LearningRate", "ip"]
-    assert train[1] == ["0", "1.000100", "0.01", "2.5"]
-    test = list(csv.reader(io.StringIO(test_text)))
-    assert test[0][:3] == ["NumIters", "Seconds", "LearningRate"] and test[1][0] == "2"
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["Run", "Phase", "TestNet", "NumIters", "Seconds", "LearningRate", "ip"]
+    assert rows[1] == ["1", "TRAIN", "", "0", "1.000100", "0.01", "2.5"]
+    assert {len(row) for row in rows} == {7} and "" not in out.split("\n")[:-1]  # one table, no blank line
+    assert [row[:2] for row in rows[1:]] == [["1", "TRAIN"]] * 2 + [["1", "TEST"]] + [["2", "TRAIN"]] * 3
+    assert rows[3][2:4] == ["0", "2"]  # run 1's test pass at iteration 2 (the one it crashed in), test net #0
+    assert rows[-1][:4] == ["2", "TRAIN", "", "2"] and rows[-1][6] == ""  # run 2 printed no ip
+
+
+def test_csv_on_stdout_puts_train_outputs_before_test_outputs() -> None:
+    code, out, _ = _run(str(Path(__file__).resolve().parents[1] / "fuzz" / "seeds" / "tiny_crash.log"),
+                        "--format", "csv", "--delimiter", "\t")
+    assert code == 0
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert rows[0][6:] == ["loss", "accuracy"]  # loss once: the Phase column tells train and test apart
+    test = [row for row in rows if row[1] == "TEST"]
+    assert test == [["1", "TEST", "0", "2", test[0][4], "0.01", "2.1", "0.25"]]
+    assert all(row[2] == "" for row in rows[1:] if row[1] == "TRAIN")
 
 
 def test_csv_prefix_files(tmp_path: Path) -> None:
     prefix = str(tmp_path / "seed")
-    code, _, err = _run(str(SEED), "--format", "csv", "--csv-prefix", prefix)
+    code, _, err = _run(str(SEED), "--format", "csv", "--csv-prefix", prefix, "--own-pairing")
     assert code == 0
     assert (tmp_path / "seed.train").read_text().startswith("NumIters,Seconds,LearningRate,loss\n0,")
     assert (tmp_path / "seed.test").exists() and "wrote" in err
+    code, _, err = _run(str(SEED), "--format", "csv", "--csv-prefix", str(tmp_path / "dropin"))
+    assert code == 0 and not list(tmp_path.glob("dropin*"))  # parse_log.py finishes no row of a one-iteration run
+    assert "dropin.train not written: no train rows" in err
 
 
 def test_table_names_crash_and_place() -> None:

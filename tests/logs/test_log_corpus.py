@@ -202,7 +202,9 @@ def test_every_writer_handles_every_log(path: Path) -> None:
     import io
     import json
 
-    from caffemem.report.log_csv import write_log_csv
+    from caffemem.commands.log import LogResult
+    from caffemem.report import ReportOptions
+    from caffemem.report.log_csv import write as write_log_csv
     from caffemem.report.log_json import write_log_json
     from caffemem.report.log_table import render_log
 
@@ -213,7 +215,7 @@ def test_every_writer_handles_every_log(path: Path) -> None:
         doc = json.loads(out.getvalue())
         assert len(doc["runs"]) == len(report.runs)
         assert doc["counts"]["top_shape"] == report.counts["top_shape"]
-        write_log_csv(report.runs, io.StringIO())
+        write_log_csv(LogResult(report, report.runs), io.StringIO(), ReportOptions())
         assert render_log(report, verbose=True)
     finally:
         report.close()

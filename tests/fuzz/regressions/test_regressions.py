@@ -238,4 +238,6 @@ def test_log_csv_prefix_overwrites_only_with_force(tmp_path: Path) -> None:
     args = ["log", str(SEEDS / "tiny_crash.log"), "--format", "csv", "--csv-prefix", str(tmp_path / "P")]
     result = CliRunner().invoke(main, [*args, "--force"])
     assert result.exit_code == 0 and mine.read_text().startswith("NumIters")
-    assert (tmp_path / "P.test").exists() and not list(tmp_path.glob(".P.*"))  # no temporary left behind
+    assert not list(tmp_path.glob(".P.*"))  # no temporary left behind
+    assert not (tmp_path / "P.test").exists()  # one test pass: parse_log.py finishes no test row, writes no file
+    assert "P.test not written" in result.stderr
