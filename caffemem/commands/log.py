@@ -11,8 +11,8 @@ from typing import BinaryIO
 from caffemem.commands.display import DISPLAY, Displayable
 from caffemem.errors import CaffememError
 from caffemem.logs import LogReport, ProgressCallback, Run, read_log
-from caffemem.logs.parselog import Cell, ParseLog, TableState, log_year
-from caffemem.logs.reader import open_log, read_pieces, split_lines
+from caffemem.logs.parselog import Cell, CsvText, ParseLog, TableState, log_year
+from caffemem.logs.reader import open_log, read_pieces
 
 
 @dataclass(repr=False)
@@ -87,6 +87,10 @@ class ParseLogResult:
     def rows(self) -> Iterator[tuple[TableState, list[Cell]]]:
         return self.parse.rows()
 
+    def csv_rows(self, delimiter: str = ",") -> Iterator[tuple[TableState, list[Cell] | CsvText]]:
+        """The rows, those the compiled reader finished as CSV text (ParseLog.csv_rows)."""
+        return self.parse.csv_rows(delimiter)
+
     def close(self) -> None:
         if self.stream is not sys.stdin.buffer:
             self.stream.close()
@@ -114,8 +118,5 @@ def run_parse_log(path: str | os.PathLike[str], year: int | None = None,
         stream.close()
         raise CaffememError(f"--year {first_year}: a year from 1 to 9999")
 
-    def lines() -> Iterator[str]:
-        for piece in read_pieces(stream, progress, size):
-            yield from split_lines(piece)
-
-    return ParseLogResult(os.fspath(path), first_year, ParseLog(lines(), first_year), stream)
+    return ParseLogResult(os.fspath(path), first_year,
+                          ParseLog(None, first_year, pieces=read_pieces(stream, progress, size)), stream)

@@ -45,11 +45,13 @@ ValueError) and reads ``1.#INF`` as 1.0. A diverged run is exactly when the curv
 from __future__ import annotations
 
 import datetime
+import itertools
 import math
 import os
 import re
 import time
 from collections.abc import Iterable, Iterator
+from types import ModuleType
 
 Cell = float | str
 """A value of a row: a float, or ``""`` for a missing one (as csv.DictWriter's restval)."""
@@ -116,6 +118,14 @@ def number(text: str) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines of a piece of whole lines, without their newlines (as logs/reader.py's split_lines)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 _NONE: list[list[Cell]] = []  # no row finished (shared: never added to)
@@ -191,110 +201,253 @@ class TableState:
         return []
 
 
+class CsvText(str):
+    """Finished rows of one table already in CSV (the compiled reader's output): the lines the
+    csv module would write for them, ``count`` of them."""
+
+    __slots__ = ("count",)
+    count: int
+
+
+def _csv_text(text: str, count: int) -> CsvText:
+    out = CsvText(text)
+    out.count = count
+    return out
+
+
+#: Characters a float's repr can hold: a delimiter among them would make the csv module quote a
+#: value, which the compiled reader does not do, so with such a delimiter it is not used.
+_FLOAT_CHARACTERS = "0123456789.e+-nafi"
+
+MAX_HAND_BACK = 1 << 12  # lines read the Python way at most between two tries of the compiled reader
+
+
 class ParseLog:
-    """parse_log.py's reading of ``lines`` (without their newlines) with the log starting in ``year``.
+    """parse_log.py's reading of a log with the log starting in ``year``: of ``lines`` (without
+    their newlines), or of ``pieces`` (text of whole lines, as logs/reader.py's read_pieces).
 
     ``rows()`` streams the finished rows; afterwards ``tables`` tells what each table holds and
-    ``started`` whether a ``Solving`` line was found.
+    ``started`` whether a ``Solving`` line was found. ``csv_rows()`` is the same with the
+    compiled reader (logs/_parselog.c) taking the lines it is sure of, where it is built.
+
+    The reading's state between lines lives on the object (``iteration``, ``lr``, ``year``,
+    ``last_month``, ``same_month``, the tables' open rows), so that the compiled reader and the
+    Python loop (``_lines``, the definition) can take turns on one log.
     """
 
-    def __init__(self, lines: Iterable[str], year: int) -> None:
+    def __init__(self, lines: Iterable[str] | None, year: int, pieces: Iterable[str] | None = None) -> None:
         self.lines = lines
+        self.pieces = pieces
         self.year = year
         self.tables = {"train": TableState("train"), "test": TableState("test")}
         self.started = False
+        self.start = datetime.datetime.min  # the Solving line's stamp (set once started)
+        self.start_micros = 0  # its time of day, in microseconds
+        self.start_ordinal = 0  # its day's proleptic Gregorian ordinal (date.toordinal)
+        self.iteration = -1.0
+        self.lr = math.nan
+        self.last_month = 0
+        self.same_month: str | None = None  # line[1:3] of the last line whose stamp parsed (month text), for the quick skip
+        # "MMDD" -> (its month, 0 when no such day in ``year``; the day's start in microseconds since ``start``)
+        self.days: dict[str, tuple[int, int]] = {}
 
     def rows(self) -> Iterator[tuple[TableState, list[Cell]]]:
         """(table, row in the table's columns) for every row, as soon as it is finished."""
-        lines = iter(self.lines)
-        year = self.year
-        start = None
-        for line in lines:
-            if "Solving" in line:
-                start = stamp(line, year)
-                if start is None:
-                    # parse_log.py stops here with a traceback; a log without a start time is a log without rows
-                    return
-                break
+        for table, row in self._records(None, ","):
+            assert not isinstance(row, CsvText)
+            yield table, row
+
+    def csv_rows(self, delimiter: str = ",") -> Iterator[tuple[TableState, list[Cell] | CsvText]]:
+        """As ``rows()``, but rows the compiled reader finished come as CSV text (csv.excel with
+        ``delimiter``: what the csv module writes for them). Pure Python (only lists) where the
+        reader is not built, with ``CAFFEMEM_NO_C=1``, or with a delimiter a float may hold."""
+        scan = SCAN if self.pieces is not None and delimiter not in _FLOAT_CHARACTERS else None
+        return self._records(scan, delimiter)
+
+    def _begin(self, line: str) -> bool:
+        """The Solving line: set the start (False when its stamp does not parse)."""
+        start = stamp(line, self.year)
         if start is None:
-            return
+            # parse_log.py stops here with a traceback; a log without a start time is a log without rows
+            return False
         self.started = True
-        train, test = self.tables["train"], self.tables["test"]
-        search_iteration = ITERATION.search
-        iteration: float = -1.0
-        lr = math.nan
-        last_month = start.month
-        same_month = None  # line[1:3] of the last line whose stamp parsed (month text), for the quick skip
-        glog_stamp = GLOG_STAMP.match
-        outputs = ((train, TRAIN_OUTPUT.search, "Train net output #"), (test, TEST_OUTPUT.search, "Test net output #"))
-        # "MMDD" -> (its month, 0 when no such day in ``year``; the day's start in microseconds since ``start``)
-        days: dict[str, tuple[int, int]] = {}
-        start_micros = ((start.hour * 60 + start.minute) * 60 + start.second) * 1_000_000 + start.microsecond
-        for line in lines:
-            if "Iteration " in line:
-                found = search_iteration(line)
-                if found:
-                    iteration = float(found.group(1))
-            if iteration < 0:
-                continue
-            has_lr = "lr = " in line
-            has_output = "net output #" in line
-            if not (has_lr or has_output) and line[1:3] == same_month and not line[:1].isspace():
-                # Only the month of a line like this counts (the year moves when it goes back),
-                # and it is the month of the last stamp that parsed.
-                continue
-            when = None
-            day_micros = None
-            if glog_stamp(line):  # the usual stamp: only its day can be wrong (Feb 30)
-                day = days.get(line[1:5])
-                if day is None:
-                    day = days[line[1:5]] = day_start(line[1:5], year, start.date(), start_micros)
-                month, day_micros = day
-                if not month:
+        self.start = start
+        self.start_micros = ((start.hour * 60 + start.minute) * 60 + start.second) * 1_000_000 + start.microsecond
+        self.start_ordinal = start.toordinal()
+        self.last_month = start.month
+        return True
+
+    def _records(self, scan: ModuleType | None,
+                 delimiter: str) -> Iterator[tuple[TableState, list[Cell] | CsvText]]:
+        if self.pieces is None:
+            assert self.lines is not None
+            lines = iter(self.lines)
+            for line in lines:
+                if "Solving" in line:
+                    if not self._begin(line):
+                        return
+                    break
+            if not self.started:
+                return
+            yield from self._lines(lines)
+        else:
+            pieces = iter(self.pieces)
+            rest = ""
+            for piece in pieces:
+                found = piece.find("Solving")
+                if found < 0:
                     continue
-            else:
-                when = stamp(line, year)
-                if when is None:
-                    continue
-                month = when.month
-            if month < last_month:
-                year += 1
-                days.clear()
-                day_micros = None
-                when = stamp(line, year)  # (Feb 29 of the new year may not exist: parse_log.py stops there)
-                if when is None:
-                    continue
-            last_month = month
-            same_month = None if line[:1].isspace() else line[1:3]
-            if not (has_lr or has_output):
-                continue
-            if has_lr:
-                found = LEARNING_RATE.search(line)
-                if found:
-                    value = number(found.group(1))
-                    if value is not None:
-                        lr = value
-            if has_output:
-                for table, search, marker in outputs:
-                    if marker not in line:
-                        continue
-                    found = search(line)
-                    if not found:
-                        continue
-                    value = number(found.group(3))
-                    if value is None:
-                        continue
-                    row = table.open
-                    seconds = 0.0  # (only a new row takes this line's time)
-                    if row is None or row["NumIters"] != iteration:
-                        if when is not None:
-                            seconds = (when - start).total_seconds()
-                        else:  # the same number as total_seconds() (exact microseconds, one division)
-                            assert day_micros is not None
-                            seconds = (day_micros + int(line[6:8]) * 3_600_000_000 + int(line[9:11]) * 60_000_000
-                                       + int(line[12:14]) * 1_000_000 + int(line[15:21])) / 1_000_000
-                    for row in table.output(iteration, seconds, lr, found.group(2), value):
-                        yield table, row
-        for table in (train, test):
+                begin = piece.rfind("\n", 0, found) + 1
+                end = piece.find("\n", found)
+                if not self._begin(piece[begin:] if end < 0 else piece[begin:end]):
+                    return
+                rest = "" if end < 0 else piece[end + 1:]
+                break
+            if not self.started:
+                return
+            for piece in itertools.chain((rest,), pieces):
+                if scan is None:
+                    yield from self._lines(_split_lines(piece))
+                else:
+                    yield from self._scan_piece(scan, piece, delimiter)
+        for table in self.tables.values():
             for row in table.close():
                 yield table, row
+
+    def _scan_piece(self, scan: ModuleType, piece: str,
+                    delimiter: str) -> Iterator[tuple[TableState, list[Cell] | CsvText]]:
+        """A piece of whole lines: stretches the compiled reader takes, the lines it hands back
+        through ``_lines``. After tries that take nothing, twice as many lines go the Python way
+        each time (a first row, a year that moves on), so a log it cannot read costs hardly more
+        than the pure-Python path."""
+        train, test = self.tables["train"], self.tables["test"]
+        size = len(piece)
+        ascii_only = piece.isascii()
+        pos = 0  # characters
+        at = 0  # bytes of the piece's UTF-8 form
+        misses = 0
+        while pos < size:
+            try:
+                taken, chars, train_text, train_rows, test_text, test_rows = scan.scan(
+                    self, train, test, piece, at, delimiter)
+            except UnicodeEncodeError:  # (a lone surrogate: no UTF-8 form) the rest the Python way
+                yield from self._lines(_split_lines(piece[pos:]))
+                return
+            if train_rows:
+                yield train, _csv_text(train_text, train_rows)
+            if test_rows:
+                yield test, _csv_text(test_text, test_rows)
+            at += taken
+            pos += chars
+            if pos >= size:
+                return
+            misses = 0 if taken else min(misses + 1, 12)
+            end = pos
+            for _ in range(min(1 << misses, MAX_HAND_BACK)):
+                end = piece.find("\n", end) + 1
+                if not end:
+                    end = size
+                    break
+            chunk = piece[pos:end]
+            yield from self._lines(_split_lines(chunk))
+            pos = end
+            at += len(chunk) if ascii_only else len(chunk.encode("utf-8", "surrogatepass"))
+
+    def _lines(self, lines: Iterable[str]) -> Iterator[tuple[TableState, list[Cell]]]:
+        """The rule, line by line (the module's docstring), on lines after the Solving line,
+        from the state on ``self`` and leaving it there."""
+        year = self.year
+        start = self.start
+        start_date = start.date()
+        start_micros = self.start_micros
+        train, test = self.tables["train"], self.tables["test"]
+        search_iteration = ITERATION.search
+        iteration = self.iteration
+        lr = self.lr
+        last_month = self.last_month
+        same_month = self.same_month
+        glog_stamp = GLOG_STAMP.match
+        outputs = ((train, TRAIN_OUTPUT.search, "Train net output #"), (test, TEST_OUTPUT.search, "Test net output #"))
+        days = self.days
+        try:
+            for line in lines:
+                if "Iteration " in line:
+                    found = search_iteration(line)
+                    if found:
+                        iteration = float(found.group(1))
+                if iteration < 0:
+                    continue
+                has_lr = "lr = " in line
+                has_output = "net output #" in line
+                if not (has_lr or has_output) and line[1:3] == same_month and not line[:1].isspace():
+                    # Only the month of a line like this counts (the year moves when it goes back),
+                    # and it is the month of the last stamp that parsed.
+                    continue
+                when = None
+                day_micros = None
+                if glog_stamp(line):  # the usual stamp: only its day can be wrong (Feb 30)
+                    day = days.get(line[1:5])
+                    if day is None:
+                        day = days[line[1:5]] = day_start(line[1:5], year, start_date, start_micros)
+                    month, day_micros = day
+                    if not month:
+                        continue
+                else:
+                    when = stamp(line, year)
+                    if when is None:
+                        continue
+                    month = when.month
+                if month < last_month:
+                    year += 1
+                    days.clear()
+                    day_micros = None
+                    when = stamp(line, year)  # (Feb 29 of the new year may not exist: parse_log.py stops there)
+                    if when is None:
+                        continue
+                last_month = month
+                same_month = None if line[:1].isspace() else line[1:3]
+                if not (has_lr or has_output):
+                    continue
+                if has_lr:
+                    found = LEARNING_RATE.search(line)
+                    if found:
+                        value = number(found.group(1))
+                        if value is not None:
+                            lr = value
+                if has_output:
+                    for table, search, marker in outputs:
+                        if marker not in line:
+                            continue
+                        found = search(line)
+                        if not found:
+                            continue
+                        value = number(found.group(3))
+                        if value is None:
+                            continue
+                        row = table.open
+                        seconds = 0.0  # (only a new row takes this line's time)
+                        if row is None or row["NumIters"] != iteration:
+                            if when is not None:
+                                seconds = (when - start).total_seconds()
+                            else:  # the same number as total_seconds() (exact microseconds, one division)
+                                assert day_micros is not None
+                                seconds = (day_micros + int(line[6:8]) * 3_600_000_000 + int(line[9:11]) * 60_000_000
+                                           + int(line[12:14]) * 1_000_000 + int(line[15:21])) / 1_000_000
+                        for row in table.output(iteration, seconds, lr, found.group(2), value):
+                            yield table, row
+        finally:
+            self.year = year
+            self.iteration = iteration
+            self.lr = lr
+            self.last_month = last_month
+            self.same_month = same_month
+
+
+_parselog: ModuleType | None
+try:
+    from caffemem.logs import _parselog  # type: ignore[attr-defined, no-redef]
+except ImportError:  # not built: the pure-Python path
+    _parselog = None
+
+SCAN: ModuleType | None = None if os.environ.get("CAFFEMEM_NO_C") else _parselog
+"""The compiled reader in use (None: pure Python). Tests switch it to compare both paths."""

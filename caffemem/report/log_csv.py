@@ -37,7 +37,7 @@ from caffemem.errors import CaffememError
 from caffemem.logs.curve import Table
 from caffemem.logs.model import Run
 from caffemem.logs.parselog import HEAD as PARSE_LOG_HEAD
-from caffemem.logs.parselog import TableState
+from caffemem.logs.parselog import CsvText, TableState
 from caffemem.outputs import open_new_file, refuse_existing
 from caffemem.report.options import ReportOptions
 
@@ -133,15 +133,20 @@ def write_parse_log_files(result: ParseLogResult, paths: tuple[str, str], force:
     by_name = dict(zip(("train", "test"), paths, strict=True))
     refuse_existing(list(paths), force)
     writers: dict[str, Any] = {}
+    handles: dict[str, TextIO] = {}
     counts = dict.fromkeys(by_name, 0)
     created: list[str] = []
     try:
         with ExitStack() as stack:
-            for table, row in result.rows():
+            for table, row in result.csv_rows(delimiter):
                 name = table.name
                 writer = writers.get(name)
+                if isinstance(row, CsvText):  # rows the compiled reader wrote (never a table's first)
+                    handles[name].write(row)
+                    counts[name] += row.count
+                    continue
                 if writer is None:
-                    handle = stack.enter_context(open_new_file(by_name[name], force))
+                    handle = handles[name] = stack.enter_context(open_new_file(by_name[name], force))
                     created.append(by_name[name])
                     writer = writers[name] = csv.writer(handle, dialect="excel", delimiter=delimiter)
                     writer.writerow(table.columns)

@@ -327,13 +327,13 @@ def test_an_interrupted_drop_in_leaves_no_half_written_file(tmp_path: Path) -> N
                                               for line in block(1 + 2 * k, 20 * k, {"loss": "1"}, lr="0.1")])
     paths = (str(tmp_path / "out.train"), str(tmp_path / "out.test"))
     with run_parse_log(log, YEAR) as result:
-        rows = result.parse.rows()
+        rows = result.parse.csv_rows()
 
-        def interrupted() -> Iterator:
+        def interrupted(*args: object) -> Iterator:
             yield from (next(rows) for _ in range(4))
             raise KeyboardInterrupt
 
-        result.parse.rows = interrupted  # type: ignore[method-assign]
+        result.parse.csv_rows = interrupted  # type: ignore[method-assign]
         with pytest.raises(KeyboardInterrupt):
             write_parse_log_files(result, paths)
     assert not (tmp_path / "out.train").exists()
