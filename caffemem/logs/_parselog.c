@@ -29,6 +29,9 @@ static PyObject *s_iteration, *s_lr, *s_last_month, *s_same_month, *s_year, *s_s
 
 /* ------------------------------------------------------------------ small helpers */
 
+/* What a step says: no (match, number), yes, or hand the line to Python. */
+enum { NO = 0, YES = 1, PYTHON = 2 };
+
 /* str.isspace() and the re module's \s on an ASCII character (the file separators count too). */
 static inline int py_space(unsigned char c) {
     return c == ' ' || (c >= 9 && c <= 13) || (c >= 28 && c <= 31);
@@ -36,11 +39,27 @@ static inline int py_space(unsigned char c) {
 
 static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
-static const char *find(const char *p, const char *end, const char *what, size_t n) {
-    if (end - p < (Py_ssize_t)n)
-        return NULL;
-    return memmem(p, (size_t)(end - p), what, n);
+/* The first ``what`` (n bytes) in [p, end): memchr for its byte at ``key`` (one rare in log lines:
+ * the '#' of "net output #", the '=' of "lr = "), then the rest compared. Cheaper than memmem on
+ * lines of a hundred bytes. */
+static const char *find_at(const char *p, const char *end, const char *what, size_t n, size_t key) {
+    const char *s = p + key;
+    while (s < end) {
+        const char *k = memchr(s, what[key], (size_t)(end - s));
+        if (!k)
+            return NULL;
+        const char *at = k - key;
+        if ((size_t)(end - at) >= n && memcmp(at, what, n) == 0)
+            return at;
+        s = k + 1;
+    }
+    return NULL;
 }
+
+/* find(p, end, literal): the key byte is the literal's '#' or '=', else its first. */
+#define KEY_OF(lit) (strchr(lit, '#') ? (size_t)(strchr(lit, '#') - (lit)) \
+                     : strchr(lit, '=') ? (size_t)(strchr(lit, '=') - (lit)) : 0)
+#define find(p, end, lit, n) find_at((p), (end), (lit), (n), KEY_OF(lit))
 
 /* float(text) of text[0:n] (n < NUMBER_MAX): 0 when it is no number, -1 on a real error. */
 static int to_double(const char *text, Py_ssize_t n, double *out) {
@@ -94,37 +113,253 @@ static int buf_room(Buf *b, Py_ssize_t more) {
     return 0;
 }
 
-/* repr(x) into the buffer. */
-static int buf_float(Buf *b, double x) {
-    /* The usual whole numbers (iterations) without the general routine: repr gives the integer and
-     * ".0" below 1e16; -0.0 and anything else take PyOS_double_to_string. */
-    if (x >= 0 && x < 1e16 && x == (double)(long long)x && !(x == 0 && signbit(x))) {
-        if (buf_room(b, 24) < 0)
-            return -1;
-        char tmp[24];
+/* ------------------------------------------------------------------ numbers */
+
+/* A value and its repr. Most values are written without dtoa: for a decimal of at most 15
+ * significant digits in the normal range, repr(float(decimal)) is that decimal itself (15 digits
+ * always survive the double and back: DBL_DIG), so the text is made from its digits. ``x`` is
+ * worked out from the text only when Python needs the float (the open row handed back). */
+typedef struct {
+    double x;
+    int has_x;
+    int len;
+    char text[40];
+} Num;
+
+/* repr of the decimal (-1)^neg 0.G x 10^decpt (G: 1-17 digits, no leading or trailing zeros), as
+ * Python's format_float_short writes it in 'r' mode with Py_DTSF_ADD_DOT_0. */
+static void num_decimal(Num *v, int neg, const char *g, int ng, int decpt) {
+    char *p = v->text;
+    if (neg)
+        *p++ = '-';
+    if (decpt <= -4 || decpt > 16) { /* exponent form: 1e-05, 1.5e+16 */
+        int e = decpt - 1;
+        *p++ = g[0];
+        if (ng > 1) {
+            *p++ = '.';
+            memcpy(p, g + 1, (size_t)ng - 1);
+            p += ng - 1;
+        }
+        *p++ = 'e';
+        *p++ = e < 0 ? '-' : '+';
+        if (e < 0)
+            e = -e;
+        char tmp[8];
         int n = 0;
-        unsigned long long v = (unsigned long long)x;
         do {
-            tmp[n++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v);
+            tmp[n++] = (char)('0' + e % 10);
+            e /= 10;
+        } while (e);
+        if (n < 2)
+            tmp[n++] = '0';
         while (n)
-            b->data[b->used++] = tmp[--n];
-        b->data[b->used++] = '.';
-        b->data[b->used++] = '0';
-        return 0;
+            *p++ = tmp[--n];
+    } else if (decpt <= 0) {
+        *p++ = '0';
+        *p++ = '.';
+        for (int k = 0; k < -decpt; k++)
+            *p++ = '0';
+        memcpy(p, g, (size_t)ng);
+        p += ng;
+    } else if (decpt >= ng) {
+        memcpy(p, g, (size_t)ng);
+        p += ng;
+        for (int k = ng; k < decpt; k++)
+            *p++ = '0';
+        *p++ = '.';
+        *p++ = '0';
+    } else {
+        memcpy(p, g, (size_t)decpt);
+        p += decpt;
+        *p++ = '.';
+        memcpy(p, g + decpt, (size_t)(ng - decpt));
+        p += ng - decpt;
     }
+    *p = '\0';
+    v->len = (int)(p - v->text);
+    v->has_x = 0;
+}
+
+static void num_zero(Num *v, int neg) {
+    strcpy(v->text, neg ? "-0.0" : "0.0");
+    v->len = neg ? 4 : 3;
+    v->x = neg ? -0.0 : 0.0;
+    v->has_x = 1;
+}
+
+/* x and its repr by Python's own routine. */
+static int num_double(Num *v, double x) {
     char *text = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
     if (!text)
         return -1;
     size_t n = strlen(text);
-    if (buf_room(b, (Py_ssize_t)n) < 0) {
+    if (n >= sizeof(v->text)) { /* (cannot be: at most 24 characters) */
         PyMem_Free(text);
+        PyErr_SetString(PyExc_SystemError, "_parselog: a repr longer than expected");
         return -1;
     }
-    memcpy(b->data + b->used, text, n);
-    b->used += (Py_ssize_t)n;
+    memcpy(v->text, text, n + 1);
     PyMem_Free(text);
+    v->len = (int)n;
+    v->x = x;
+    v->has_x = 1;
+    return 0;
+}
+
+static int num_x(Num *v, double *out) {
+    if (!v->has_x) {
+        double x = PyOS_string_to_double(v->text, NULL, NULL);
+        if (x == -1.0 && PyErr_Occurred())
+            return -1;
+        v->x = x;
+        v->has_x = 1;
+    }
+    *out = v->x;
+    return 0;
+}
+
+/* float(text[0:n]) for text of [-+.0-9eE] only: YES, NO (float() raises ValueError), -1. Python's
+ * grammar for such text: [sign] (digits [. [digits]] | . digits) [(e|E) [sign] digits]. */
+static int num_text(Num *v, const char *text, Py_ssize_t n) {
+    const char *c = text, *end = text + n;
+    int neg = 0;
+    if (c < end && (*c == '-' || *c == '+'))
+        neg = *c++ == '-';
+    char g[16];
+    int ng = 0, zeros = 0, before = 0, digits = 0, point = 0, slow = 0;
+    /* before: digits before the point (from the first significant one); zeros: zeros waiting */
+    int lead = 1, scale = 0; /* scale: leading zeros after the point (before the first significant digit) */
+    for (; c < end; c++) {
+        if (*c == '.') {
+            if (point)
+                return NO;
+            point = 1;
+            continue;
+        }
+        if (!is_digit((unsigned char)*c))
+            break;
+        digits++;
+        if (lead && *c == '0') {
+            if (point)
+                scale++;
+            continue;
+        }
+        lead = 0;
+        if (!point)
+            before++;
+        if (*c == '0') {
+            zeros++;
+            continue;
+        }
+        if (ng + zeros + 1 > 15) {
+            slow = 1;
+            continue;
+        }
+        while (zeros) {
+            g[ng++] = '0';
+            zeros--;
+        }
+        g[ng++] = *c;
+    }
+    if (!digits)
+        return NO;
+    long e = 0;
+    if (c < end) {
+        if (*c != 'e' && *c != 'E')
+            return NO;
+        c++;
+        int eneg = 0;
+        if (c < end && (*c == '-' || *c == '+'))
+            eneg = *c++ == '-';
+        const char *d = c;
+        while (c < end && is_digit((unsigned char)*c)) {
+            if (c - d < 6)
+                e = e * 10 + (*c - '0');
+            c++;
+        }
+        if (c == d || c != end)
+            return NO;
+        if (c - d >= 6)
+            slow = 1;
+        if (eneg)
+            e = -e;
+    }
+    if (!slow && !ng)
+        return num_zero(v, neg), YES;
+    long decpt = before - scale + e; /* 0.G x 10^decpt */
+    if (!slow && decpt >= -300 && decpt <= 300) {
+        num_decimal(v, neg, g, ng, (int)decpt);
+        return YES;
+    }
+    if (n >= NUMBER_MAX)
+        return PYTHON;
+    double x;
+    int ok = to_double(text, n, &x);
+    if (ok <= 0)
+        return ok < 0 ? -1 : NO;
+    return num_double(v, x) < 0 ? -1 : YES;
+}
+
+/* An integer's digits (the iteration): the float and its repr. */
+static int num_integer(Num *v, const char *d, Py_ssize_t n) {
+    while (n > 1 && *d == '0') {
+        d++;
+        n--;
+    }
+    if (n <= 15) {
+        long long k = 0;
+        for (Py_ssize_t i = 0; i < n; i++)
+            k = k * 10 + (d[i] - '0');
+        if (!k)
+            return num_zero(v, 0), 0;
+        int ng = (int)n;
+        while (d[ng - 1] == '0')
+            ng--;
+        num_decimal(v, 0, d, ng, (int)n);
+        v->x = (double)k;
+        v->has_x = 1;
+        return 0;
+    }
+    double x;
+    if (n >= NUMBER_MAX)
+        return 1;
+    int ok = to_double(d, n, &x);
+    if (ok <= 0)
+        return ok < 0 ? -1 : 1;
+    return num_double(v, x);
+}
+
+/* Seconds from exact microseconds: (micros / 1e6) and its repr. */
+static int num_micros(Num *v, long long micros) {
+    if (!micros)
+        return num_zero(v, 0), 0;
+    unsigned long long a = micros < 0 ? (unsigned long long)(-micros) : (unsigned long long)micros;
+    double x = (double)micros / 1e6;
+    if (a >= 1000000000000000ULL)
+        return num_double(v, x);
+    char tmp[20], g[20];
+    int n = 0;
+    while (a) {
+        tmp[n++] = (char)('0' + a % 10);
+        a /= 10;
+    }
+    int ng = 0;
+    for (int k = n - 1; k >= 0; k--)
+        g[ng++] = tmp[k];
+    int decpt = n - 6;
+    while (g[ng - 1] == '0')
+        ng--;
+    num_decimal(v, micros < 0, g, ng, decpt);
+    v->x = x;
+    v->has_x = 1;
+    return 0;
+}
+
+static int buf_num(Buf *b, const Num *v) {
+    if (buf_room(b, v->len) < 0)
+        return -1;
+    memcpy(b->data + b->used, v->text, (size_t)v->len);
+    b->used += v->len;
     return 0;
 }
 
@@ -135,7 +370,7 @@ typedef struct {
     Py_ssize_t ncols;
     const char **name;     /* UTF-8 of each name (owned by the str objects in names) */
     Py_ssize_t *name_len;
-    double *value;
+    Num *value;
     char *present;
     int open;              /* an open row */
     Py_ssize_t count;      /* len(row) of the open row */
@@ -203,7 +438,7 @@ static int table_load(Table *t, PyObject *state) {
     Py_ssize_t n = t->ncols = PyList_GET_SIZE(t->names);
     t->name = PyMem_Calloc((size_t)n + 1, sizeof(char *));
     t->name_len = PyMem_Calloc((size_t)n + 1, sizeof(Py_ssize_t));
-    t->value = PyMem_Calloc((size_t)n + 1, sizeof(double));
+    t->value = PyMem_Calloc((size_t)n + 1, sizeof(Num));
     t->present = PyMem_Calloc((size_t)n + 1, 1);
     if (!t->name || !t->name_len || !t->value || !t->present) {
         Py_DECREF(open);
@@ -248,7 +483,10 @@ static int table_load(Table *t, PyObject *state) {
                 return 0;
             }
             t->present[k] = 1;
-            t->value[k] = PyFloat_AS_DOUBLE(value);
+            if (num_double(&t->value[k], PyFloat_AS_DOUBLE(value)) < 0) {
+                Py_DECREF(open);
+                return -1;
+            }
             t->count++;
         }
         if (!t->present[0]) {
@@ -270,7 +508,12 @@ static int table_store(Table *t, PyObject *state) {
         for (Py_ssize_t k = 0; k < t->ncols; k++) {
             if (!t->present[k])
                 continue;
-            PyObject *v = PyFloat_FromDouble(t->value[k]);
+            double x;
+            if (num_x(&t->value[k], &x) < 0) {
+                Py_DECREF(open);
+                return -1;
+            }
+            PyObject *v = PyFloat_FromDouble(x);
             if (!v || PyDict_SetItem(open, PyList_GET_ITEM(t->names, k), v) < 0) {
                 Py_XDECREF(v);
                 Py_DECREF(open);
@@ -309,7 +552,7 @@ static int table_emit(Table *t, char delimiter) {
     for (Py_ssize_t k = 0; k < t->ncols; k++) {
         if (k && (buf_room(&t->out, 1) < 0 || (t->out.data[t->out.used++] = delimiter, 0)))
             return -1;
-        if (t->present[k] && buf_float(&t->out, t->value[k]) < 0)
+        if (t->present[k] && buf_num(&t->out, &t->value[k]) < 0)
             return -1;
     }
     if (buf_room(&t->out, 2) < 0)
@@ -323,10 +566,8 @@ static int table_emit(Table *t, char delimiter) {
 
 /* ------------------------------------------------------------------ the patterns */
 
-enum { NO = 0, YES = 1, PYTHON = 2 };
-
 /* ITERATION.search: the value of the first "Iteration (\d+)". */
-static int match_iteration(const char *p, const char *end, double *iteration) {
+static int match_iteration(const char *p, const char *end, Num *iteration) {
     const char *q = p;
     while ((q = find(q, end, "Iteration ", 10)) != NULL) {
         const char *d = q + 10, *e = d;
@@ -337,10 +578,8 @@ static int match_iteration(const char *p, const char *end, double *iteration) {
             return PYTHON; /* (a Unicode digit goes on the run) */
         if (e == d)
             continue;
-        if (e - d >= NUMBER_MAX)
-            return PYTHON;
-        int ok = to_double(d, e - d, iteration);
-        return ok < 0 ? -1 : ok ? YES : PYTHON;
+        int ok = num_integer(iteration, d, e - d);
+        return ok < 0 ? -1 : ok ? PYTHON : YES;
     }
     return NO;
 }
@@ -439,21 +678,25 @@ static int match_output(const char *p, const char *end, const char *marker, size
     return NO;
 }
 
-/* number(): a value's text as a float (1.#INF, 1.#QNAN by their letters). */
-static int value_number(const char *text, Py_ssize_t n, double *out) {
+/* number(): a value's text as a float (1.#INF, 1.#QNAN by their letters; nan, inf kept). */
+static int value_number(const char *text, Py_ssize_t n, Num *out) {
     if (memchr(text, '#', (size_t)n)) {
         int inf = 0;
         for (Py_ssize_t k = 0; k + 2 < n; k++)
             if ((text[k] | 32) == 'i' && (text[k + 1] | 32) == 'n' && (text[k + 2] | 32) == 'f')
                 inf = 1;
         double x = inf ? Py_HUGE_VAL : Py_NAN;
-        *out = text[0] == '-' ? -x : x;
-        return YES;
+        return num_double(out, text[0] == '-' ? -x : x) < 0 ? -1 : YES;
     }
-    if (n >= NUMBER_MAX)
-        return PYTHON;
-    int ok = to_double(text, n, out);
-    return ok < 0 ? -1 : ok ? YES : NO;
+    const char *c = text + (n && (*text == '-' || *text == '+'));
+    if (c < text + n && ((*c | 32) == 'n' || (*c | 32) == 'i')) { /* nan, inf: float() reads them */
+        double x;
+        int ok = to_double(text, n, &x);
+        if (ok <= 0)
+            return ok < 0 ? -1 : NO;
+        return num_double(out, x) < 0 ? -1 : YES;
+    }
+    return num_text(out, text, n);
 }
 
 /* The usual glog stamp at the line's start (GLOG_STAMP): YES, NO, or PYTHON (a non-ASCII byte
@@ -500,7 +743,7 @@ static int odd_stamp(const unsigned char *l, Py_ssize_t n) {
 /* ------------------------------------------------------------------ the line loop */
 
 typedef struct {
-    double iteration, lr;
+    Num iteration, lr;
     long last_month, year;
     long long start_ordinal, start_micros;
     int same_month_set;    /* same_month is not None */
@@ -510,18 +753,16 @@ typedef struct {
 typedef struct {
     int found;             /* an output for this table */
     Py_ssize_t column;
-    double value;
+    Num value;
     int new_row;           /* it starts a row (finishing the open one, if any) */
 } Plan;
 
 /* Plan one table's output on the line: YES (plan set), NO (none), PYTHON, -1. */
 static int plan_output(Table *t, const char *p, const char *end, const char *marker, size_t mlen,
-                       double iteration, Plan *plan) {
+                       const Num *iteration, Plan *plan) {
     const char *name, *value;
     Py_ssize_t name_len, value_len;
     plan->found = 0;
-    if (!find(p, end, marker, mlen))
-        return NO;
     int m = match_output(p, end, marker, mlen, &name, &name_len, &value, &value_len);
     if (m != YES)
         return m;
@@ -532,7 +773,7 @@ static int plan_output(Table *t, const char *p, const char *end, const char *mar
     if (k < 0)
         return PYTHON;
     plan->column = k;
-    plan->new_row = !(t->open && t->value[0] == iteration);
+    plan->new_row = !(t->open && t->value[0].x == iteration->x);
     Py_ssize_t done = t->finished + t->emitted;
     if (plan->new_row) {
         if (t->open && done < 2)
@@ -546,7 +787,8 @@ static int plan_output(Table *t, const char *p, const char *end, const char *mar
     return YES;
 }
 
-static int apply_output(Table *t, Plan *plan, double iteration, double seconds, double lr, char delimiter) {
+static int apply_output(Table *t, Plan *plan, const Num *iteration, const Num *seconds, const Num *lr,
+                        char delimiter) {
     Py_ssize_t k = plan->column;
     if (plan->new_row) {
         if (t->open && table_emit(t, delimiter) < 0)
@@ -554,9 +796,9 @@ static int apply_output(Table *t, Plan *plan, double iteration, double seconds, 
         memset(t->present, 0, (size_t)t->ncols);
         t->open = 1;
         t->present[0] = t->present[1] = t->present[2] = 1;
-        t->value[0] = iteration;
-        t->value[1] = seconds;
-        t->value[2] = lr;
+        t->value[0] = *iteration;
+        t->value[1] = *seconds;
+        t->value[2] = *lr;
         t->count = 3;
     }
     t->count += !t->present[k];
@@ -572,21 +814,25 @@ static int apply_output(Table *t, Plan *plan, double iteration, double seconds, 
 static int take_line(State *st, Table *train, Table *test, const char *p, const char *end, char delimiter) {
     const unsigned char *l = (const unsigned char *)p;
     Py_ssize_t n = end - p;
-    double iteration = st->iteration;
-    int m = match_iteration(p, end, &iteration);
+    Num new_iteration, new_lr, seconds;
+    const Num *iteration = &st->iteration, *lr = &st->lr;
+    int m = match_iteration(p, end, &new_iteration);
     if (m < 0 || m == PYTHON)
         return m;
-    if (iteration < 0) {
-        st->iteration = iteration;
+    if (m == YES)
+        iteration = &new_iteration;
+    if (iteration->x < 0) {
+        st->iteration = *iteration;
         return YES;
     }
     if (n && l[0] >= 0x80)
         return PYTHON; /* (its first character: line[:1].isspace(), line[1:3] are characters) */
-    int has_lr = find(p, end, "lr = ", 5) != NULL;
-    int has_output = find(p, end, "net output #", 12) != NULL;
-    if (!has_lr && !has_output && st->same_month_set && n >= 3 && l[1] == st->same_month[0] &&
+    const char *at_lr = find(p, end, "lr = ", 5);
+    const char *at_output = find(p, end, "net output #", 12);
+    if (!at_lr && !at_output && st->same_month_set && n >= 3 && l[1] == st->same_month[0] &&
         l[2] == st->same_month[1] && !py_space(l[0])) {
-        st->iteration = iteration;
+        if (iteration != &st->iteration)
+            st->iteration = *iteration;
         return YES;
     }
     int g = glog_stamp(l, n);
@@ -595,7 +841,8 @@ static int take_line(State *st, Table *train, Table *test, const char *p, const 
     if (g == NO) {
         if (odd_stamp(l, n) == PYTHON)
             return PYTHON;
-        st->iteration = iteration; /* no stamp: skipped */
+        if (iteration != &st->iteration)
+            st->iteration = *iteration; /* no stamp: skipped */
         return YES;
     }
     int month = (l[1] - '0') * 10 + (l[2] - '0');
@@ -603,33 +850,32 @@ static int take_line(State *st, Table *train, Table *test, const char *p, const 
     if (!day) {
         if (st->year < 1 || st->year > 9999)
             return PYTHON;
-        st->iteration = iteration; /* no such day: skipped */
+        if (iteration != &st->iteration)
+            st->iteration = *iteration; /* no such day: skipped */
         return YES;
     }
     if (month < st->last_month)
         return PYTHON; /* the year moves on */
-    double lr = st->lr;
-    Plan plans[2] = {{0}, {0}};
-    if (has_lr) {
+    Plan plans[2];
+    plans[0].found = plans[1].found = 0;
+    if (at_lr) {
         const char *text;
         Py_ssize_t len;
-        if (match_lr(p, end, &text, &len) == YES) {
-            if (len >= NUMBER_MAX)
-                return PYTHON;
-            double x;
-            int ok = to_double(text, len, &x);
-            if (ok < 0)
-                return -1;
-            if (ok)
-                lr = x;
+        if (match_lr(at_lr, end, &text, &len) == YES) {
+            int ok = num_text(&new_lr, text, len);
+            if (ok < 0 || ok == PYTHON)
+                return ok;
+            if (ok == YES)
+                lr = &new_lr;
         }
     }
-    double seconds = 0;
-    if (has_output) {
-        int a = plan_output(train, p, end, "Train net output #", 18, iteration, &plans[0]);
+    if (at_output) {
+        const char *from = at_output - 6 < p ? p : at_output - 6;
+        int a = plan_output(train, from, end, "Train net output #", 18, iteration, &plans[0]);
         if (a < 0 || a == PYTHON)
             return a;
-        int b = plan_output(test, p, end, "Test net output #", 17, iteration, &plans[1]);
+        from = at_output - 5 < p ? p : at_output - 5;
+        int b = plan_output(test, from, end, "Test net output #", 17, iteration, &plans[1]);
         if (b < 0 || b == PYTHON)
             return b;
         if ((plans[0].found && plans[0].new_row) || (plans[1].found && plans[1].new_row)) {
@@ -643,19 +889,22 @@ static int take_line(State *st, Table *train, Table *test, const char *p, const 
             micros += frac;
             if (micros > (1LL << 53) || micros < -(1LL << 53))
                 return PYTHON; /* (no longer exact in a double: Python's int division) */
-            seconds = (double)micros / 1e6;
+            if (num_micros(&seconds, micros) < 0)
+                return -1;
         }
     }
     /* sure of the whole line: apply it */
-    st->iteration = iteration;
+    if (iteration != &st->iteration)
+        st->iteration = *iteration;
+    if (lr != &st->lr)
+        st->lr = *lr;
     st->last_month = month;
     st->same_month_set = 1;
     st->same_month[0] = l[1];
     st->same_month[1] = l[2];
-    st->lr = lr;
-    if (plans[0].found && apply_output(train, &plans[0], iteration, seconds, lr, delimiter) < 0)
+    if (plans[0].found && apply_output(train, &plans[0], &st->iteration, &seconds, &st->lr, delimiter) < 0)
         return -1;
-    if (plans[1].found && apply_output(test, &plans[1], iteration, seconds, lr, delimiter) < 0)
+    if (plans[1].found && apply_output(test, &plans[1], &st->iteration, &seconds, &st->lr, delimiter) < 0)
         return -1;
     return YES;
 }
@@ -701,10 +950,13 @@ static int set_long(PyObject *obj, PyObject *name, long long x) {
 /* Load the ParseLog's state: 1, 0 (not represented here), -1. */
 static int state_load(State *st, PyObject *parse) {
     long long year, last_month;
-    if (get_double(parse, s_iteration, &st->iteration) < 0 || get_double(parse, s_lr, &st->lr) < 0 ||
+    double iteration, lr;
+    if (get_double(parse, s_iteration, &iteration) < 0 || get_double(parse, s_lr, &lr) < 0 ||
         get_long(parse, s_last_month, &last_month) < 0 || get_long(parse, s_year, &year) < 0 ||
         get_long(parse, s_start_ordinal, &st->start_ordinal) < 0 ||
         get_long(parse, s_start_micros, &st->start_micros) < 0)
+        return -1;
+    if (num_double(&st->iteration, iteration) < 0 || num_double(&st->lr, lr) < 0)
         return -1;
     st->year = (long)year;
     st->last_month = (long)last_month;
@@ -733,7 +985,9 @@ static int state_load(State *st, PyObject *parse) {
 }
 
 static int state_store(State *st, PyObject *parse) {
-    if (set_double(parse, s_iteration, st->iteration) < 0 || set_double(parse, s_lr, st->lr) < 0 ||
+    double iteration, lr;
+    if (num_x(&st->iteration, &iteration) < 0 || num_x(&st->lr, &lr) < 0 ||
+        set_double(parse, s_iteration, iteration) < 0 || set_double(parse, s_lr, lr) < 0 ||
         set_long(parse, s_last_month, st->last_month) < 0)
         return -1;
     PyObject *same = st->same_month_set
