@@ -1000,6 +1000,20 @@ static int state_store(State *st, PyObject *parse) {
     return r;
 }
 
+/* Characters in n bytes of UTF-8: the bytes that are not continuation bytes (10xxxxxx). */
+static Py_ssize_t utf8_length(const char *s, Py_ssize_t n) {
+    Py_ssize_t count = 0, k = 0;
+    for (; k + 8 <= n; k += 8) {
+        uint64_t w;
+        memcpy(&w, s + k, 8);
+        uint64_t continuation = (w & 0x8080808080808080ULL) & ~((w << 1) & 0x8080808080808080ULL);
+        count += 8 - __builtin_popcountll(continuation);
+    }
+    for (; k < n; k++)
+        count += ((unsigned char)s[k] & 0xC0) != 0x80;
+    return count;
+}
+
 static PyObject *text_of(Buf *b) {
     return PyUnicode_DecodeASCII(b->data ? b->data : "", b->used, NULL);
 }
@@ -1009,7 +1023,8 @@ PyDoc_STRVAR(scan_doc,
 "Take the lines of ``text`` (a piece of whole lines) from byte ``at`` of its UTF-8 form as\n"
 "ParseLog._lines would, up to the first line it is not sure of, with the state on ``parse`` (a\n"
 "ParseLog) and the two TableStates, and leave the state there. Returns the bytes and characters\n"
-"taken and, per table, the CSV text (csv.excel with ``delimiter``) of the rows it finished.");
+"taken (characters -1: all the rest) and, per table, the CSV text (csv.excel with ``delimiter``)\n"
+"of the rows it finished.");
 
 static PyObject *scan(PyObject *self, PyObject *args) {
     PyObject *parse, *train_state, *test_state, *text;
@@ -1061,15 +1076,9 @@ static PyObject *scan(PyObject *self, PyObject *args) {
                 goto done;
             if (r != YES)
                 break;
-            Py_ssize_t next = nl ? (nl + 1 - data) : size;
-            if (ascii) {
-                chars += next - pos;
-            } else {
-                for (const unsigned char *c = (const unsigned char *)p; c < (const unsigned char *)data + next; c++)
-                    chars += (*c & 0xC0) != 0x80;
-            }
-            pos = next;
+            pos = nl ? (nl + 1 - data) : size;
         }
+        chars = pos == size ? -1 : ascii ? pos - at : utf8_length(data + at, pos - at);
         if (state_store(&st, parse) < 0 || table_store(&train, train_state) < 0 ||
             table_store(&test, test_state) < 0)
             goto done;

@@ -337,10 +337,10 @@ class ParseLog:
                 yield train, _csv_text(train_text, train_rows)
             if test_rows:
                 yield test, _csv_text(test_text, test_rows)
+            if chars < 0:  # all the rest
+                return
             at += taken
             pos += chars
-            if pos >= size:
-                return
             misses = 0 if taken else min(misses + 1, 12)
             end = pos
             for _ in range(min(1 << misses, MAX_HAND_BACK)):
