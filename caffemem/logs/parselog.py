@@ -247,7 +247,8 @@ class ParseLog:
         self.iteration = -1.0
         self.lr = math.nan
         self.last_month = 0
-        self.same_month: str | None = None  # line[1:3] of the last line whose stamp parsed (month text), for the quick skip
+        # line[1:3] of the last line whose stamp parsed (its month's text), for the quick skip
+        self.same_month: str | None = None
         # "MMDD" -> (its month, 0 when no such day in ``year``; the day's start in microseconds since ``start``)
         self.days: dict[str, tuple[int, int]] = {}
 

@@ -20,6 +20,7 @@ import caffemem.logs.parselog as parselog
 from caffemem.cli import main
 from caffemem.logs.parselog import ParseLog, log_year, stamp
 
+
 @pytest.fixture(autouse=True, params=["python", "c"])
 def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test twice: with parselog.py's Python loop alone, and with the compiled reader

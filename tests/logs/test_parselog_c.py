@@ -176,7 +176,8 @@ def test_lines_c_hands_back_give_what_python_gives(line: str, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("lines", [
-    [glog(1, "Iteration 30, lr = 0.2", day="0301"), glog(2, "    Train net output #0: loss = 1", day="0101")],  # year on
+    # the month goes back: the year moves on
+    [glog(1, "Iteration 30, lr = 0.2", day="0301"), glog(2, "    Train net output #0: loss = 1", day="0101")],
     [glog(1, "    Train net output #0: loss = 1", day="0230")],  # no Feb 30: skipped
     [glog(1, "    Train net output #0: loss = 1", day="0229")],  # 2026 has no Feb 29
     ["", "   ", "I0101", "I0101 10:00:02", "base_lr: 0.01", "[0]: train", "\x1cI0101 10:00:00.000000 x] lr = 5"],
