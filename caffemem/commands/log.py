@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import BinaryIO
 
 from caffemem.commands.display import DISPLAY, Displayable
 from caffemem.errors import CaffememError
-from caffemem.logs import LogReport, ProgressCallback, Run, read_log
+from caffemem.logs import LogReport, ProgressCallback, Run, parselog, read_log
 from caffemem.logs.parselog import Cell, CsvText, ParseLog, TableState, log_year
 from caffemem.logs.reader import open_log, read_pieces
 
@@ -118,5 +119,19 @@ def run_parse_log(path: str | os.PathLike[str], year: int | None = None,
         stream.close()
         raise CaffememError(f"--year {first_year}: a year from 1 to 9999")
 
-    return ParseLogResult(os.fspath(path), first_year,
-                          ParseLog(None, first_year, pieces=read_pieces(stream, progress, size)), stream)
+    pieces: Iterator[str | bytes]
+    if parselog.SCAN is not None and size is not None and _regular(stream):
+        # the compiled reader takes a regular file's bytes (no decoding for the lines it takes)
+        report = None if progress is None else (lambda done: progress(done, size))
+        pieces = parselog.file_pieces(stream.fileno(), size, report)
+    else:
+        pieces = read_pieces(stream, progress, size)
+    return ParseLogResult(os.fspath(path), first_year, ParseLog(None, first_year, pieces=pieces), stream)
+
+
+def _regular(stream: BinaryIO) -> bool:
+    """Whether ``stream`` is a regular file read with ``os.pread`` (as logs/reader.py's read_pieces)."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode) and hasattr(os, "pread")
+    except (OSError, ValueError, AttributeError):
+        return False

@@ -6,16 +6,23 @@
  * so that Python reads it. It stops at:
  *   - a line whose stamp is not the usual glog one, unless its stamp certainly does not parse;
  *   - a month that goes back (the year moves on), a year out of 1..9999;
- *   - a non-ASCII byte where a pattern's \d, \s or \S could take it (Python's classes are Unicode);
+ *   - a non-ASCII byte where a pattern's \d, \s or \S could take it (Python's classes are
+ *     Unicode), or where a character position counts (line[1:3], the stamp);
  *   - an output whose name has no column yet (the first rows) or is a head column;
  *   - a row to finish while its table has fewer than two finished rows (the first row waits for
  *     the second's learning rate: Python does that), numbers too long for its buffer.
  * It also declines to start when the state on the ParseLog is one it does not represent (an open
  * row holding a name without a column, a month text that is not two ASCII characters).
  *
- * Numbers are read with PyOS_string_to_double, as float() reads them, and written with
- * PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0), as repr(float) and so the csv module
- * write them: the bytes are the Python writer's. */
+ * Because a non-ASCII byte is only ever skipped over or handed back, the raw bytes of a piece
+ * without "\r" read exactly as its decoded text does (an invalid byte decodes to U+FFFD, also
+ * non-ASCII, and decoding never takes an ASCII byte into a replacement): ParseLog gives it bytes
+ * where it can, and no decoding is done for the lines C takes.
+ *
+ * Numbers are read as float() reads them and written as repr(float) writes them (so as the csv
+ * module does): a decimal of at most 15 significant digits is its own repr (see Num), anything
+ * else goes through PyOS_string_to_double and PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0),
+ * Python's own routines. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1020,7 +1027,8 @@ static PyObject *text_of(Buf *b) {
 
 PyDoc_STRVAR(scan_doc,
 "scan(parse, train, test, text, at, delimiter) -> (bytes, chars, train_text, train_rows, test_text, test_rows)\n\n"
-"Take the lines of ``text`` (a piece of whole lines) from byte ``at`` of its UTF-8 form as\n"
+"Take the lines of ``text`` (a piece of whole lines: str, or bytes that read as that text) from\n"
+"byte ``at`` of its UTF-8 form as\n"
 "ParseLog._lines would, up to the first line it is not sure of, with the state on ``parse`` (a\n"
 "ParseLog) and the two TableStates, and leave the state there. Returns the bytes and characters\n"
 "taken (characters -1: all the rest) and, per table, the CSV text (csv.excel with ``delimiter``)\n"
@@ -1031,21 +1039,32 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     Py_ssize_t at;
     int delimiter;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOUnC:scan", &parse, &train_state, &test_state, &text, &at, &delimiter))
+    if (!PyArg_ParseTuple(args, "OOOOnC:scan", &parse, &train_state, &test_state, &text, &at, &delimiter))
         return NULL;
     if (delimiter >= 0x80 || delimiter == '"' || delimiter == '\r' || delimiter == '\n') {
         PyErr_SetString(PyExc_ValueError, "scan: an ASCII delimiter that needs no quoting");
         return NULL;
     }
     Py_ssize_t size;
-    const char *data = PyUnicode_AsUTF8AndSize(text, &size);
-    if (!data)
-        return NULL; /* UnicodeEncodeError: Python reads the piece */
+    const char *data;
+    int ascii;
+    if (PyBytes_Check(text)) { /* a piece's bytes, where they say what its text says (ParseLog.file_pieces) */
+        data = PyBytes_AS_STRING(text);
+        size = PyBytes_GET_SIZE(text);
+        ascii = 1; /* (characters are not counted: Python goes by bytes) */
+    } else if (PyUnicode_Check(text)) {
+        data = PyUnicode_AsUTF8AndSize(text, &size);
+        if (!data)
+            return NULL; /* UnicodeEncodeError: Python reads the piece */
+        ascii = PyUnicode_IS_ASCII(text);
+    } else {
+        PyErr_SetString(PyExc_TypeError, "scan: text is str or bytes");
+        return NULL;
+    }
     if (at < 0 || at > size) {
         PyErr_SetString(PyExc_ValueError, "scan: at is outside the text");
         return NULL;
     }
-    int ascii = PyUnicode_IS_ASCII(text);
     State st;
     Table train, test;
     memset(&train, 0, sizeof(train));

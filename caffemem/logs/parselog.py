@@ -50,8 +50,10 @@ import math
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
+
+from caffemem.logs.fast.pieces import PIECE_BYTES, FileCutter, decode
 
 Cell = float | str
 """A value of a row: a float, or ``""`` for a missing one (as csv.DictWriter's restval)."""
@@ -222,9 +224,29 @@ _FLOAT_CHARACTERS = "0123456789.e+-nafi"
 MAX_HAND_BACK = 1 << 12  # lines read the Python way at most between two tries of the compiled reader
 
 
+def file_pieces(fd: int, size: int, progress: Callable[[int], None] | None = None,
+                piece_bytes: int = PIECE_BYTES) -> Iterator[str | bytes]:
+    """The pieces of logs/fast/pieces.py's FileCutter (read_pieces' pieces of a regular file), for
+    the compiled reader: as bytes where those read exactly as the piece's text (no "\\r", which
+    the text makes a line end; not cut inside an overlong line), else as the text itself.
+    ``progress`` gets the bytes done after each piece."""
+    cutter = FileCutter(fd, size, piece_bytes)
+    for index in range(cutter.count):
+        start, end = cutter.span(index)
+        if end > start:
+            data = os.pread(fd, end - start, start)
+            if b"\r" in data or (end < size and not data.endswith(b"\n")):
+                yield cutter.piece(index)
+            else:
+                yield data
+        if progress is not None:
+            progress(min(size, (index + 1) * piece_bytes))
+
+
 class ParseLog:
     """parse_log.py's reading of a log with the log starting in ``year``: of ``lines`` (without
-    their newlines), or of ``pieces`` (text of whole lines, as logs/reader.py's read_pieces).
+    their newlines), or of ``pieces`` (text of whole lines, as logs/reader.py's read_pieces, or
+    such a piece's bytes where they read as its text: ``file_pieces``).
 
     ``rows()`` streams the finished rows; afterwards ``tables`` tells what each table holds and
     ``started`` whether a ``Solving`` line was found. ``csv_rows()`` is the same with the
@@ -235,7 +257,7 @@ class ParseLog:
     Python loop (``_lines``, the definition) can take turns on one log.
     """
 
-    def __init__(self, lines: Iterable[str] | None, year: int, pieces: Iterable[str] | None = None) -> None:
+    def __init__(self, lines: Iterable[str] | None, year: int, pieces: Iterable[str | bytes] | None = None) -> None:
         self.lines = lines
         self.pieces = pieces
         self.year = year
@@ -293,22 +315,33 @@ class ParseLog:
             yield from self._lines(lines)
         else:
             pieces = iter(self.pieces)
-            rest = ""
+            rest: str | bytes = ""
             for piece in pieces:
-                found = piece.find("Solving")
-                if found < 0:
-                    continue
-                begin = piece.rfind("\n", 0, found) + 1
-                end = piece.find("\n", found)
-                if not self._begin(piece[begin:] if end < 0 else piece[begin:end]):
+                if isinstance(piece, bytes):
+                    found = piece.find(b"Solving")
+                    if found < 0:
+                        continue
+                    begin = piece.rfind(b"\n", 0, found) + 1
+                    end = piece.find(b"\n", found)
+                    line = decode(piece[begin:] if end < 0 else piece[begin:end])
+                else:
+                    found = piece.find("Solving")
+                    if found < 0:
+                        continue
+                    begin = piece.rfind("\n", 0, found) + 1
+                    end = piece.find("\n", found)
+                    line = piece[begin:] if end < 0 else piece[begin:end]
+                if not self._begin(line):
                     return
-                rest = "" if end < 0 else piece[end + 1:]
+                rest = piece[len(piece):] if end < 0 else piece[end + 1:]
                 break
             if not self.started:
                 return
             for piece in itertools.chain((rest,), pieces):
                 if scan is None:
-                    yield from self._lines(_split_lines(piece))
+                    yield from self._lines(_split_lines(decode(piece) if isinstance(piece, bytes) else piece))
+                elif isinstance(piece, bytes):
+                    yield from self._scan_bytes(scan, piece, delimiter)
                 else:
                     yield from self._scan_piece(scan, piece, delimiter)
         for table in self.tables.values():
@@ -353,6 +386,33 @@ class ParseLog:
             yield from self._lines(_split_lines(chunk))
             pos = end
             at += len(chunk) if ascii_only else len(chunk.encode("utf-8", "surrogatepass"))
+
+    def _scan_bytes(self, scan: ModuleType, piece: bytes,
+                    delimiter: str) -> Iterator[tuple[TableState, list[Cell] | CsvText]]:
+        """``_scan_piece`` on a piece's bytes (see ``file_pieces``): the lines C hands back are
+        decoded one stretch at a time, the rest never."""
+        train, test = self.tables["train"], self.tables["test"]
+        size = len(piece)
+        at = 0
+        misses = 0
+        while at < size:
+            taken, _, train_text, train_rows, test_text, test_rows = scan.scan(self, train, test, piece, at, delimiter)
+            if train_rows:
+                yield train, _csv_text(train_text, train_rows)
+            if test_rows:
+                yield test, _csv_text(test_text, test_rows)
+            at += taken
+            if at >= size:
+                return
+            misses = 0 if taken else min(misses + 1, 12)
+            end = at
+            for _ in range(min(1 << misses, MAX_HAND_BACK)):
+                end = piece.find(b"\n", end) + 1
+                if not end:
+                    end = size
+                    break
+            yield from self._lines(_split_lines(decode(piece[at:end])))
+            at = end
 
     def _lines(self, lines: Iterable[str]) -> Iterator[tuple[TableState, list[Cell]]]:
         """The rule, line by line (the module's docstring), on lines after the Solving line,

@@ -38,12 +38,17 @@ def shared_logs() -> list[Path]:
 Outcome = tuple[dict[str, bytes | None], list[int], dict[str, dict[str, int]], bool]
 
 
-def drop_in(path: Path, scan: object, tmp: Path, piece_bytes: int = 1 << 20, delimiter: str = ",") -> Outcome:
-    """The two files (None: not written), row counts, left-out outputs and start of one log."""
+def drop_in(path: Path, scan: object, tmp: Path, piece_bytes: int = 1 << 20, delimiter: str = ",",
+            raw: bool = False) -> Outcome:
+    """The two files (None: not written), row counts, left-out outputs and start of one log; its
+    pieces as text (read_pieces) or, ``raw``, as bytes where they can be (file_pieces)."""
     parselog.SCAN = scan  # type: ignore[assignment]
     try:
         stream, size = open_log(path)
-        parse = parselog.ParseLog(None, YEAR, pieces=read_pieces(stream, None, size, piece_bytes))
+        assert size is not None
+        pieces = (parselog.file_pieces(stream.fileno(), size, None, piece_bytes) if raw
+                  else read_pieces(stream, None, size, piece_bytes))
+        parse = parselog.ParseLog(None, YEAR, pieces=pieces)
         paths = (str(tmp / "out.train"), str(tmp / "out.test"))
         with ParseLogResult(str(path), YEAR, parse, stream) as result:
             written = write_parse_log_files(result, paths, force=True, delimiter=delimiter)
@@ -59,9 +64,11 @@ def drop_in(path: Path, scan: object, tmp: Path, piece_bytes: int = 1 << 20, del
 
 
 def same_both_ways(path: Path, tmp: Path, **options: object) -> Outcome:
+    """The Python loop on the text, C on the text and C on the bytes: the same outcome."""
     python = drop_in(path, None, tmp, **options)  # type: ignore[arg-type]
     compiled = drop_in(path, C, tmp, **options)  # type: ignore[arg-type]
     assert compiled == python, path
+    assert drop_in(path, C, tmp, raw=True, **options) == python, path  # type: ignore[arg-type]
     return compiled
 
 
@@ -198,14 +205,26 @@ def test_odd_lines_give_what_python_gives(lines: list[str], tmp_path: Path) -> N
         same_both_ways(log, tmp_path, piece_bytes=256)
 
 
-def test_a_cut_last_line_and_crlf_give_what_python_gives(tmp_path: Path) -> None:
-    values = [(str(k * 10), "0.1", f"{k}.5") for k in range(5)]
+def test_a_cut_last_line_crlf_and_junk_bytes_give_what_python_gives(tmp_path: Path) -> None:
+    values = [(str(k * 10), "0.1", f"{k}.5") for k in range(40)]
     text = blocks(iter(values))
     log = tmp_path / "cut.log"
     log.write_text(text.rstrip("\n"))
     same_both_ways(log, tmp_path)
     log.write_bytes(text.replace("\n", "\r\n").encode())
     same_both_ways(log, tmp_path)
+    same_both_ways(log, tmp_path, piece_bytes=256)
+    lines = text.encode().split(b"\n")
+    junk = [b"\xff", b"\xe2\x80", b"\xc3\x28", b"\xef\xbf\xbd", b"\x00", b"\xe2\x80\x83", b"\xd9\xa3"]
+    for k, piece in enumerate(junk):  # in the message, in the stamp, in a name, in a value, at a line end
+        for at in (40, 30, 12, 3, 0):
+            line = lines[10 + k * 13]
+            lines[10 + k * 13] = line[:at] + piece + line[at:] if at else line + piece
+            log.write_bytes(b"\n".join(lines))
+            same_both_ways(log, tmp_path)
+            lines[10 + k * 13] = line
+    log.write_bytes(b"\n".join(line + b"\xe9\xff" for line in lines))
+    same_both_ways(log, tmp_path, piece_bytes=512)
 
 
 def test_the_state_goes_back_and_forth(tmp_path: Path) -> None:
