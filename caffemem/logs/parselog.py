@@ -35,6 +35,13 @@ Where parse_log.py stops with a traceback, this goes on, as a user would want:
 - a ``Solving`` line whose stamp does not parse (or a huge number in a stamp) gives no start time:
   no rows, as a log without one.
 
+Where it is built, a compiled reader (``_parselog.c``, an optional extension) takes the lines
+of a piece it is sure of and writes their finished rows straight as CSV text (``csv_rows``); it
+hands back to ``ParseLog._lines``, the definition, every line it is not sure of (non-ASCII where
+a character counts, a stamp that is not glog's usual one, a year moving on, a first row, a new
+column), with the state kept on the ParseLog for both. ``CAFFEMEM_NO_C=1`` selects Python
+alone; tests/logs/test_parselog_c.py checks both give the same bytes.
+
 The one deliberate difference in values: a NaN or infinity Caffe printed (``nan``, ``-nan``,
 ``inf``, ``-inf``, MSVC's ``1.#QNAN``/``1.#INF``) is kept, as ``nan``/``inf``/``-inf``.
 parse_log.py's number pattern does not take ``nan`` (the output is silently missing, which can
