@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from caffemem.layers.python_layers import known_rule
 from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, legacy, register
 from caffemem.proto import caffe_pb2
 
@@ -230,11 +231,15 @@ class PythonLayer(Layer):
     """A layer written in Python: never imported or run. Its tops need shapes from the user."""
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        users = [self.ctx.options.inputs.get(top) for top in self.param.top]
+        rule = known_rule(self.param.python_param.module, self.param.python_param.layer)
+        known: list[Shape | None] = []
+        if rule is not None and not all(u is not None for u in users):
+            known = rule(self, bottoms)
         tops: list[Shape | None] = []
-        for top in self.param.top:
-            user = self.ctx.options.inputs.get(top)
+        for k, user in enumerate(users):
             if user is None:
-                tops.append(None)
+                tops.append(known[k] if k < len(known) else None)
                 continue
             tops.append((self.ctx.batch_or(bottoms[0][0] if bottoms and bottoms[0] else 1), *user))
         return tops
