@@ -115,7 +115,7 @@ def run_parse_log(path: str | os.PathLike[str], year: int | None = None,
         raise CaffememError(f"--year {first_year}: a year from 1 to 9999")
 
     def lines() -> Iterator[str]:
-        for piece in read_pieces(stream, progress, size):
+        for piece in read_pieces(stream, progress, size, unprefix=False):  # parse_log.py reads lines as they are
             yield from split_lines(piece)
 
     return ParseLogResult(os.fspath(path), first_year, ParseLog(lines(), first_year), stream)
