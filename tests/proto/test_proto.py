@@ -81,6 +81,8 @@ def test_bvlc_defaults() -> None:
     ("multibox_loss_param", 201), ("permute_param", 202), ("prior_box_param", 203),
     ("detection_output_param", 204), ("detection_evaluate_param", 205), ("norm_param", 206),
     ("eval_detection_param", 301), ("roi_pooling_param", 8266711), ("smooth_l1_loss_param", 8266712),
+    ("correlation_param", 150), ("l1_loss_param", 151), ("resample_param", 155), ("downsample_param", 156),
+    ("accum_param", 160),
 ])
 def test_fork_numbers_kept(field: str, number: int) -> None:
     assert _number(caffe_pb2.LayerParameter, field) == number
