@@ -371,3 +371,126 @@ class Convolution3DLayer(Layer):
         if self.conv3d_param().bias_term:
             out.append(Buffer("bias_multiplier", self.out_spatial, "setup"))
         return out
+
+
+# --- FlowNet's correlations (lmb-freiburg/flownet2) ---------------------------------------------
+
+def _ceil_div(a: int, b: int) -> int:
+    """``ceil((float)a / (float)b)`` as FlowNet computes its output sizes (exact for blob sizes)."""
+    return -(-a // b)
+
+
+@register("Correlation")
+class CorrelationLayer(Layer):
+    """FlowNet's 2-D correlation of two feature maps (``src/caffe/layers/correlation_layer.cpp``/``.cu``).
+
+    Both bottoms [N, C, H, W] (legacy accessors) must agree. With border ``b = max_displacement +
+    (kernel_size - 1) / 2`` and grid radius ``r = max_displacement / stride_2``, the top is
+    [N, (2r + 1)^2, ceil((H + 2 pad - 2b) / stride_1), likewise for W]. No learnable blobs.
+
+    Memory: Reshape makes ``rbot1_``/``rbot2_``, padded channel-last copies of the bottoms
+    [N, H + 2 pad, W + 2 pad, C], which only the GPU forward writes; ``rtopdiff_`` is shaped but never
+    touched. The CPU path is NOT_IMPLEMENTED, so the layer is costed as on the GPU. Backward writes
+    both bottoms' gradients whatever propagate_down says.
+    """
+
+    exact_bottoms = 2
+    exact_tops = 1
+    one_dimensional = False
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        cp = self.param.correlation_param
+        if not cp.HasField("kernel_size"):
+            raise self.fail("Filter kernel_size is not set")
+        if not cp.HasField("max_displacement"):
+            raise self.fail("Max displacement is required.")
+        if cp.kernel_size % 2 == 0:
+            raise self.fail("Odd kernel size required")
+        if self.one_dimensional and not -1 <= cp.single_direction <= 1:
+            raise self.fail("single_direction must be -1 (left), 0 (off), or 1 (right)")
+        if cp.stride_1 == 0 or cp.stride_2 == 0:
+            raise self.fail("stride_1 and stride_2 must be positive (the fork divides by them)")
+        n, c, h, w = legacy4(self, bottoms[0])
+        _, c2, h2, w2 = legacy4(self, bottoms[1])
+        if w != w2:
+            raise self.fail("Both bottom blobs must have same width")
+        if h != h2:
+            raise self.fail("Both bottom blobs must have same height")
+        if c != c2:
+            raise self.fail("Both bottom blobs must have same number of channels")
+        kernel_radius = (cp.kernel_size - 1) // 2
+        border = cp.max_displacement + kernel_radius
+        padded_w = w + 2 * cp.pad
+        radius = cp.max_displacement // cp.stride_2
+        if self.one_dimensional:
+            padded_h = h
+            top_h = _ceil_div(padded_h - 2 * kernel_radius, cp.stride_1)
+            channels = radius + 1 if cp.single_direction else 2 * radius + 1
+        else:
+            padded_h = h + 2 * cp.pad
+            top_h = _ceil_div(padded_h - 2 * border, cp.stride_1)
+            channels = (2 * radius + 1) ** 2
+        top_w = _ceil_div(padded_w - 2 * border, cp.stride_1)
+        if top_w < 1 or top_h < 1:
+            raise self.fail("Correlation cannot be done with current settings. Neighborhood and kernel "
+                            f"don't fit in blob (top {top_h}x{top_w} for bottoms {bottoms[0]})")
+        self.padded = n * padded_h * padded_w * c
+        return [(n, channels, top_h, top_w)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return [Buffer("rbot1", self.padded, "fwd"), Buffer("rbot2", self.padded, "fwd")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return True
+
+
+@register("Correlation1D")
+class Correlation1DLayer(CorrelationLayer):
+    """FlowNet's horizontal correlation (``src/caffe/layers/correlation_layer1d.cpp``/``.cu``), for
+    disparity: only the width is padded and displaced. The top is [N, D, ceil((H - 2k) / stride_1),
+    ceil((W + 2 pad - 2b) / stride_1)] with ``k = (kernel_size - 1) / 2``, ``D = r + 1`` when
+    ``single_direction`` is -1 or 1, else ``2r + 1``. Memory as Correlation's, with ``rbot1_``/``rbot2_``
+    [N, H, W + 2 pad, C] (GPU-only code)."""
+
+    one_dimensional = True
+
+
+# --- Ristretto (pmgysel/caffe): quantized convolutions ---------------------------------------------
+
+def ristretto_precision(layer: Layer) -> None:
+    """Ristretto's constructors refuse a precision they do not know (``Unknown precision mode``)."""
+    precision = layer.param.quantization_param.precision
+    if precision not in caffe_pb2.QuantizationParameter.Precision.values():
+        raise layer.fail(f"Unknown precision mode: {precision}")
+
+
+def quantized_copies(layer: Layer) -> list[Buffer]:
+    """``weights_quantized_``: Ristretto's forward quantizes a copy of every parameter blob (the
+    float blobs stay the learnable ones, so the copies come on top of them); the inputs are
+    quantized in place."""
+    return [Buffer(f"weights_quantized_{i}", count(shape), "fwd") for i, shape in enumerate(layer.blobs)]
+
+
+@register("ConvolutionRistretto")
+class ConvolutionRistrettoLayer(ConvolutionBase):
+    """Ristretto's quantized convolution (``src/caffe/ristretto/layers/conv_ristretto_layer.cpp``):
+    a ``ConvolutionLayer`` built directly, so always Caffe's engine (never cuDNN), with Convolution's
+    shapes and parameters plus the quantized parameter copies (:func:`quantized_copies`)."""
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        ristretto_precision(self)
+        return super().reshape(bottoms)
+
+    def uses_cudnn(self, run: RunInfo) -> bool:
+        return False
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return super().buffers(bottoms, tops, run) + quantized_copies(self)
+
+
+@register("DeconvolutionRistretto")
+class DeconvolutionRistrettoLayer(ConvolutionRistrettoLayer):
+    """Ristretto's quantized deconvolution (``deconv_ristretto_layer.cpp``): Deconvolution's shapes,
+    Caffe's engine, plus the quantized parameter copies."""
+
+    deconv = True

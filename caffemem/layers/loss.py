@@ -436,3 +436,56 @@ class CTCGreedyDecoderLayer(Layer):
         elif self.n_tops == 3:
             tops += [(n, 1, 1, 1), (1, 1, 1, 1)]
         return tops
+
+
+# --- FlowNet / FlowNet2 ------------------------------------------------------------------------------
+
+@register("L1Loss")
+class L1LossLayer(Layer):
+    """FlowNet's flow loss (lmb-freiburg/flownet2, ``src/caffe/layers/l1loss_layer.cpp``/``.cu``):
+    the L1 norm of bottom 0 (one bottom) or of bottom 0 - bottom 1 (two, through an internal
+    Eltwise, so they must have one shape), or with ``l2_per_location`` the summed per-pixel L2 norm
+    (internal Power, 1x1 Convolution and Power layers). Scalar top; GPU-only code (the CPU path is
+    NOT_IMPLEMENTED), so costed as on the GPU.
+
+    Memory, all bottom-sized unless noted: ``diff_`` (two bottoms; data in forward, gradient in
+    backward), ``mask_``, ``sign_`` (filled in Reshape with ``l2_per_location``, else in forward).
+    With ``l2_per_location``: the squares' data and gradient, the channel sum and the square root
+    ([N, 1, H, W], data and gradient each), ``plateau_l2_`` ([N, 1, H, W], with ``plateau`` > 0), and
+    the summing convolution's weight [1, C, 1, 1], bias and ``bias_multiplier`` [H * W] (set up at
+    once; their gradients in backward; not learnable parameters of the net).
+    """
+
+    min_bottoms = 1
+    max_bottoms = 2
+    exact_tops = 1
+    auto_top_blobs = True
+    is_loss = True
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        if len(bottoms) == 2 and bottoms[0] != bottoms[1]:
+            raise self.fail(f"the internal Eltwise needs bottoms of one shape ({bottoms[0]} vs {bottoms[1]})")
+        return [()]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        lp = self.param.l1_loss_param
+        pred = bottoms[0]
+        n = count(pred)
+        out: list[Buffer] = []
+        if len(bottoms) == 2:
+            out += [Buffer("diff", n, "fwd"), Buffer("diff", n, "bwd", diff=True)]
+        out.append(Buffer("mask", n, "fwd"))
+        if not lp.l2_per_location:
+            return out + [Buffer("sign", n, "fwd")]
+        num, channels = legacy4(self, pred)[:2]
+        per_pixel = n // max(1, channels)  # [N, 1, H, W]
+        spatial = per_pixel // max(1, num)
+        out += [Buffer("sign", n, "setup"),
+                Buffer("square_output", n, "fwd"), Buffer("square_output", n, "bwd", diff=True),
+                Buffer("sum_output", per_pixel, "fwd"), Buffer("sum_output", per_pixel, "bwd", diff=True),
+                Buffer("sqrt_output", per_pixel, "fwd"), Buffer("sqrt_output", per_pixel, "bwd", diff=True),
+                Buffer("sum_weights", channels + 1, "setup"), Buffer("sum_weights", channels + 1, "bwd", diff=True),
+                Buffer("sum_bias_multiplier", spatial, "setup")]
+        if lp.plateau > 0:
+            out.append(Buffer("plateau_l2", per_pixel, "fwd"))
+        return out

@@ -10,7 +10,7 @@ outer tops alone, and the inner net's activations are recorded separately on the
 
 from __future__ import annotations
 
-from caffemem.layers.registry import INTERNAL, Buffer, Layer, RunInfo, SetupContext, Shape, count, register
+from caffemem.layers.registry import INTERNAL, Buffer, Layer, RunInfo, SetupContext, Shape, count, legacy, register
 from caffemem.proto import caffe_pb2
 
 
@@ -239,3 +239,88 @@ class MaskLayer(Layer):
         mp = self.param.mask_param
         return [(mp.height, mp.width)]
 
+
+
+# --- CRF-as-RNN (torrvision/crfasrnn) ------------------------------------------------------------
+
+#: Points of a permutohedral lattice per pixel, at most: each pixel splats onto d + 1 lattice
+#: vertices, so a lattice over P pixels in d dimensions has at most (d + 1) P points. How many it
+#: really has depends on the features (for the bilateral lattice: the image's colours).
+def lattice_elements(dims: int, pixels: int) -> int:
+    """4-byte elements a ``ModifiedPermutohedral`` keeps after ``init`` (the fork's non-SSE build):
+    ``offset_``, ``rank_`` and ``barycentric_`` of (d + 1) P each, and ``blur_neighbors_`` of
+    (d + 1) M pairs of ints, with M lattice points taken at their upper bound (d + 1) P."""
+    fixed = 3 * (dims + 1) * pixels
+    points = (dims + 1) * pixels  # [upper bound] depends on the data
+    return fixed + 2 * (dims + 1) * points
+
+
+@register("MultiStageMeanfield")
+class MultiStageMeanfieldLayer(Layer):
+    """CRF-as-RNN's mean-field inference (torrvision/crfasrnn's caffe submodule,
+    ``src/caffe/layers/multi_stage_meanfield.cpp`` and ``meanfield_iteration.cpp``).
+
+    Bottoms: unaries [N, C, H, W], the first softmax input (same shape) and the RGB image
+    [N, 3, H, W]; the top has the unaries' shape. Learnable: spatial and bilateral kernel weights and
+    the compatibility matrix, [1, 1, C, C] each (LayerSetUp reads ``spatial.par`` and
+    ``bilateral.par`` from the working directory to fill them). ``num_iterations`` must exceed 1.
+
+    Memory (E = N C H W, P = H W, T iterations). The layer keeps T - 1 iteration outputs (E each,
+    gradients too in backward), an internal Split whose T tops share the unaries' data but each get
+    an E gradient, ``spatial_norm_``/``norm_feed_`` [P], ``bilateral_kernel_buffer_`` [5 P] and
+    ``bilateral_norms_`` [N P]. Each iteration holds ``prob_``, ``spatial_out_blob_``,
+    ``bilateral_out_blob_``, ``message_passing_`` and ``pairwise_`` (E each, data in forward, gradients
+    in backward), its copy of the three C x C parameters (and their gradients), and an internal
+    Softmax's ``scale_`` [N P] and ``sum_multiplier_`` [C]. The permutohedral lattices (one spatial
+    one over 2-D positions, one bilateral per image over 5-D position and colour) are
+    [estimate]d at their upper bound (:func:`lattice_elements`): their size depends on the image.
+    The fork has only a CPU implementation, so on GPU runs all of this is host memory; the filter
+    passes' transient arrays (2 (M + 2) C floats per call) are not counted.
+    """
+
+    exact_bottoms = 3
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        mp = self.param.multi_stage_meanfield_param
+        if mp.num_iterations <= 1:
+            raise self.fail(f"Number of iterations must be greater than 1 (got {mp.num_iterations})")
+        n, c, h, w = (legacy(bottoms[0], i) for i in range(4))
+        if len(bottoms[0]) > 4:
+            raise self.fail(f"cannot use legacy accessors on a {len(bottoms[0])}-D blob {bottoms[0]}")
+        if count(bottoms[1]) != count(bottoms[0]):
+            raise self.fail(f"the softmax input {bottoms[1]} must match the unaries {bottoms[0]}")
+        rgb = bottoms[2]
+        if legacy(rgb, 0) < n or count(rgb[1:]) < 3 * h * w:
+            raise self.fail(f"the image {rgb} must hold 3 channels of {h}x{w} for each of {n} unaries")
+        self.blobs = [(1, 1, c, c)] * 3
+        self.dims = (n, c, h, w)
+        self.ctx.warn(f"MultiStageMeanfield '{self.name}': permutohedral lattice memory depends on the "
+                      "image; counted at its upper bound (d + 1 lattice points per pixel)")
+        return [(n, c, h, w)]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        # The Split's backward writes the unaries' gradient and the first iteration's Softmax the
+        # softmax input's, whatever propagate_down says; the image gets none.
+        return bottom_index < 2
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        n, c, h, w = self.dims
+        iters = self.param.multi_stage_meanfield_param.num_iterations
+        e, p = n * c * h * w, h * w
+        return [
+            Buffer("spatial_norm_and_feed", 2 * p, "setup"),
+            Buffer("bilateral_kernel_buffer", 5 * p, "setup"),
+            Buffer("spatial_lattice", lattice_elements(2, p), "setup"),
+            Buffer("bilateral_norms", n * p, "fwd"),
+            Buffer("bilateral_lattices", n * lattice_elements(5, p), "fwd"),
+            Buffer("iteration_outputs", (iters - 1) * e, "fwd"),
+            Buffer("iteration_outputs", (iters - 1) * e, "bwd", diff=True),
+            Buffer("split_tops", iters * e, "bwd", diff=True),
+            Buffer("iteration_blobs", iters * 5 * e, "fwd"),
+            Buffer("iteration_blobs", iters * 5 * e, "bwd", diff=True),
+            Buffer("iteration_params", iters * 3 * c * c, "fwd"),
+            Buffer("iteration_params", iters * 3 * c * c, "bwd", diff=True),
+            Buffer("softmax_scale", iters * n * p, "fwd"),
+            Buffer("softmax_sum_multiplier", iters * c, "setup"),
+        ]
