@@ -8,20 +8,43 @@ each docstring names the file its shapes and allocations were read from.
 from __future__ import annotations
 
 from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, legacy4, register
+from caffemem.modes import Mode
 
 
 @register("Upsample")
 class UpsampleLayer(Layer):
     """SegNet's unpooling: scatters bottom 0 into the positions recorded by a pooling mask (bottom 1).
 
-    Memory: ``upsample_layer.cpp``/``.cu`` keep no blobs of their own (the mask is bottom 1).
+    The YOLOv3 ports (eric612/MobileNet-YOLO, caffe-yolov3 and their copies) reuse the type string
+    for darknet's nearest-neighbour upsampling of one bottom: the last two axes times ``scale``
+    (default 1 there). One bottom picks that variant.
+
+    Memory: ``upsample_layer.cpp``/``.cu`` keep no blobs of their own in either fork (the mask is
+    SegNet's bottom 1).
     """
 
-    exact_bottoms = 2
+    min_bottoms = 1
+    max_bottoms = 2
     exact_tops = 1
+
+    def check_counts(self, n_bottoms: int, n_tops: int) -> None:
+        if n_bottoms == 1 and n_tops == 1:
+            self.choose_variant("YOLOv3 variant (one bottom: nearest-neighbour, scale)")
+            return
+        if n_bottoms != 2:
+            raise self.fail(f"takes 2 bottom blob(s) (SegNet: data and pooling mask) or 1 (YOLOv3), got {n_bottoms}")
+        super().check_counts(n_bottoms, n_tops)
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         up = self.param.upsample_param
+        if len(bottoms) == 1:
+            scale = up.scale if up.HasField("scale") else 1  # the YOLO forks' default
+            shape = list(bottoms[0])
+            if len(shape) < 2:
+                raise self.fail(f"needs at least 2 axes, got {bottoms[0]}")
+            shape[-1] *= scale
+            shape[-2] *= scale
+            return [tuple(shape)]
         data, mask = bottoms
         if len(data) != 4 or len(mask) != 4:
             raise self.fail(f"input and mask must have 4 axes, got {data} and {mask}")
@@ -151,16 +174,38 @@ class PermuteLayer(Layer):
 
 @register("Transpose")
 class TransposeLayer(Layer):
-    """LSTM-CF's conv/LSTM layout switch: the top shape is given in full and must keep the count."""
+    """LSTM-CF's conv/LSTM layout switch: the top shape is given in full and must keep the count.
+
+    The OCR fork senlinuc/caffe_ocr reuses the type string for an axis permutation (``dim``: the
+    bottom axis each top axis takes, as Permute's ``order``): ``dim`` picks that variant. Its
+    ``transpose_layer.cu`` keeps an int index buffer of count x axes (``buf_``, written by every
+    GPU forward and backward); the CPU code never touches it.
+    """
 
     exact_bottoms = 1
     exact_tops = 1
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
-        top = tuple(self.param.transpose_param.shape.dim)
+        tp = self.param.transpose_param
+        if tp.dim:
+            self.choose_variant("OCR variant (dim: an axis permutation)")
+            if list(self.param.top) == list(self.param.bottom):
+                raise self.fail("does not support in-place computation")
+            order = list(tp.dim)
+            if len(order) != len(bottoms[0]):
+                raise self.fail(f"dim {order} must name every axis of the bottom {bottoms[0]}")
+            if sorted(order) != list(range(len(order))):
+                raise self.fail(f"dim {order} must be a permutation of 0..{len(order) - 1}")
+            return [tuple(bottoms[0][d] for d in order)]
+        top = tuple(tp.shape.dim)
         if count(top) != count(bottoms[0]):
             raise self.fail(f"top shape {top} must hold as many elements as the bottom {bottoms[0]}")
         return [top]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        if not self.param.transpose_param.dim or run.mode != Mode.GPU:
+            return []
+        return [Buffer("buf", count(bottoms[0]) * len(bottoms[0]), "fwd")]
 
     def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
         """LSTM-CF's ``transpose_layer.cpp``/``.cu``: Backward always writes the bottom diff."""

@@ -29,7 +29,7 @@ FORK_FIELDS: dict[str, dict[str, str]] = {
         "eval_detection_param": "Intel Caffe (YOLO)",
         "roi_pooling_param": "Fast/Faster R-CNN",
         "smooth_l1_loss_param": "Fast/Faster R-CNN",
-        "upsample_param": "SegNet",
+        "upsample_param": "SegNet, YOLOv3 ports",
         "dense_image_data_param": "SegNet",
         "interp_param": "PSPNet, DeepLab, LSTM-CF",
         "seg_accuracy_param": "LSTM-CF, PSPNet",
