@@ -489,3 +489,33 @@ class L1LossLayer(Layer):
         if lp.plateau > 0:
             out.append(Buffer("plateau_l2", per_pixel, "fwd"))
         return out
+
+
+@register("FocalLoss")
+class FocalLossLayer(SoftmaxWithLossLayer):
+    """Softmax focal loss (chuanqi305/FocalLoss, ``focal_loss_layer.cpp``/``.cu``): SoftmaxWithLoss
+    with each term weighted by alpha (1 - p_t)^gamma.
+
+    Two bottoms exactly (it keeps ``LossLayer``'s count), one or two tops (loss, probabilities).
+    Labels are counted along ``focal_loss_param.axis``; the internal Softmax is built from a copy of
+    the layer's own parameter, so ``softmax_param.axis`` (and engine) steer it. Memory is
+    SoftmaxWithLoss's: ``prob_`` (its diff filled at set-up through the copied loss weight), the
+    softmax's scratch, and on the GPU a forward that uses bottom 0's diff and ``prob_``'s diff as
+    loss and count scratch.
+    """
+
+    min_bottoms = None
+    max_bottoms = None
+    exact_bottoms = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        pred, label = bottoms[0], bottoms[1]
+        if pred[:1] != label[:1]:
+            raise self.fail(f"the data and label should have the same first dimension ({pred} vs {label})")
+        axis = canonical_axis(self.param.focal_loss_param.axis, len(pred), self.name)
+        self.axis = canonical_axis(self.param.softmax_param.axis, len(pred), self.name)
+        if count(pred[:axis]) * count(pred[axis + 1:]) != count(label):
+            raise self.fail(f"Number of labels must match number of predictions; e.g., if softmax axis == 1 "
+                            f"and prediction shape is (N, C, H, W), label count (number of labels) must be "
+                            f"N*H*W (prediction {pred}, label {label})")
+        return [()] + ([pred] if self.n_tops > 1 else [])
