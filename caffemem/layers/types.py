@@ -380,6 +380,7 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("SoftmaxWithLossOHEM", Fork.RFCN, training_only=LOSS_LAYER),
     _card("SmoothL1LossOHEM", Fork.RFCN, training_only=LOSS_LAYER),
     _card("CTCLoss", Fork.OCR, training_only=LOSS_LAYER),
+    _card("WarpCTCLoss", Fork.OCR, training_only=LOSS_LAYER),
     _card("L1Loss", Fork.FLOWNET, training_only=LOSS_LAYER),
     _card("FocalLoss", Fork.FOCAL_LOSS, training_only=LOSS_LAYER),
     _card("CTCGreedyDecoder", Fork.OCR,
@@ -414,7 +415,6 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("PSROIAlign", Fork.MASK_RCNN,
           onnx=_NOT_LISTED, pytorch="y: torchvision.ops.ps_roi_align", opencv=_NOT_LISTED),
     _card("NormalizeFace", Fork.FACE, onnx=_NOT_LISTED, pytorch="y: F.normalize", opencv=_NOT_LISTED),
-    _card("WarpCTCLoss", Fork.OCR, training_only=LOSS_LAYER),
 )
 
 
