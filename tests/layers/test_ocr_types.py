@@ -106,7 +106,8 @@ def test_denseblock_buffers() -> None:
     # 2 * 1024; x-hat 256 + 1280 and batch stats 2 (1 + 5): 10508 in forward, the same in backward
     assert by_when(DENSE % "", b, run()) == {"fwd": 10508, "bwd": 10508}
     # CPU inference: no x-hat or batch stats, but the leaked inference statistics 2 (1 + 5)
-    assert by_when(DENSE % "", b, run(backward=False, phase=caffe_pb2.TEST)) == {"fwd": 3840 + 5120 + 12, "bwd": 10508 - 1548}
+    assert by_when(DENSE % "", b, run(backward=False, phase=caffe_pb2.TEST)) == \
+        {"fwd": 3840 + 5120 + 12, "bwd": 10508 - 1548}
     assert make(DENSE % "").writes_bottom_diff(0, run())
 
 
