@@ -494,3 +494,114 @@ class DeconvolutionRistrettoLayer(ConvolutionRistrettoLayer):
     Caffe's engine, plus the quantized parameter copies."""
 
     deconv = True
+
+
+# --- DenseBlock (Tongcheng/caffe's memory-efficient DenseNet block, as in senlinuc/caffe_ocr) -----
+
+@register("DenseBlock")
+class DenseBlockLayer(Layer):
+    """A whole DenseNet block in one layer: ``numTransition`` times BN-ReLU-[Conv1x1-BN-ReLU]-Conv3x3,
+    each step appending ``growthRate`` channels (senlinuc/caffe_ocr, ``src/caffe/layers/
+    DenseBlock_layer.cpp``/``.cu``; the OCR fork reads the initial channel count from the bottom,
+    not ``initChannel``).
+
+    Shape: bottom ``[N, C0, H, W]`` (read by index: 4 axes), top ``[N, C0 + T g, H, W]``. The
+    convolutions are always 3x3 with pad 1 and stride 1 (``filter_H``, ``pad_h``, the strides are
+    read but unused). With C_i = C0 + i g, the parameters are, per transition i, the 3x3 filter
+    [g, C_i, 3, 3] (BC: [g, 4g, 3, 3]), BN scale, bias, global mean and variance [1, C_i, 1, 1] each;
+    with ``use_BC`` also the 1x1 filter [4g, C_i, 1, 1] and the bottleneck BN's four [1, 4g, 1, 1]
+    blobs; and one scalar (the moving-average factor). LayerSetUp writes its own param specs (mean,
+    variance and the scalar get lr_mult 0) and CHECK-fails ("Nope") when the prototxt gives any.
+
+    Memory differs by device, because the two paths are separate code:
+
+    - GPU (every non-CPU_ONLY build, at set-up): six shared buffers of the whole output's size
+      (data and gradient after conv, BN and ReLU; eight with dropout) that every transition works
+      in, two cuDNN workspaces of ``workspace_MB`` each, per transition the saved mean and inverse
+      variance [C_i], the final-size mean/variance scratch [C_T] x 2; with BC five [N, 4g, H, W]
+      buffers (six when ultra space efficient) plus, when not, one per transition, and four [4g]
+      per transition. cuDNN's dropout states and reserve spaces (``use_dropout``) are sized by cuDNN
+      and not counted.
+    - CPU (at the first forward): one blob per intermediate of every transition, allocated lazily
+      as Forward and Backward touch them (see :meth:`buffers`); no dropout.
+    """
+
+    exact_bottoms = 1
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        b = bottoms[0]
+        if len(b) != 4:
+            raise self.fail(f"needs a 4-D bottom [N, C, H, W] (it reads shape()[0], [2], [3]); got {b}")
+        dp = self.param.denseblock_param
+        t, g = dp.numTransition, dp.growthRate
+        if t <= 0 or g <= 0:
+            raise self.fail(f"numTransition ({t}) and growthRate ({g}) must be positive")
+        if len(self.param.param):
+            raise self.fail("Nope: DenseBlock sets its own param specs; remove the layer's param { } blocks")
+        n, c0, h, w = b
+        self.dims = (n, c0, h, w, t, g)
+        chans = [c0 + i * g for i in range(t)]
+        bc = dp.use_BC
+        filters: list[Shape] = [(g, 4 * g if bc else c, 3, 3) for c in chans]
+        bn: list[Shape] = [(1, c, 1, 1) for c in chans]
+        blobs = filters + bn * 4
+        if bc:
+            quad: list[Shape] = [(1, 4 * g, 1, 1)] * t
+            blobs += [(4 * g, c, 1, 1) for c in chans] + quad * 4
+        self.blobs = blobs + [(1,)]
+        frozen = (lambda i: 3 * t <= i < 5 * t or i >= 8 * t) if bc else (lambda i: i >= 3 * t)
+        specs = []
+        for i in range(len(self.blobs)):
+            spec = caffe_pb2.ParamSpec()
+            spec.lr_mult = spec.decay_mult = 0.0 if frozen(i) else 1.0
+            specs.append(spec)
+        self.param_specs = specs
+        if dp.use_dropout:
+            self.ctx.warn(f"DenseBlock '{self.name}': use_dropout: cuDNN's dropout states and reserve spaces "
+                          "(GPU) are sized by cuDNN and not counted")
+        return [(n, c0 + t * g, h, w)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        n, c0, h, w, t, g = self.dims
+        dp = self.param.denseblock_param
+        p = h * w
+        chans = [c0 + i * g for i in range(t)]
+        full = n * (c0 + t * g) * p
+        quad = n * 4 * g * p
+        if run.gpu:
+            shared = (8 if dp.use_dropout else 6) * full
+            out = [Buffer("shared_transition_buffers", shared, "setup"),
+                   Buffer("cudnn_workspaces", 2 * dp.workspace_MB * 1024 * 1024 // 4, "setup"),
+                   Buffer("saved_mean_inv_variance", 2 * sum(chans), "setup"),
+                   Buffer("mean_var_tmp", 2 * (c0 + t * g), "setup")]
+            if dp.use_BC:
+                # ultra space efficient: one more shared 1x1 output; otherwise one per transition
+                bottleneck = 6 if dp.BC_ultra_space_efficient else 5 + t
+                out += [Buffer("bottleneck_buffers", bottleneck * quad, "setup"),
+                        Buffer("bottleneck_stats", t * 4 * 4 * g, "setup")]
+            return out
+        # CPU: merged_conv[0..T] get data in forward (the input copy, then each concatenation);
+        # per transition the BN output and the ReLU output [N, C_i, H, W] and the conv output
+        # [N, g, H, W]; in training the BN's x-hat [N, C_i, H, W] and batch mean/variance [C_i].
+        merged = sum(n * c * p for c in chans) + full
+        steps = sum(2 * n * c * p for c in chans) + t * n * g * p
+        train = run.phase == caffe_pb2.TRAIN
+        stats = sum(n * c * p + 2 * c for c in chans) if train else 0
+        bc_data = t * ((4 if train else 3) * quad + (8 * g if train else 0)) if dp.use_BC else 0
+        out = [Buffer("merged_conv", merged, "fwd"), Buffer("transition_blobs", steps + stats + bc_data, "fwd")]
+        if not train:
+            # [measured from the source] the inference BN allocates two [C] blobs per call and never
+            # frees them: this is one forward's worth; the leak grows with every forward.
+            leak = 2 * sum(chans) + (t * 8 * g if dp.use_BC else 0)
+            out.append(Buffer("inference_bn_leak", leak, "fwd"))
+        # Backward: every blob's gradient (merged_conv[T] first, from the top's), the batch
+        # statistics' gradients, and with BC the four bottleneck blobs' gradients and statistics'.
+        grads = merged + steps + stats + (t * (4 * quad + 8 * g) if dp.use_BC else 0)
+        out.append(Buffer("transition_blobs", grads, "bwd", diff=True))
+        return out
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """Both Backwards copy the block's input gradient out unconditionally ("always propagate
+        down")."""
+        return True

@@ -489,3 +489,86 @@ class L1LossLayer(Layer):
         if lp.plateau > 0:
             out.append(Buffer("plateau_l2", per_pixel, "fwd"))
         return out
+
+
+@register("FocalLoss")
+class FocalLossLayer(SoftmaxWithLossLayer):
+    """Softmax focal loss (chuanqi305/FocalLoss, ``focal_loss_layer.cpp``/``.cu``): SoftmaxWithLoss
+    with each term weighted by alpha (1 - p_t)^gamma.
+
+    Two bottoms exactly (it keeps ``LossLayer``'s count), one or two tops (loss, probabilities).
+    Labels are counted along ``focal_loss_param.axis``; the internal Softmax is built from a copy of
+    the layer's own parameter, so ``softmax_param.axis`` (and engine) steer it. Memory is
+    SoftmaxWithLoss's: ``prob_`` (its diff filled at set-up through the copied loss weight), the
+    softmax's scratch, and on the GPU a forward that uses bottom 0's diff and ``prob_``'s diff as
+    loss and count scratch.
+    """
+
+    min_bottoms = None
+    max_bottoms = None
+    exact_bottoms = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        pred, label = bottoms[0], bottoms[1]
+        if pred[:1] != label[:1]:
+            raise self.fail(f"the data and label should have the same first dimension ({pred} vs {label})")
+        axis = canonical_axis(self.param.focal_loss_param.axis, len(pred), self.name)
+        self.axis = canonical_axis(self.param.softmax_param.axis, len(pred), self.name)
+        if count(pred[:axis]) * count(pred[axis + 1:]) != count(label):
+            raise self.fail(f"Number of labels must match number of predictions; e.g., if softmax axis == 1 "
+                            f"and prediction shape is (N, C, H, W), label count (number of labels) must be "
+                            f"N*H*W (prediction {pred}, label {label})")
+        return [()] + ([pred] if self.n_tops > 1 else [])
+
+
+@register("WarpCTCLoss")
+class WarpCTCLossLayer(LossLayer):
+    """warp-ctc's CTC loss as the OCR fork wraps it (senlinuc/caffe_ocr, ``warp_ctc_loss_layer.cpp``
+    /``.cu``). Bottom 0 holds activations [T, N, C, 1] (legacy accessors: num, channels, height; the
+    width must be 1); the others are, by count: 2, labels [N, L] (blank-padded); 3, sequence
+    indicators [T, N] and labels [., N]; 4, sequence lengths [N], label lengths [N], labels [., N].
+
+    Forward writes the gradient into bottom 0's diff (``compute_ctc_loss``), so a net that never
+    runs backward allocates it too. The layer keeps warp-ctc's workspace (``workspace_``, grown,
+    never shrunk): [estimate] its size depends on the labels' lengths, so it is taken with the
+    longest possible label (L, or T without a label width) in warp-ctc's host formula, per sequence
+    C + (2L+1)(T + 5) floats plus C T for the probabilities; the GPU path's workspace (another
+    formula) is costed the same way.
+    """
+
+    exact_bottoms = None
+    min_bottoms = 2
+    max_bottoms = 4
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        t, n, c, w = legacy4(self, bottoms[0])
+        if w != 1:
+            raise self.fail(f"activations must be [T, N, C, 1]; width is {w} ({bottoms[0]})")
+        if len(bottoms) == 2:
+            if legacy4(self, bottoms[1])[0] != n:
+                raise self.fail(f"labels {bottoms[1]} must have one row per sequence ({n})")
+            labels = legacy4(self, bottoms[1])[1]
+        elif len(bottoms) == 3:
+            ind, lab = legacy4(self, bottoms[1]), legacy4(self, bottoms[2])
+            if ind[0] != t or ind[1] != n or lab[1] != n:
+                raise self.fail(f"sequence indicators {bottoms[1]} must be [{t}, {n}] and labels {bottoms[2]} "
+                                f"[., {n}]")
+            labels = t
+        else:
+            if count(bottoms[1]) != n or count(bottoms[2]) != n or legacy4(self, bottoms[3])[1] != n:
+                raise self.fail(f"sequence and label lengths must hold {n} values and labels be [., {n}]")
+            labels = legacy4(self, bottoms[3])[0]
+        self.dims = (t, n, c, labels)
+        return [()]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return bottom_index == 0
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        t, n, c, labels = self.dims
+        s = 2 * labels + 1
+        workspace = n * (c + s * t + s + 3 * s) + c * t * n
+        out = [Buffer("ctc_workspace", workspace, "fwd")]
+        if not run.backward:  # the forward's gradient (counted via writes_bottom_diff in backward)
+            out.append(Buffer("gradients", count(bottoms[0]), "fwd", diff=True, category=C.ACTIVATION_GRADIENTS))
+        return out

@@ -324,3 +324,76 @@ class MultiStageMeanfieldLayer(Layer):
             Buffer("softmax_scale", iters * n * p, "fwd"),
             Buffer("softmax_sum_multiplier", iters * c, "setup"),
         ]
+
+
+# --- Junhyuk Oh's LSTM ("Lstm": junhyukoh/caffe-lstm, senlinuc/caffe_ocr) -------------------------
+
+@register("Lstm")
+class JunhyukLstmLayer(Layer):
+    """Junhyuk Oh's single-layer LSTM, a hand-written layer (no unrolled net), as two forks build it.
+
+    - senlinuc/caffe_ocr (``src/caffe/layers/lstm_layer_Junhyuk.cpp``/``.cu``, the file its project
+      compiles): bottom ``x [T, N, I, ...]`` read through ``shape(0..2)`` (so x needs 3 axes and
+      only axis 2 is the input size), top ``[T, N, H]``; ``lstm_param.batch_size`` is ignored.
+    - junhyukoh/caffe-lstm (``src/caffe/layers/lstm_layer.cpp``): N is ``lstm_param.batch_size``,
+      the bottom is ``[T*N, ...]`` (``I = count / num``; ``num`` must divide by N), top ``[T*N, H]``.
+
+    A bottom of fewer than 3 axes, or an explicit ``batch_size``, means caffe-lstm's layer (the
+    OCR fork's would fail its axis CHECK and ignores the field); otherwise the OCR fork's. An
+    optional second bottom is the per-step continuation ("clip", one value per row).
+
+    Parameters: ``W_x [4H, I]``, ``W_h [4H, H]``, ``b [4H]``. Internal blobs (E = T N H, S = N H),
+    the same on CPU and GPU: ``bias_multiplier_`` [T N] filled in Reshape; in forward ``pre_gate_``
+    and ``gate_`` [T, N, 4, H] each, ``cell_`` [T, N, H], ``c_0_``, ``h_0_``, ``c_T_``, ``h_T_`` [N, H]
+    and ``h_to_gate_`` [N, 4, H]; in backward the diffs of ``pre_gate_``, ``gate_``, ``cell_``,
+    ``c_T_`` (read as the carried-in cell gradient), ``h_0_`` and ``c_0_``, and ``h_to_h_``'s data
+    [N, H]. ``top_`` shares the top's data and diff, so it costs nothing more.
+    """
+
+    min_bottoms = 1
+    max_bottoms = 2
+    exact_tops = 1
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return bottom_index == 0  # the clip input is never differentiated
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        lp = self.param.lstm_param
+        x = bottoms[0]
+        h = lp.num_output
+        if h <= 0:
+            raise self.fail("lstm_param.num_output must be positive")
+        if len(x) < 3 or lp.HasField("batch_size"):
+            self.choose_variant("caffe-lstm variant ([T*N, ...] input, N = lstm_param.batch_size)")
+            n = lp.batch_size
+            num = legacy(x, 0)
+            if n <= 0 or num % n:
+                raise self.fail(f"Input size should be multiple of batch size ({num} rows, batch_size {n})")
+            t = num // n
+            i = count(x) // num if num else 0
+            top: Shape = (t * n, h)
+        else:
+            self.choose_variant("caffe_ocr variant ([T, N, I] input)")
+            t, n, i = x[0], x[1], x[2]
+            top = (t, n, h)
+        if len(bottoms) > 1 and count(bottoms[1]) != t * n:
+            self.ctx.warn(f"layer '{self.name}' (Lstm): the clip input {bottoms[1]} should hold one value per "
+                          f"(timestep, stream), {t * n}; the fork reads it unchecked")
+        self.T, self.N, self.H = t, n, h
+        self.blobs = [(4 * h, i), (4 * h, h), (4 * h,)]
+        return [top]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        e, s = self.T * self.N * self.H, self.N * self.H
+        return [Buffer("bias_multiplier", self.T * self.N, "setup"),
+                Buffer("pre_gate_and_gate", 8 * e, "fwd"),
+                Buffer("cell", e, "fwd"),
+                Buffer("c_0_h_0_c_T_h_T", 4 * s, "fwd"),
+                Buffer("h_to_gate", 4 * s, "fwd"),
+                Buffer("pre_gate_and_gate", 8 * e, "bwd", diff=True),
+                Buffer("cell", e, "bwd", diff=True),
+                Buffer("c_T_h_0_c_0", 3 * s, "bwd", diff=True),
+                Buffer("h_to_h", s, "bwd")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return bottom_index == 0 and run.propagate_down[0]

@@ -76,6 +76,9 @@ class Fork(StrEnum):
     CRFASRNN = "CRF-as-RNN (torrvision/crfasrnn)"
     STN = "spatial transformer (daerduoCarey/SpatialTransformerLayer)"
     RISTRETTO = "Ristretto (pmgysel/caffe)"
+    JUNHYUK_LSTM = "Junhyuk Oh's LSTM (junhyukoh/caffe-lstm, senlinuc/caffe_ocr)"
+    DENSEBLOCK = "memory-efficient DenseBlock (Tongcheng/caffe, senlinuc/caffe_ocr)"
+    FOCAL_LOSS = "focal loss ports (chuanqi305/FocalLoss)"
 
 
 #: Every layer type BVLC Caffe registers (``REGISTER_LAYER_CLASS`` / ``REGISTER_LAYER_CREATOR`` at
@@ -209,6 +212,10 @@ _ROWS: tuple[TypeCard, ...] = (
           opencv=_NOT_LISTED),
     _card("DeconvolutionRistretto", Fork.RISTRETTO,
           onnx=_NOT_LISTED, pytorch="~: nn.ConvTranspose2d with fake quantization", opencv=_NOT_LISTED),
+    _card("DenseBlock", Fork.DENSEBLOCK,
+          onnx=_NOT_LISTED,
+          pytorch="~: a torchvision DenseNet _DenseBlock (BN-ReLU-[1x1]-3x3 convs, torch.cat); unpack the blobs",
+          opencv=_NOT_LISTED),
     # --- inner_product.py ------------------------------------------------------------------------
     _card("InnerProduct", BVLC, onnx="y", pytorch="y: nn.Linear (after flattening from the Caffe axis)", opencv="y"),
     _card("Embed", BVLC, onnx="n: neither caffe2onnx nor MMdnn", pytorch="y: nn.Embedding", opencv="n: no layer"),
@@ -349,6 +356,9 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("LSTMUnit", BVLC,
           onnx="n: neither caffe2onnx nor MMdnn", pytorch="~: nn.LSTMCell with Caffe's gate order",
           opencv="n: no layer"),
+    _card("Lstm", Fork.JUNHYUK_LSTM,
+          onnx=_NOT_LISTED, pytorch="~: nn.LSTM (gate order i,f,o,g; the clip input resets the state)",
+          opencv=_NOT_LISTED),
     _card("Mask", Fork.LSTM_CF,
           onnx=_NOT_LISTED, pytorch="~: a constant continuation tensor for the LSTM", opencv=_NOT_LISTED),
     _card("MultiStageMeanfield", Fork.CRFASRNN,
@@ -370,7 +380,9 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("SoftmaxWithLossOHEM", Fork.RFCN, training_only=LOSS_LAYER),
     _card("SmoothL1LossOHEM", Fork.RFCN, training_only=LOSS_LAYER),
     _card("CTCLoss", Fork.OCR, training_only=LOSS_LAYER),
+    _card("WarpCTCLoss", Fork.OCR, training_only=LOSS_LAYER),
     _card("L1Loss", Fork.FLOWNET, training_only=LOSS_LAYER),
+    _card("FocalLoss", Fork.FOCAL_LOSS, training_only=LOSS_LAYER),
     _card("CTCGreedyDecoder", Fork.OCR,
           onnx=_NOT_LISTED, pytorch="~: argmax over classes, then drop repeats and blanks by hand",
           opencv=_NOT_LISTED),
@@ -403,7 +415,6 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("PSROIAlign", Fork.MASK_RCNN,
           onnx=_NOT_LISTED, pytorch="y: torchvision.ops.ps_roi_align", opencv=_NOT_LISTED),
     _card("NormalizeFace", Fork.FACE, onnx=_NOT_LISTED, pytorch="y: F.normalize", opencv=_NOT_LISTED),
-    _card("WarpCTCLoss", Fork.OCR, training_only=LOSS_LAYER),
 )
 
 

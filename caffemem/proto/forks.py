@@ -60,6 +60,9 @@ FORK_FIELDS: dict[str, dict[str, str]] = {
         "accum_param": "FlowNet2",
         "multi_stage_meanfield_param": "CRF-as-RNN",
         "st_param": "SpatialTransformerLayer",
+        "lstm_param": "caffe-lstm (Junhyuk Oh), CTC / OCR forks",
+        "denseblock_param": "Tongcheng/caffe, CTC / OCR forks",
+        "focal_loss_param": "FocalLoss ports (chuanqi305/FocalLoss)",
     },
     "SolverParameter": {
         "plateau_winsize": "SSD",
