@@ -412,7 +412,7 @@ class CTCGreedyDecoderLayer(Layer):
     bottoms) scores [N, 1, 1, 1], or (three bottoms) accuracy [1, 1, 1, 1] / scores and accuracy.
     Decoding works in host vectors; no backward."""
 
-    min_bottoms = 2
+    min_bottoms = 1
     max_bottoms = 3
     min_tops = 1
     max_tops = 3
@@ -428,6 +428,16 @@ class CTCGreedyDecoderLayer(Layer):
         if len(probs) < 3:
             raise self.fail(f"probabilities must be [T, N, C], got {probs}")
         t, n = probs[0], probs[1]
+        # senlinuc/caffe_ocr's ctc_decoder_layer.cpp: one bottom decodes (sequences [N, T, 1, 1]);
+        # two bottoms and one top (probabilities, labels [N, ...]) give the accuracy [1, 2, 1, 1].
+        if len(bottoms) == 1:
+            if self.n_tops != 1:
+                raise self.fail("one bottom (the OCR fork's decoder) gives one top")
+            self.choose_variant("OCR variant (one bottom: decoded sequences)")
+            return [(n, t, 1, 1)]
+        if len(bottoms) == 2 and self.n_tops == 1 and bottoms[1] and bottoms[1][0] == n != t:
+            self.choose_variant("OCR variant (probabilities and labels: accuracy)")
+            return [(1, 2, 1, 1)]
         if len(bottoms) == 2 and self.n_tops > 2:
             raise self.fail("only two tops with two bottoms: sequences, scores")
         tops: list[Shape | None] = [(n, t, 1, 1)]

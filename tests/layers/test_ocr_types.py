@@ -152,3 +152,13 @@ def test_fixtures_check_end_to_end(name: str, mode: str) -> None:
     result = CliRunner().invoke(main, ["check", str(FIXTURES / name), "--mode", mode])
     assert result.exit_code == 0, result.output
     assert "not analysed" not in result.output
+
+
+def test_the_ocr_forks_ctc_decoder_takes_one_bottom_or_gives_accuracy() -> None:
+    """senlinuc/caffe_ocr's ctc_decoder_layer.cpp: probabilities [T, N, C] alone decode to [N, T, 1, 1];
+    with the labels [N, L] and one top, the accuracy blob [1, 2, 1, 1]."""
+    from layer_helpers import tops as layer_tops
+
+    assert layer_tops('type: "CTCGreedyDecoder" bottom: "p" top: "r"', (35, 1, 5530)) == [(1, 35, 1, 1)]
+    assert layer_tops('type: "CTCGreedyDecoder" bottom: "p" bottom: "l" top: "acc"', (35, 8, 5530), (8, 20)) == [
+        (1, 2, 1, 1)]
