@@ -6,6 +6,7 @@ gate) calls :func:`run_check` and reads the :class:`CheckResult`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,7 +118,7 @@ def check_arguments(batch: object, gpus: object) -> None:
         raise CaffememError(f"gpus must be a positive whole number, got {gpus!r}")
 
 
-def run_check(path: str, phase: str | None = None, batch: int | None = None,
+def run_check(path: str | os.PathLike[str], phase: str | None = None, batch: int | None = None,
               inputs: dict[str, tuple[int, ...]] | None = None, stages: tuple[str, ...] = (),
               level: int | None = None, mode: str | None = None, gpus: int = 1, solver_type: str = "SGD",
               mem: str | None = None, device: str | None = None, weights: str | None = None,
@@ -128,6 +129,7 @@ def run_check(path: str, phase: str | None = None, batch: int | None = None,
     With ``text`` the prototxt is that text and ``path`` only names it (and is where a solver's
     relative net paths are looked for). Invalid arguments raise :class:`CaffememError`.
     """
+    path = os.fspath(path)  # a pathlib.Path from a notebook is as good as a string
     check_arguments(batch, gpus)
     chosen_mode = _mode(mode) if mode is not None else None
     phase_id = phase_from_name(phase) if phase else None

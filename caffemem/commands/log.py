@@ -125,7 +125,7 @@ def run_parse_log(path: str | os.PathLike[str], year: int | None = None,
         report = None if progress is None else (lambda done: progress(done, size))
         pieces = parselog.file_pieces(stream.fileno(), size, report)
     else:
-        pieces = read_pieces(stream, progress, size)
+        pieces = read_pieces(stream, progress, size, unprefix=False)  # parse_log.py reads lines as they are
     return ParseLogResult(os.fspath(path), first_year, ParseLog(None, first_year, pieces=pieces), stream)
 
 

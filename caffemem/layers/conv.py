@@ -371,3 +371,237 @@ class Convolution3DLayer(Layer):
         if self.conv3d_param().bias_term:
             out.append(Buffer("bias_multiplier", self.out_spatial, "setup"))
         return out
+
+
+# --- FlowNet's correlations (lmb-freiburg/flownet2) ---------------------------------------------
+
+def _ceil_div(a: int, b: int) -> int:
+    """``ceil((float)a / (float)b)`` as FlowNet computes its output sizes (exact for blob sizes)."""
+    return -(-a // b)
+
+
+@register("Correlation")
+class CorrelationLayer(Layer):
+    """FlowNet's 2-D correlation of two feature maps (``src/caffe/layers/correlation_layer.cpp``/``.cu``).
+
+    Both bottoms [N, C, H, W] (legacy accessors) must agree. With border ``b = max_displacement +
+    (kernel_size - 1) / 2`` and grid radius ``r = max_displacement / stride_2``, the top is
+    [N, (2r + 1)^2, ceil((H + 2 pad - 2b) / stride_1), likewise for W]. No learnable blobs.
+
+    Memory: Reshape makes ``rbot1_``/``rbot2_``, padded channel-last copies of the bottoms
+    [N, H + 2 pad, W + 2 pad, C], which only the GPU forward writes; ``rtopdiff_`` is shaped but never
+    touched. The CPU path is NOT_IMPLEMENTED, so the layer is costed as on the GPU. Backward writes
+    both bottoms' gradients whatever propagate_down says.
+    """
+
+    exact_bottoms = 2
+    exact_tops = 1
+    one_dimensional = False
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        cp = self.param.correlation_param
+        if not cp.HasField("kernel_size"):
+            raise self.fail("Filter kernel_size is not set")
+        if not cp.HasField("max_displacement"):
+            raise self.fail("Max displacement is required.")
+        if cp.kernel_size % 2 == 0:
+            raise self.fail("Odd kernel size required")
+        if self.one_dimensional and not -1 <= cp.single_direction <= 1:
+            raise self.fail("single_direction must be -1 (left), 0 (off), or 1 (right)")
+        if cp.stride_1 == 0 or cp.stride_2 == 0:
+            raise self.fail("stride_1 and stride_2 must be positive (the fork divides by them)")
+        n, c, h, w = legacy4(self, bottoms[0])
+        _, c2, h2, w2 = legacy4(self, bottoms[1])
+        if w != w2:
+            raise self.fail("Both bottom blobs must have same width")
+        if h != h2:
+            raise self.fail("Both bottom blobs must have same height")
+        if c != c2:
+            raise self.fail("Both bottom blobs must have same number of channels")
+        kernel_radius = (cp.kernel_size - 1) // 2
+        border = cp.max_displacement + kernel_radius
+        padded_w = w + 2 * cp.pad
+        radius = cp.max_displacement // cp.stride_2
+        if self.one_dimensional:
+            padded_h = h
+            top_h = _ceil_div(padded_h - 2 * kernel_radius, cp.stride_1)
+            channels = radius + 1 if cp.single_direction else 2 * radius + 1
+        else:
+            padded_h = h + 2 * cp.pad
+            top_h = _ceil_div(padded_h - 2 * border, cp.stride_1)
+            channels = (2 * radius + 1) ** 2
+        top_w = _ceil_div(padded_w - 2 * border, cp.stride_1)
+        if top_w < 1 or top_h < 1:
+            raise self.fail("Correlation cannot be done with current settings. Neighborhood and kernel "
+                            f"don't fit in blob (top {top_h}x{top_w} for bottoms {bottoms[0]})")
+        self.padded = n * padded_h * padded_w * c
+        return [(n, channels, top_h, top_w)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return [Buffer("rbot1", self.padded, "fwd"), Buffer("rbot2", self.padded, "fwd")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return True
+
+
+@register("Correlation1D")
+class Correlation1DLayer(CorrelationLayer):
+    """FlowNet's horizontal correlation (``src/caffe/layers/correlation_layer1d.cpp``/``.cu``), for
+    disparity: only the width is padded and displaced. The top is [N, D, ceil((H - 2k) / stride_1),
+    ceil((W + 2 pad - 2b) / stride_1)] with ``k = (kernel_size - 1) / 2``, ``D = r + 1`` when
+    ``single_direction`` is -1 or 1, else ``2r + 1``. Memory as Correlation's, with ``rbot1_``/``rbot2_``
+    [N, H, W + 2 pad, C] (GPU-only code)."""
+
+    one_dimensional = True
+
+
+# --- Ristretto (pmgysel/caffe): quantized convolutions ---------------------------------------------
+
+def ristretto_precision(layer: Layer) -> None:
+    """Ristretto's constructors refuse a precision they do not know (``Unknown precision mode``)."""
+    precision = layer.param.quantization_param.precision
+    if precision not in caffe_pb2.QuantizationParameter.Precision.values():
+        raise layer.fail(f"Unknown precision mode: {precision}")
+
+
+def quantized_copies(layer: Layer) -> list[Buffer]:
+    """``weights_quantized_``: Ristretto's forward quantizes a copy of every parameter blob (the
+    float blobs stay the learnable ones, so the copies come on top of them); the inputs are
+    quantized in place."""
+    return [Buffer(f"weights_quantized_{i}", count(shape), "fwd") for i, shape in enumerate(layer.blobs)]
+
+
+@register("ConvolutionRistretto")
+class ConvolutionRistrettoLayer(ConvolutionBase):
+    """Ristretto's quantized convolution (``src/caffe/ristretto/layers/conv_ristretto_layer.cpp``):
+    a ``ConvolutionLayer`` built directly, so always Caffe's engine (never cuDNN), with Convolution's
+    shapes and parameters plus the quantized parameter copies (:func:`quantized_copies`)."""
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        ristretto_precision(self)
+        return super().reshape(bottoms)
+
+    def uses_cudnn(self, run: RunInfo) -> bool:
+        return False
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return super().buffers(bottoms, tops, run) + quantized_copies(self)
+
+
+@register("DeconvolutionRistretto")
+class DeconvolutionRistrettoLayer(ConvolutionRistrettoLayer):
+    """Ristretto's quantized deconvolution (``deconv_ristretto_layer.cpp``): Deconvolution's shapes,
+    Caffe's engine, plus the quantized parameter copies."""
+
+    deconv = True
+
+
+# --- DenseBlock (Tongcheng/caffe's memory-efficient DenseNet block, as in senlinuc/caffe_ocr) -----
+
+@register("DenseBlock")
+class DenseBlockLayer(Layer):
+    """A whole DenseNet block in one layer: ``numTransition`` times BN-ReLU-[Conv1x1-BN-ReLU]-Conv3x3,
+    each step appending ``growthRate`` channels (senlinuc/caffe_ocr, ``src/caffe/layers/
+    DenseBlock_layer.cpp``/``.cu``; the OCR fork reads the initial channel count from the bottom,
+    not ``initChannel``).
+
+    Shape: bottom ``[N, C0, H, W]`` (read by index: 4 axes), top ``[N, C0 + T g, H, W]``. The
+    convolutions are always 3x3 with pad 1 and stride 1 (``filter_H``, ``pad_h``, the strides are
+    read but unused). With C_i = C0 + i g, the parameters are, per transition i, the 3x3 filter
+    [g, C_i, 3, 3] (BC: [g, 4g, 3, 3]), BN scale, bias, global mean and variance [1, C_i, 1, 1] each;
+    with ``use_BC`` also the 1x1 filter [4g, C_i, 1, 1] and the bottleneck BN's four [1, 4g, 1, 1]
+    blobs; and one scalar (the moving-average factor). LayerSetUp writes its own param specs (mean,
+    variance and the scalar get lr_mult 0) and CHECK-fails ("Nope") when the prototxt gives any.
+
+    Memory differs by device, because the two paths are separate code:
+
+    - GPU (every non-CPU_ONLY build, at set-up): six shared buffers of the whole output's size
+      (data and gradient after conv, BN and ReLU; eight with dropout) that every transition works
+      in, two cuDNN workspaces of ``workspace_MB`` each, per transition the saved mean and inverse
+      variance [C_i], the final-size mean/variance scratch [C_T] x 2; with BC five [N, 4g, H, W]
+      buffers (six when ultra space efficient) plus, when not, one per transition, and four [4g]
+      per transition. cuDNN's dropout states and reserve spaces (``use_dropout``) are sized by cuDNN
+      and not counted.
+    - CPU (at the first forward): one blob per intermediate of every transition, allocated lazily
+      as Forward and Backward touch them (see :meth:`buffers`); no dropout.
+    """
+
+    exact_bottoms = 1
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        b = bottoms[0]
+        if len(b) != 4:
+            raise self.fail(f"needs a 4-D bottom [N, C, H, W] (it reads shape()[0], [2], [3]); got {b}")
+        dp = self.param.denseblock_param
+        t, g = dp.numTransition, dp.growthRate
+        if t <= 0 or g <= 0:
+            raise self.fail(f"numTransition ({t}) and growthRate ({g}) must be positive")
+        if len(self.param.param):
+            raise self.fail("Nope: DenseBlock sets its own param specs; remove the layer's param { } blocks")
+        n, c0, h, w = b
+        self.dims = (n, c0, h, w, t, g)
+        chans = [c0 + i * g for i in range(t)]
+        bc = dp.use_BC
+        filters: list[Shape] = [(g, 4 * g if bc else c, 3, 3) for c in chans]
+        bn: list[Shape] = [(1, c, 1, 1) for c in chans]
+        blobs = filters + bn * 4
+        if bc:
+            quad: list[Shape] = [(1, 4 * g, 1, 1)] * t
+            blobs += [(4 * g, c, 1, 1) for c in chans] + quad * 4
+        self.blobs = blobs + [(1,)]
+        frozen = (lambda i: 3 * t <= i < 5 * t or i >= 8 * t) if bc else (lambda i: i >= 3 * t)
+        specs = []
+        for i in range(len(self.blobs)):
+            spec = caffe_pb2.ParamSpec()
+            spec.lr_mult = spec.decay_mult = 0.0 if frozen(i) else 1.0
+            specs.append(spec)
+        self.param_specs = specs
+        if dp.use_dropout:
+            self.ctx.warn(f"DenseBlock '{self.name}': use_dropout: cuDNN's dropout states and reserve spaces "
+                          "(GPU) are sized by cuDNN and not counted")
+        return [(n, c0 + t * g, h, w)]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        n, c0, h, w, t, g = self.dims
+        dp = self.param.denseblock_param
+        p = h * w
+        chans = [c0 + i * g for i in range(t)]
+        full = n * (c0 + t * g) * p
+        quad = n * 4 * g * p
+        if run.gpu:
+            shared = (8 if dp.use_dropout else 6) * full
+            out = [Buffer("shared_transition_buffers", shared, "setup"),
+                   Buffer("cudnn_workspaces", 2 * dp.workspace_MB * 1024 * 1024 // 4, "setup"),
+                   Buffer("saved_mean_inv_variance", 2 * sum(chans), "setup"),
+                   Buffer("mean_var_tmp", 2 * (c0 + t * g), "setup")]
+            if dp.use_BC:
+                # ultra space efficient: one more shared 1x1 output; otherwise one per transition
+                bottleneck = 6 if dp.BC_ultra_space_efficient else 5 + t
+                out += [Buffer("bottleneck_buffers", bottleneck * quad, "setup"),
+                        Buffer("bottleneck_stats", t * 4 * 4 * g, "setup")]
+            return out
+        # CPU: merged_conv[0..T] get data in forward (the input copy, then each concatenation);
+        # per transition the BN output and the ReLU output [N, C_i, H, W] and the conv output
+        # [N, g, H, W]; in training the BN's x-hat [N, C_i, H, W] and batch mean/variance [C_i].
+        merged = sum(n * c * p for c in chans) + full
+        steps = sum(2 * n * c * p for c in chans) + t * n * g * p
+        train = run.phase == caffe_pb2.TRAIN
+        stats = sum(n * c * p + 2 * c for c in chans) if train else 0
+        bc_data = t * ((4 if train else 3) * quad + (8 * g if train else 0)) if dp.use_BC else 0
+        out = [Buffer("merged_conv", merged, "fwd"), Buffer("transition_blobs", steps + stats + bc_data, "fwd")]
+        if not train:
+            # [measured from the source] the inference BN allocates two [C] blobs per call and never
+            # frees them: this is one forward's worth; the leak grows with every forward.
+            leak = 2 * sum(chans) + (t * 8 * g if dp.use_BC else 0)
+            out.append(Buffer("inference_bn_leak", leak, "fwd"))
+        # Backward: every blob's gradient (merged_conv[T] first, from the top's), the batch
+        # statistics' gradients, and with BC the four bottleneck blobs' gradients and statistics'.
+        grads = merged + steps + stats + (t * (4 * quad + 8 * g) if dp.use_BC else 0)
+        out.append(Buffer("transition_blobs", grads, "bwd", diff=True))
+        return out
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        """Both Backwards copy the block's input gradient out unconditionally ("always propagate
+        down")."""
+        return True

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from caffemem.layers.python_layers import known_rule
 from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, count, legacy, register
 from caffemem.proto import caffe_pb2
 
+# eric612/MobileNet-YOLO's segmentation fields: any of them set marks its three-top AnnotatedData.
+_YOLO_SEG_FIELDS = ("single_class", "seg_scales", "seg_resize_width", "seg_resize_height")
 # What common example datasets hold, recognised by the source path (an assumption, reported).
 _KNOWN_SOURCES = (("mnist", (1, 28, 28)), ("cifar", (3, 32, 32)))
 _DEFAULT_IMAGE = (3, 256, 256)
@@ -230,11 +233,15 @@ class PythonLayer(Layer):
     """A layer written in Python: never imported or run. Its tops need shapes from the user."""
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        users = [self.ctx.options.inputs.get(top) for top in self.param.top]
+        rule = known_rule(self.param.python_param.module, self.param.python_param.layer)
+        known: list[Shape | None] = []
+        if rule is not None and not all(u is not None for u in users):
+            known = rule(self, bottoms)
         tops: list[Shape | None] = []
-        for top in self.param.top:
-            user = self.ctx.options.inputs.get(top)
+        for k, user in enumerate(users):
             if user is None:
-                tops.append(None)
+                tops.append(known[k] if k < len(known) else None)
                 continue
             tops.append((self.ctx.batch_or(bottoms[0][0] if bottoms and bottoms[0] else 1), *user))
         return tops
@@ -294,7 +301,8 @@ class AnnotatedDataLayer(ForkPrefetchingDataLayer):
 
     def check_counts(self, n_bottoms: int, n_tops: int) -> None:
         super().check_counts(n_bottoms, n_tops)
-        if n_tops == 3:
+        ap = self.param.annotated_data_param
+        if n_tops == 3 and not any(ap.HasField(f) for f in _YOLO_SEG_FIELDS):
             self.choose_variant("SSD+mask variant (three tops: image, boxes, mask)")
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
@@ -312,7 +320,31 @@ class AnnotatedDataLayer(ForkPrefetchingDataLayer):
         sample = self.sized_sample(3, height, width)
         tops: list[Shape | None] = [(batch, *sample)]
         if self.n_tops > 1:
-            tops.append((1, 1, 1, 8))
+            if self.param.annotated_data_param.yolo_data_type == 1:
+                # eric612/MobileNet-YOLO's darknet-style labels: up to 300 [class, x, y, w, h] boxes a
+                # sample, the batch first (annotated_data_layer.cpp), which its Yolov3 loss reads.
+                tops.append((batch, 1, 300, 5))
+            else:
+                tops.append((1, 1, 1, 8))
+        ap = self.param.annotated_data_param
+        if self.n_tops > 2 and any(ap.HasField(f) for f in _YOLO_SEG_FIELDS):
+            self.choose_variant("MobileNet-YOLO segmentation variant (third top: segmentation labels)")
+            # annotated_data_layer.cpp: [batch, classes (1 with single_class), H/seg_scales,
+            # W/seg_scales], or the fork's seg_resize_width then seg_resize_height (in that order).
+            classes = 1 if ap.single_class else None
+            if classes is None:
+                user = self.user_sample_shape(2)
+                if user is None:
+                    raise self.fail("single_class: false takes the class count from the label map file, which "
+                                    f"caffemem does not read: give --input {self.param.top[2]}=C,H,W")
+                tops.append((batch, *user))
+                return tops
+            if ap.seg_resize_width and ap.seg_resize_height:
+                tops.append((batch, classes, ap.seg_resize_width, ap.seg_resize_height))
+            else:
+                scale = ap.seg_scales or 1
+                tops.append((batch, classes, sample[1] // scale, sample[2] // scale))
+            return tops
         if self.n_tops > 2:
             # The mask top of the SSD+mask ports: its shape is in the data; one mask plane per image
             # at the image's size is assumed unless --input gives it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, canonical_axis, count, register
+from caffemem.proto import caffe_pb2
 
 
 @register("InnerProduct")
@@ -85,3 +86,20 @@ class MarginInnerProductLayer(Layer):
         extra = {0: 0, 1: 1, 2: 4, 3: 5}[self.param.margin_inner_product_param.type]
         return [Buffer("x_norm", self.outer, "fwd"), Buffer("sign0_cos_theta", 2 * t, "fwd")] + \
             ([Buffer("margin_terms", extra * t, "fwd")] if extra else [])
+
+
+@register("FcRistretto")
+class FcRistrettoLayer(InnerProductLayer):
+    """Ristretto's quantized InnerProduct (pmgysel/caffe, ``src/caffe/ristretto/layers/fc_ristretto_layer.cpp``):
+    InnerProduct's shapes and parameters, plus ``weights_quantized_``, a quantized copy of each
+    parameter blob written in every forward (the input is quantized in place)."""
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        precision = self.param.quantization_param.precision
+        if precision not in caffe_pb2.QuantizationParameter.Precision.values():
+            raise self.fail(f"Unknown precision mode: {precision}")
+        return super().reshape(bottoms)
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        copies = [Buffer(f"weights_quantized_{i}", count(shape), "fwd") for i, shape in enumerate(self.blobs)]
+        return super().buffers(bottoms, tops, run) + copies

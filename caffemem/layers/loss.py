@@ -412,7 +412,7 @@ class CTCGreedyDecoderLayer(Layer):
     bottoms) scores [N, 1, 1, 1], or (three bottoms) accuracy [1, 1, 1, 1] / scores and accuracy.
     Decoding works in host vectors; no backward."""
 
-    min_bottoms = 2
+    min_bottoms = 1
     max_bottoms = 3
     min_tops = 1
     max_tops = 3
@@ -428,6 +428,16 @@ class CTCGreedyDecoderLayer(Layer):
         if len(probs) < 3:
             raise self.fail(f"probabilities must be [T, N, C], got {probs}")
         t, n = probs[0], probs[1]
+        # senlinuc/caffe_ocr's ctc_decoder_layer.cpp: one bottom decodes (sequences [N, T, 1, 1]);
+        # two bottoms and one top (probabilities, labels [N, ...]) give the accuracy [1, 2, 1, 1].
+        if len(bottoms) == 1:
+            if self.n_tops != 1:
+                raise self.fail("one bottom (the OCR fork's decoder) gives one top")
+            self.choose_variant("OCR variant (one bottom: decoded sequences)")
+            return [(n, t, 1, 1)]
+        if len(bottoms) == 2 and self.n_tops == 1 and bottoms[1] and bottoms[1][0] == n != t:
+            self.choose_variant("OCR variant (probabilities and labels: accuracy)")
+            return [(1, 2, 1, 1)]
         if len(bottoms) == 2 and self.n_tops > 2:
             raise self.fail("only two tops with two bottoms: sequences, scores")
         tops: list[Shape | None] = [(n, t, 1, 1)]
@@ -436,3 +446,139 @@ class CTCGreedyDecoderLayer(Layer):
         elif self.n_tops == 3:
             tops += [(n, 1, 1, 1), (1, 1, 1, 1)]
         return tops
+
+
+# --- FlowNet / FlowNet2 ------------------------------------------------------------------------------
+
+@register("L1Loss")
+class L1LossLayer(Layer):
+    """FlowNet's flow loss (lmb-freiburg/flownet2, ``src/caffe/layers/l1loss_layer.cpp``/``.cu``):
+    the L1 norm of bottom 0 (one bottom) or of bottom 0 - bottom 1 (two, through an internal
+    Eltwise, so they must have one shape), or with ``l2_per_location`` the summed per-pixel L2 norm
+    (internal Power, 1x1 Convolution and Power layers). Scalar top; GPU-only code (the CPU path is
+    NOT_IMPLEMENTED), so costed as on the GPU.
+
+    Memory, all bottom-sized unless noted: ``diff_`` (two bottoms; data in forward, gradient in
+    backward), ``mask_``, ``sign_`` (filled in Reshape with ``l2_per_location``, else in forward).
+    With ``l2_per_location``: the squares' data and gradient, the channel sum and the square root
+    ([N, 1, H, W], data and gradient each), ``plateau_l2_`` ([N, 1, H, W], with ``plateau`` > 0), and
+    the summing convolution's weight [1, C, 1, 1], bias and ``bias_multiplier`` [H * W] (set up at
+    once; their gradients in backward; not learnable parameters of the net).
+    """
+
+    min_bottoms = 1
+    max_bottoms = 2
+    exact_tops = 1
+    auto_top_blobs = True
+    is_loss = True
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        if len(bottoms) == 2 and bottoms[0] != bottoms[1]:
+            raise self.fail(f"the internal Eltwise needs bottoms of one shape ({bottoms[0]} vs {bottoms[1]})")
+        return [()]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        lp = self.param.l1_loss_param
+        pred = bottoms[0]
+        n = count(pred)
+        out: list[Buffer] = []
+        if len(bottoms) == 2:
+            out += [Buffer("diff", n, "fwd"), Buffer("diff", n, "bwd", diff=True)]
+        out.append(Buffer("mask", n, "fwd"))
+        if not lp.l2_per_location:
+            return out + [Buffer("sign", n, "fwd")]
+        num, channels = legacy4(self, pred)[:2]
+        per_pixel = n // max(1, channels)  # [N, 1, H, W]
+        spatial = per_pixel // max(1, num)
+        out += [Buffer("sign", n, "setup"),
+                Buffer("square_output", n, "fwd"), Buffer("square_output", n, "bwd", diff=True),
+                Buffer("sum_output", per_pixel, "fwd"), Buffer("sum_output", per_pixel, "bwd", diff=True),
+                Buffer("sqrt_output", per_pixel, "fwd"), Buffer("sqrt_output", per_pixel, "bwd", diff=True),
+                Buffer("sum_weights", channels + 1, "setup"), Buffer("sum_weights", channels + 1, "bwd", diff=True),
+                Buffer("sum_bias_multiplier", spatial, "setup")]
+        if lp.plateau > 0:
+            out.append(Buffer("plateau_l2", per_pixel, "fwd"))
+        return out
+
+
+@register("FocalLoss")
+class FocalLossLayer(SoftmaxWithLossLayer):
+    """Softmax focal loss (chuanqi305/FocalLoss, ``focal_loss_layer.cpp``/``.cu``): SoftmaxWithLoss
+    with each term weighted by alpha (1 - p_t)^gamma.
+
+    Two bottoms exactly (it keeps ``LossLayer``'s count), one or two tops (loss, probabilities).
+    Labels are counted along ``focal_loss_param.axis``; the internal Softmax is built from a copy of
+    the layer's own parameter, so ``softmax_param.axis`` (and engine) steer it. Memory is
+    SoftmaxWithLoss's: ``prob_`` (its diff filled at set-up through the copied loss weight), the
+    softmax's scratch, and on the GPU a forward that uses bottom 0's diff and ``prob_``'s diff as
+    loss and count scratch.
+    """
+
+    min_bottoms = None
+    max_bottoms = None
+    exact_bottoms = 2
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        pred, label = bottoms[0], bottoms[1]
+        if pred[:1] != label[:1]:
+            raise self.fail(f"the data and label should have the same first dimension ({pred} vs {label})")
+        axis = canonical_axis(self.param.focal_loss_param.axis, len(pred), self.name)
+        self.axis = canonical_axis(self.param.softmax_param.axis, len(pred), self.name)
+        if count(pred[:axis]) * count(pred[axis + 1:]) != count(label):
+            raise self.fail(f"Number of labels must match number of predictions; e.g., if softmax axis == 1 "
+                            f"and prediction shape is (N, C, H, W), label count (number of labels) must be "
+                            f"N*H*W (prediction {pred}, label {label})")
+        return [()] + ([pred] if self.n_tops > 1 else [])
+
+
+@register("WarpCTCLoss")
+class WarpCTCLossLayer(LossLayer):
+    """warp-ctc's CTC loss as the OCR fork wraps it (senlinuc/caffe_ocr, ``warp_ctc_loss_layer.cpp``
+    /``.cu``). Bottom 0 holds activations [T, N, C, 1] (legacy accessors: num, channels, height; the
+    width must be 1); the others are, by count: 2, labels [N, L] (blank-padded); 3, sequence
+    indicators [T, N] and labels [., N]; 4, sequence lengths [N], label lengths [N], labels [., N].
+
+    Forward writes the gradient into bottom 0's diff (``compute_ctc_loss``), so a net that never
+    runs backward allocates it too. The layer keeps warp-ctc's workspace (``workspace_``, grown,
+    never shrunk): [estimate] its size depends on the labels' lengths, so it is taken with the
+    longest possible label (L, or T without a label width) in warp-ctc's host formula, per sequence
+    C + (2L+1)(T + 5) floats plus C T for the probabilities; the GPU path's workspace (another
+    formula) is costed the same way.
+    """
+
+    exact_bottoms = None
+    min_bottoms = 2
+    max_bottoms = 4
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        t, n, c, w = legacy4(self, bottoms[0])
+        if w != 1:
+            raise self.fail(f"activations must be [T, N, C, 1]; width is {w} ({bottoms[0]})")
+        if len(bottoms) == 2:
+            if legacy4(self, bottoms[1])[0] != n:
+                raise self.fail(f"labels {bottoms[1]} must have one row per sequence ({n})")
+            labels = legacy4(self, bottoms[1])[1]
+        elif len(bottoms) == 3:
+            ind, lab = legacy4(self, bottoms[1]), legacy4(self, bottoms[2])
+            if ind[0] != t or ind[1] != n or lab[1] != n:
+                raise self.fail(f"sequence indicators {bottoms[1]} must be [{t}, {n}] and labels {bottoms[2]} "
+                                f"[., {n}]")
+            labels = t
+        else:
+            if count(bottoms[1]) != n or count(bottoms[2]) != n or legacy4(self, bottoms[3])[1] != n:
+                raise self.fail(f"sequence and label lengths must hold {n} values and labels be [., {n}]")
+            labels = legacy4(self, bottoms[3])[0]
+        self.dims = (t, n, c, labels)
+        return [()]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return bottom_index == 0
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        t, n, c, labels = self.dims
+        s = 2 * labels + 1
+        workspace = n * (c + s * t + s + 3 * s) + c * t * n
+        out = [Buffer("ctc_workspace", workspace, "fwd")]
+        if not run.backward:  # the forward's gradient (counted via writes_bottom_diff in backward)
+            out.append(Buffer("gradients", count(bottoms[0]), "fwd", diff=True, category=C.ACTIVATION_GRADIENTS))
+        return out

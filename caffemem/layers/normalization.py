@@ -7,7 +7,10 @@ shapes and allocations were read from.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from caffemem.layers.registry import Buffer, Layer, RunInfo, Shape, canonical_axis, count, legacy, legacy4, register
+from caffemem.modes import Mode
 from caffemem.proto import caffe_pb2
 
 
@@ -293,3 +296,44 @@ class NormalizeLayer(Layer):
         """Both Backward paths take ``mutable_*_diff`` of the bottom before testing ``propagate_down``."""
         return True
 
+
+
+# --- FlowNet2 and Ristretto -------------------------------------------------------------------------
+
+@register("ChannelNorm")
+class ChannelNormLayer(Layer):
+    """FlowNet2's per-pixel L2 norm across channels (lmb-freiburg/flownet2,
+    ``src/caffe/layers/channel_norm_layer.cpp``/``.cu``): [N, C, H, W] to [N, 1, H, W] (legacy
+    accessors). Its header allows more bottoms but Reshape CHECKs exactly one. No blobs of its own;
+    both backward paths write the bottom's gradient whatever propagate_down says (the GPU one even
+    hands host pointers to its kernel, a fork bug that caffemem does not model)."""
+
+    min_bottoms = 1
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        if len(bottoms) != 1:
+            raise self.fail(f"takes one input blob (Reshape's CHECK), got {len(bottoms)}")
+        n, _, h, w = legacy4(self, bottoms[0])
+        return [(n, 1, h, w)]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return True
+
+
+@register("LRNRistretto")
+class LRNRistrettoLayer(LRNLayer):
+    """Ristretto's minifloat LRN (pmgysel/caffe, ``src/caffe/ristretto/layers/lrn_ristretto_layer.cpp``/``.cu``):
+    LRN's shapes, built directly as Caffe's LRNLayer (never cuDNN). Only MINIFLOAT precision and
+    ACROSS_CHANNELS are implemented, and only on the GPU (the CPU paths are fatal), so it is costed
+    as Caffe's GPU LRN: the ``scale_`` blob."""
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        if self.param.quantization_param.precision != caffe_pb2.QuantizationParameter.MINIFLOAT:
+            raise self.fail("LRN layer only supports minifloat")
+        if self.within_channel():
+            raise self.fail("Unsupported normalization region: WITHIN_CHANNEL (Ristretto's LRN)")
+        return super().reshape(bottoms)
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        return super().buffers(bottoms, tops, replace(run, mode=Mode.GPU, cudnn=False))

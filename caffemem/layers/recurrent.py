@@ -10,7 +10,7 @@ outer tops alone, and the inner net's activations are recorded separately on the
 
 from __future__ import annotations
 
-from caffemem.layers.registry import INTERNAL, Buffer, Layer, RunInfo, SetupContext, Shape, count, register
+from caffemem.layers.registry import INTERNAL, Buffer, Layer, RunInfo, SetupContext, Shape, count, legacy, register
 from caffemem.proto import caffe_pb2
 
 
@@ -239,3 +239,161 @@ class MaskLayer(Layer):
         mp = self.param.mask_param
         return [(mp.height, mp.width)]
 
+
+
+# --- CRF-as-RNN (torrvision/crfasrnn) ------------------------------------------------------------
+
+#: Points of a permutohedral lattice per pixel, at most: each pixel splats onto d + 1 lattice
+#: vertices, so a lattice over P pixels in d dimensions has at most (d + 1) P points. How many it
+#: really has depends on the features (for the bilateral lattice: the image's colours).
+def lattice_elements(dims: int, pixels: int) -> int:
+    """4-byte elements a ``ModifiedPermutohedral`` keeps after ``init`` (the fork's non-SSE build):
+    ``offset_``, ``rank_`` and ``barycentric_`` of (d + 1) P each, and ``blur_neighbors_`` of
+    (d + 1) M pairs of ints, with M lattice points taken at their upper bound (d + 1) P."""
+    fixed = 3 * (dims + 1) * pixels
+    points = (dims + 1) * pixels  # [upper bound] depends on the data
+    return fixed + 2 * (dims + 1) * points
+
+
+@register("MultiStageMeanfield")
+class MultiStageMeanfieldLayer(Layer):
+    """CRF-as-RNN's mean-field inference (torrvision/crfasrnn's caffe submodule,
+    ``src/caffe/layers/multi_stage_meanfield.cpp`` and ``meanfield_iteration.cpp``).
+
+    Bottoms: unaries [N, C, H, W], the first softmax input (same shape) and the RGB image
+    [N, 3, H, W]; the top has the unaries' shape. Learnable: spatial and bilateral kernel weights and
+    the compatibility matrix, [1, 1, C, C] each (LayerSetUp reads ``spatial.par`` and
+    ``bilateral.par`` from the working directory to fill them). ``num_iterations`` must exceed 1.
+
+    Memory (E = N C H W, P = H W, T iterations). The layer keeps T - 1 iteration outputs (E each,
+    gradients too in backward), an internal Split whose T tops share the unaries' data but each get
+    an E gradient, ``spatial_norm_``/``norm_feed_`` [P], ``bilateral_kernel_buffer_`` [5 P] and
+    ``bilateral_norms_`` [N P]. Each iteration holds ``prob_``, ``spatial_out_blob_``,
+    ``bilateral_out_blob_``, ``message_passing_`` and ``pairwise_`` (E each, data in forward, gradients
+    in backward), its copy of the three C x C parameters (and their gradients), and an internal
+    Softmax's ``scale_`` [N P] and ``sum_multiplier_`` [C]. The permutohedral lattices (one spatial
+    one over 2-D positions, one bilateral per image over 5-D position and colour) are
+    [estimate]d at their upper bound (:func:`lattice_elements`): their size depends on the image.
+    The fork has only a CPU implementation, so on GPU runs all of this is host memory; the filter
+    passes' transient arrays (2 (M + 2) C floats per call) are not counted.
+    """
+
+    exact_bottoms = 3
+    exact_tops = 1
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        mp = self.param.multi_stage_meanfield_param
+        if mp.num_iterations <= 1:
+            raise self.fail(f"Number of iterations must be greater than 1 (got {mp.num_iterations})")
+        n, c, h, w = (legacy(bottoms[0], i) for i in range(4))
+        if len(bottoms[0]) > 4:
+            raise self.fail(f"cannot use legacy accessors on a {len(bottoms[0])}-D blob {bottoms[0]}")
+        if count(bottoms[1]) != count(bottoms[0]):
+            raise self.fail(f"the softmax input {bottoms[1]} must match the unaries {bottoms[0]}")
+        rgb = bottoms[2]
+        if legacy(rgb, 0) < n or count(rgb[1:]) < 3 * h * w:
+            raise self.fail(f"the image {rgb} must hold 3 channels of {h}x{w} for each of {n} unaries")
+        self.blobs = [(1, 1, c, c)] * 3
+        self.dims = (n, c, h, w)
+        self.ctx.warn(f"MultiStageMeanfield '{self.name}': permutohedral lattice memory depends on the "
+                      "image; counted at its upper bound (d + 1 lattice points per pixel)")
+        return [(n, c, h, w)]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        # The Split's backward writes the unaries' gradient and the first iteration's Softmax the
+        # softmax input's, whatever propagate_down says; the image gets none.
+        return bottom_index < 2
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        n, c, h, w = self.dims
+        iters = self.param.multi_stage_meanfield_param.num_iterations
+        e, p = n * c * h * w, h * w
+        return [
+            Buffer("spatial_norm_and_feed", 2 * p, "setup"),
+            Buffer("bilateral_kernel_buffer", 5 * p, "setup"),
+            Buffer("spatial_lattice", lattice_elements(2, p), "setup"),
+            Buffer("bilateral_norms", n * p, "fwd"),
+            Buffer("bilateral_lattices", n * lattice_elements(5, p), "fwd"),
+            Buffer("iteration_outputs", (iters - 1) * e, "fwd"),
+            Buffer("iteration_outputs", (iters - 1) * e, "bwd", diff=True),
+            Buffer("split_tops", iters * e, "bwd", diff=True),
+            Buffer("iteration_blobs", iters * 5 * e, "fwd"),
+            Buffer("iteration_blobs", iters * 5 * e, "bwd", diff=True),
+            Buffer("iteration_params", iters * 3 * c * c, "fwd"),
+            Buffer("iteration_params", iters * 3 * c * c, "bwd", diff=True),
+            Buffer("softmax_scale", iters * n * p, "fwd"),
+            Buffer("softmax_sum_multiplier", iters * c, "setup"),
+        ]
+
+
+# --- Junhyuk Oh's LSTM ("Lstm": junhyukoh/caffe-lstm, senlinuc/caffe_ocr) -------------------------
+
+@register("Lstm")
+class JunhyukLstmLayer(Layer):
+    """Junhyuk Oh's single-layer LSTM, a hand-written layer (no unrolled net), as two forks build it.
+
+    - senlinuc/caffe_ocr (``src/caffe/layers/lstm_layer_Junhyuk.cpp``/``.cu``, the file its project
+      compiles): bottom ``x [T, N, I, ...]`` read through ``shape(0..2)`` (so x needs 3 axes and
+      only axis 2 is the input size), top ``[T, N, H]``; ``lstm_param.batch_size`` is ignored.
+    - junhyukoh/caffe-lstm (``src/caffe/layers/lstm_layer.cpp``): N is ``lstm_param.batch_size``,
+      the bottom is ``[T*N, ...]`` (``I = count / num``; ``num`` must divide by N), top ``[T*N, H]``.
+
+    A bottom of fewer than 3 axes, or an explicit ``batch_size``, means caffe-lstm's layer (the
+    OCR fork's would fail its axis CHECK and ignores the field); otherwise the OCR fork's. An
+    optional second bottom is the per-step continuation ("clip", one value per row).
+
+    Parameters: ``W_x [4H, I]``, ``W_h [4H, H]``, ``b [4H]``. Internal blobs (E = T N H, S = N H),
+    the same on CPU and GPU: ``bias_multiplier_`` [T N] filled in Reshape; in forward ``pre_gate_``
+    and ``gate_`` [T, N, 4, H] each, ``cell_`` [T, N, H], ``c_0_``, ``h_0_``, ``c_T_``, ``h_T_`` [N, H]
+    and ``h_to_gate_`` [N, 4, H]; in backward the diffs of ``pre_gate_``, ``gate_``, ``cell_``,
+    ``c_T_`` (read as the carried-in cell gradient), ``h_0_`` and ``c_0_``, and ``h_to_h_``'s data
+    [N, H]. ``top_`` shares the top's data and diff, so it costs nothing more.
+    """
+
+    min_bottoms = 1
+    max_bottoms = 2
+    exact_tops = 1
+
+    def allow_force_backward(self, bottom_index: int) -> bool:
+        return bottom_index == 0  # the clip input is never differentiated
+
+    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
+        lp = self.param.lstm_param
+        x = bottoms[0]
+        h = lp.num_output
+        if h <= 0:
+            raise self.fail("lstm_param.num_output must be positive")
+        if len(x) < 3 or lp.HasField("batch_size"):
+            self.choose_variant("caffe-lstm variant ([T*N, ...] input, N = lstm_param.batch_size)")
+            n = lp.batch_size
+            num = legacy(x, 0)
+            if n <= 0 or num % n:
+                raise self.fail(f"Input size should be multiple of batch size ({num} rows, batch_size {n})")
+            t = num // n
+            i = count(x) // num if num else 0
+            top: Shape = (t * n, h)
+        else:
+            self.choose_variant("caffe_ocr variant ([T, N, I] input)")
+            t, n, i = x[0], x[1], x[2]
+            top = (t, n, h)
+        if len(bottoms) > 1 and count(bottoms[1]) != t * n:
+            self.ctx.warn(f"layer '{self.name}' (Lstm): the clip input {bottoms[1]} should hold one value per "
+                          f"(timestep, stream), {t * n}; the fork reads it unchecked")
+        self.T, self.N, self.H = t, n, h
+        self.blobs = [(4 * h, i), (4 * h, h), (4 * h,)]
+        return [top]
+
+    def buffers(self, bottoms: list[Shape], tops: list[Shape], run: RunInfo) -> list[Buffer]:
+        e, s = self.T * self.N * self.H, self.N * self.H
+        return [Buffer("bias_multiplier", self.T * self.N, "setup"),
+                Buffer("pre_gate_and_gate", 8 * e, "fwd"),
+                Buffer("cell", e, "fwd"),
+                Buffer("c_0_h_0_c_T_h_T", 4 * s, "fwd"),
+                Buffer("h_to_gate", 4 * s, "fwd"),
+                Buffer("pre_gate_and_gate", 8 * e, "bwd", diff=True),
+                Buffer("cell", e, "bwd", diff=True),
+                Buffer("c_T_h_0_c_0", 3 * s, "bwd", diff=True),
+                Buffer("h_to_h", s, "bwd")]
+
+    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
+        return bottom_index == 0 and run.propagate_down[0]

@@ -156,6 +156,10 @@ class Layer:
     forbid_inplace: ClassVar[bool] = False
     #: Data layers: their tops come from storage, not computation, and never need backward.
     is_data: ClassVar[bool] = False
+    #: FlowNet's Caffe lets a layer refuse backward (``Layer::AllowBackward``): ``Net::Init`` then
+    #: marks it as needing no backward whatever its bottoms need, so its tops need none either (its
+    #: Resample and Downsample do this). BVLC layers all allow it.
+    allow_backward: ClassVar[bool] = True
 
     def __init__(self, param: caffe_pb2.LayerParameter, ctx: SetupContext) -> None:
         self.param = param

@@ -71,6 +71,14 @@ class Fork(StrEnum):
     HED = "HED (s9xie/hed)"
     C3D_SSD = "C3D (facebookarchive/C3D) / SSD (weiliu89/caffe)"
     OCR = "CTC / OCR forks (warp-ctc ports)"
+    FLOWNET = "FlowNet / FlowNet2 (lmb-freiburg/flownet, lmb-freiburg/flownet2)"
+    FLOWNET2 = "FlowNet2 (lmb-freiburg/flownet2)"
+    CRFASRNN = "CRF-as-RNN (torrvision/crfasrnn)"
+    STN = "spatial transformer (daerduoCarey/SpatialTransformerLayer)"
+    RISTRETTO = "Ristretto (pmgysel/caffe)"
+    JUNHYUK_LSTM = "Junhyuk Oh's LSTM (junhyukoh/caffe-lstm, senlinuc/caffe_ocr)"
+    DENSEBLOCK = "memory-efficient DenseBlock (Tongcheng/caffe, senlinuc/caffe_ocr)"
+    FOCAL_LOSS = "focal loss ports (chuanqi305/FocalLoss)"
 
 
 #: Every layer type BVLC Caffe registers (``REGISTER_LAYER_CLASS`` / ``REGISTER_LAYER_CREATOR`` at
@@ -194,11 +202,27 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("ConvolutionDeeplab", Fork.DEEPLAB,
           onnx=_NOT_LISTED, pytorch="y: nn.Conv2d(dilation=hole)", opencv=_NOT_LISTED),
     _card("Convolution3D", Fork.C3D, onnx=_NOT_LISTED, pytorch="y: nn.Conv3d", opencv=_NOT_LISTED),
+    _card("Correlation", Fork.FLOWNET,
+          onnx=_NOT_LISTED, pytorch="n: no torch op (spatial-correlation-sampler or a hand-written kernel)",
+          opencv=_NOT_LISTED),
+    _card("Correlation1D", Fork.FLOWNET2,
+          onnx=_NOT_LISTED, pytorch="n: no torch op; shifted products along the width by hand", opencv=_NOT_LISTED),
+    _card("ConvolutionRistretto", Fork.RISTRETTO,
+          onnx=_NOT_LISTED, pytorch="~: nn.Conv2d with fake quantization of inputs, weights and outputs",
+          opencv=_NOT_LISTED),
+    _card("DeconvolutionRistretto", Fork.RISTRETTO,
+          onnx=_NOT_LISTED, pytorch="~: nn.ConvTranspose2d with fake quantization", opencv=_NOT_LISTED),
+    _card("DenseBlock", Fork.DENSEBLOCK,
+          onnx=_NOT_LISTED,
+          pytorch="~: a torchvision DenseNet _DenseBlock (BN-ReLU-[1x1]-3x3 convs, torch.cat); unpack the blobs",
+          opencv=_NOT_LISTED),
     # --- inner_product.py ------------------------------------------------------------------------
     _card("InnerProduct", BVLC, onnx="y", pytorch="y: nn.Linear (after flattening from the Caffe axis)", opencv="y"),
     _card("Embed", BVLC, onnx="n: neither caffe2onnx nor MMdnn", pytorch="y: nn.Embedding", opencv="n: no layer"),
     _card("MarginInnerProduct", Fork.FACE,
           onnx=_NOT_LISTED, pytorch="n: margin-based classifier written by hand", opencv=_NOT_LISTED),
+    _card("FcRistretto", Fork.RISTRETTO,
+          onnx=_NOT_LISTED, pytorch="~: nn.Linear with fake quantization", opencv=_NOT_LISTED),
     # --- pooling.py ------------------------------------------------------------------------------
     _card("Pooling", BVLC,
           onnx="y", pytorch="~: nn.MaxPool2d/AvgPool2d with ceil_mode=True; STOCHASTIC pooling has no op", opencv="y"),
@@ -228,6 +252,10 @@ _ROWS: tuple[TypeCard, ...] = (
           onnx=_NOT_LISTED, pytorch="y: nn.BatchNorm2d (SegNet: scale and shift only)", opencv=_NOT_LISTED),
     _card("Normalize", Fork.SSD,
           onnx="y: caffe2onnx", pytorch="~: F.normalize(dim=1) times a learned per-channel scale", opencv="y"),
+    _card("ChannelNorm", Fork.FLOWNET2,
+          onnx=_NOT_LISTED, pytorch="y: torch.linalg.vector_norm(dim=1, keepdim=True)", opencv=_NOT_LISTED),
+    _card("LRNRistretto", Fork.RISTRETTO,
+          onnx=_NOT_LISTED, pytorch="~: nn.LocalResponseNorm with minifloat fake quantization", opencv=_NOT_LISTED),
     # --- neuron.py -------------------------------------------------------------------------------
     _card("ReLU", BVLC, onnx="y", pytorch="y: nn.ReLU / nn.LeakyReLU (negative_slope)", opencv="y"),
     _card("Sigmoid", BVLC, onnx="y", pytorch="y: nn.Sigmoid", opencv="y"),
@@ -306,6 +334,17 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("Reverse", Fork.OCR,
           onnx=_NOT_LISTED, pytorch="~: torch.flip (the indicator form reverses each sequence within its length)",
           opencv=_NOT_LISTED),
+    _card("Resample", Fork.FLOWNET,
+          onnx=_NOT_LISTED, pytorch="~: F.interpolate (FlowNet's antialiasing differs)", opencv=_NOT_LISTED),
+    _card("Downsample", Fork.FLOWNET,
+          onnx=_NOT_LISTED, pytorch="~: F.interpolate / F.adaptive_avg_pool2d (area filter)", opencv=_NOT_LISTED),
+    _card("FlowWarp", Fork.FLOWNET2,
+          onnx=_NOT_LISTED, pytorch="~: F.grid_sample on a base grid plus the flow", opencv=_NOT_LISTED),
+    _card("Accum", Fork.FLOWNET2,
+          onnx=_NOT_LISTED, pytorch="~: nearest F.interpolate of each input, then torch.cat", opencv=_NOT_LISTED),
+    _card("SpatialTransformer", Fork.STN,
+          onnx=_NOT_LISTED, pytorch="y: F.affine_grid + F.grid_sample (mind the fork's x/y order)",
+          opencv=_NOT_LISTED),
     # --- recurrent.py ----------------------------------------------------------------------------
     _card("LSTM", BVLC,
           onnx="n: neither caffe2onnx nor MMdnn",
@@ -317,8 +356,14 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("LSTMUnit", BVLC,
           onnx="n: neither caffe2onnx nor MMdnn", pytorch="~: nn.LSTMCell with Caffe's gate order",
           opencv="n: no layer"),
+    _card("Lstm", Fork.JUNHYUK_LSTM,
+          onnx=_NOT_LISTED, pytorch="~: nn.LSTM (gate order i,f,o,g; the clip input resets the state)",
+          opencv=_NOT_LISTED),
     _card("Mask", Fork.LSTM_CF,
           onnx=_NOT_LISTED, pytorch="~: a constant continuation tensor for the LSTM", opencv=_NOT_LISTED),
+    _card("MultiStageMeanfield", Fork.CRFASRNN,
+          onnx=_NOT_LISTED, pytorch="n: no op; a permutohedral-lattice CRF (e.g. a CRF-RNN port) by hand",
+          opencv=_NOT_LISTED),
     # --- loss.py ---------------------------------------------------------------------------------
     _card("Softmax", BVLC, onnx="y", pytorch="y: nn.Softmax", opencv="y"),
     _card("SoftmaxWithLoss", BVLC, training_only=LOSS_LAYER),
@@ -335,6 +380,9 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("SoftmaxWithLossOHEM", Fork.RFCN, training_only=LOSS_LAYER),
     _card("SmoothL1LossOHEM", Fork.RFCN, training_only=LOSS_LAYER),
     _card("CTCLoss", Fork.OCR, training_only=LOSS_LAYER),
+    _card("WarpCTCLoss", Fork.OCR, training_only=LOSS_LAYER),
+    _card("L1Loss", Fork.FLOWNET, training_only=LOSS_LAYER),
+    _card("FocalLoss", Fork.FOCAL_LOSS, training_only=LOSS_LAYER),
     _card("CTCGreedyDecoder", Fork.OCR,
           onnx=_NOT_LISTED, pytorch="~: argmax over classes, then drop repeats and blanks by hand",
           opencv=_NOT_LISTED),
@@ -367,7 +415,6 @@ _ROWS: tuple[TypeCard, ...] = (
     _card("PSROIAlign", Fork.MASK_RCNN,
           onnx=_NOT_LISTED, pytorch="y: torchvision.ops.ps_roi_align", opencv=_NOT_LISTED),
     _card("NormalizeFace", Fork.FACE, onnx=_NOT_LISTED, pytorch="y: F.normalize", opencv=_NOT_LISTED),
-    _card("WarpCTCLoss", Fork.OCR, training_only=LOSS_LAYER),
 )
 
 
@@ -401,7 +448,8 @@ def data_layer_sources() -> dict[str, str]:
 
 #: Caffe's source files whose names do not spell their type (``conv_layer.cpp`` is Convolution).
 _FILE_STEMS = {"conv": "Convolution", "deconv": "Deconvolution", "softmax_loss": "SoftmaxWithLoss",
-               "lcn": "LRN"}
+               "lcn": "LRN", "st": "SpatialTransformer", "conv_ristretto": "ConvolutionRistretto",
+               "deconv_ristretto": "DeconvolutionRistretto"}
 _ENGINE_PREFIXES = ("cudnn_", "mkldnn_", "mkl_", "nccl_")
 
 

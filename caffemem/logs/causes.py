@@ -44,6 +44,8 @@ _FRAME_PLACES: list[tuple[re.Pattern[str], Stage | None, str | None]] = [
     (re.compile(r"::Snapshot|SnapshotTo|SnapshotSolverState|ToProto\("), Stage.TRAIN, "snapshot"),
     (re.compile(r"CopyTrainedLayersFrom|ReadNetParamsFromBinaryFile|ReadProtoFromBinaryFile"), Stage.SETUP,
      "loading weights"),
+    (re.compile(r"Solver<[^>]*>::(?:Init|Solver|CheckSnapshotWritePermissions)\(|Solver<[^>]*>::Restore|"
+                r"SolverRegistry"), Stage.SETUP, "solver set-up"),
     (re.compile(r"::(?:LayerSetUp|SetUp|Init|InitTrainNet|InitTestNets?)\(|caffe::Net<[^>]*>::Net\("), Stage.SETUP,
      "set-up"),
     (re.compile(r"::(?:ApplyUpdate|ComputeUpdateValue|Update|Regularize|Normalize|ClipGradients)\("), None, "update"),

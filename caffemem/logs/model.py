@@ -153,7 +153,8 @@ class RunEnd:
         """The place as the stack trace shows it (a fragment without the lines that would say)."""
         step = self.step
         if self.phase == Stage.SETUP:
-            text = "while loading the weights file" if step == "loading weights" else "during a net's set-up"
+            text = {"loading weights": "while loading the weights file",
+                    "solver set-up": "while the solver was set up"}.get(step or "", "during a net's set-up")
         elif self.phase == Stage.TEST:
             in_pass = step in ("forward pass", "backward pass")
             text = f"in the {step} of a test pass" if in_pass else "during a test pass"

@@ -20,6 +20,7 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import BinaryIO
 
 from caffemem.errors import CaffememError
@@ -51,12 +52,61 @@ _PROTO_LINE = re.compile(r"\s*(?:[A-Za-z_][\w.]*\s*(?::|\{)|[a-z_][\w.]*\s*$|\}|
 _BLOCK_START = {"net_init": "net_text", "solver_init": "solver_text"}
 
 
+# What a paste puts before each line of a log: a Markdown code indent or quote ("    ", "> "), or
+# the rank tag of mpirun ("[1,0]<stderr>:" from Open MPI's --tag-output, "[0] " from Intel MPI's -l).
+_INDENT = re.compile(r"^([ \t]*>[ \t>]*|[ \t]+)(?=[IWEF]\d{4} \d\d:\d\d:\d\d)", re.M)
+_RANK_TAG = re.compile(r"^(?:\[\d+,\d+\]<std(?:out|err)>:|\[\d+\] )", re.M)
+_RANK_TAGGED_GLOG = re.compile(_RANK_TAG.pattern + r"[IWEF]\d{4} \d\d:\d\d:\d\d", re.M)
+_GLOG_ANYWHERE = re.compile(r"^[^\n]{0,24}?[IWEF]\d{4} \d\d:\d\d:\d\d", re.M)
+_SAMPLE_CHARS = 1 << 16
+
+
+def paste_prefix(text: str) -> tuple[str, re.Pattern[str] | None] | None:
+    """How the lines of a pasted or tagged log are prefixed, judged on its first 64 KiB: an exact
+    indent or quote that most glog lines share (str, stripped where a line starts with it, so the
+    echoed net keeps its own indentation), or rank tags (a pattern, stripped wherever it starts a
+    line: the ranks' lines interleave). None for a plain log."""
+    sample = text[:_SAMPLE_CHARS]
+    glog = len(_GLOG_ANYWHERE.findall(sample))
+    if not glog:
+        return None
+    tagged = len(_RANK_TAGGED_GLOG.findall(sample))
+    if tagged * 5 >= glog * 4:
+        return "", _RANK_TAG
+    indents = _INDENT.findall(sample)
+    if not indents:
+        return None
+    prefix = max(set(indents), key=indents.count)
+    return (prefix, None) if indents.count(prefix) * 5 >= glog * 4 else None
+
+
+def _unprefixed(pieces: Iterator[str]) -> Iterator[str]:
+    """The pieces with a paste's line prefix taken off (see :func:`paste_prefix`), unchanged otherwise."""
+    first = next(pieces, None)
+    if first is None:
+        return
+    found = paste_prefix(first)
+    if found is None:
+        yield first
+        yield from pieces
+        return
+    prefix, tags = found
+    for text in chain((first,), pieces):
+        if tags is not None:
+            yield tags.sub("", text)
+        else:
+            text = text.replace("\n" + prefix, "\n")
+            yield text[len(prefix):] if text.startswith(prefix) else text
+
+
 def read_pieces(stream: BinaryIO, progress: ProgressCallback | None, total: int | None,
-                piece_bytes: int = PIECE_BYTES) -> Iterator[str]:
+                piece_bytes: int = PIECE_BYTES, unprefix: bool = True) -> Iterator[str]:
     """Decoded text in pieces of whole lines (each ends with a newline, except a cut-off last line).
 
     The pieces of fast/pieces.py: a regular file is cut with ``pread``; anything else (a pipe, or
-    any file where there is no ``pread``) is read front to back into the same pieces.
+    any file where there is no ``pread``) is read front to back into the same pieces. With
+    ``unprefix``, a log pasted as a Markdown indent or quote, or tagged by mpirun, reads as the log
+    Caffe wrote (users often have only what they pasted into an issue).
     """
     report = None if progress is None else (lambda done: progress(done, total))
     try:
@@ -65,9 +115,10 @@ def read_pieces(stream: BinaryIO, progress: ProgressCallback | None, total: int 
     except (OSError, ValueError, AttributeError):
         regular = False
     if regular:
-        yield from FileCutter(fd, os.fstat(fd).st_size, piece_bytes).pieces(report)
+        pieces = FileCutter(fd, os.fstat(fd).st_size, piece_bytes).pieces(report)
     else:
-        yield from iter_stream(stream, piece_bytes, progress=report)
+        pieces = iter_stream(stream, piece_bytes, progress=report)
+    yield from _unprefixed(iter(pieces)) if unprefix else pieces
 
 
 def split_lines(text: str) -> list[str]:

@@ -259,6 +259,8 @@ class _Builder:
         params = self.make_params(index, lp, impl) if unknown is None else []
         for p in params:
             need_backward |= p.net_lr_mult != 0
+        if impl is not None and not impl.allow_backward:
+            need_backward = False
         if need_backward:
             for blob in tops:
                 self.blob_need_backward[blob] = True

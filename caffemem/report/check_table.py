@@ -46,6 +46,9 @@ class Column:
     hard: int = 0
     drop: int = 0  # the order in which columns go when the line is still too wide (1 goes first; 0: never)
     rank: int = 0  # text columns are shortened in this order (then left to right)
+    #: a list of items (top shapes, ", "-separated) is shortened by whole items from the end
+    #: ("1x3x600x1000 +2"): a shape cut in its middle would read as another shape
+    listing: bool = False
 
 
 def shorten(text: str, width: int, ellipsis: str = "…") -> str:
@@ -57,6 +60,20 @@ def shorten(text: str, width: int, ellipsis: str = "…") -> str:
     keep = width - len(ellipsis)
     head = (keep + 1) // 2
     return text[:head] + ellipsis + text[len(text) - (keep - head):]
+
+
+def shorten_list(text: str, width: int, ellipsis: str = "…") -> str:
+    """``1x3x600x1000, 1x3, 1x4`` in 15 characters: ``1x3x600x1000 +2`` (whole items, then how many
+    more); a first item longer than the width is shortened in the middle."""
+    if len(text) <= width:
+        return text
+    items = text.split(", ")
+    for keep in range(len(items) - 1, 0, -1):
+        shown = ", ".join(items[:keep]) + f" +{len(items) - keep}"
+        if len(shown) <= width:
+            return shown
+    return shorten(items[0], width, ellipsis) if len(items) == 1 else shorten(items[0] + f" +{len(items) - 1}",
+                                                                               width, ellipsis)
 
 
 def fit_table(columns: list[Column], rows: list[list[str]], width: int | None, ellipsis: str = "…"
@@ -106,7 +123,7 @@ def fit_table(columns: list[Column], rows: list[list[str]], width: int | None, e
     def line(cells: list[str]) -> str:
         out = []
         for w, i in zip(widths, keep, strict=True):
-            text = shorten(cells[i], w, ellipsis)
+            text = (shorten_list if columns[i].listing else shorten)(cells[i], w, ellipsis)
             out.append(text.rjust(w) if columns[i].right else text.ljust(w))
         return sep.join(out).rstrip()
 
@@ -141,7 +158,7 @@ LEGEND = ("memory: what the layer holds, all categories (mostly: the largest); C
 def net_table(net: BuiltNet, fp: NetFootprint, cats: list[str], width: int | None = DEFAULT_WIDTH,
               wide: bool = False, ellipsis: str = "…", legend: bool = False) -> list[str]:
     columns = [Column("layer", soft=16, hard=10), Column("type", soft=11, hard=8),
-               Column("top shape(s)", soft=18, hard=10),
+               Column("top shape(s)", soft=18, hard=10, listing=True),
                Column("params", right=True), Column("MACs", right=True, drop=2)]
     if wide:
         cats = [c for c in cats if c != "runtime" and fp.by_category.get(c)]

@@ -4,7 +4,8 @@
   reader (pandas, a spreadsheet) takes it whole. Columns ``Run,Phase,TestNet,NumIters,Seconds,
   LearningRate`` and then every output name of the selected runs in first-seen order, training
   outputs before test outputs (a name both phases have is one column: ``Phase`` tells the rows
-  apart). One row per curve row: the runs in order, each run's TRAIN rows then its TEST rows;
+  apart). One row per curve row: the runs in order, each run's rows as it logged them (by
+  iteration, a test pass before that iteration's training display);
   ``TestNet`` is the test net's number (Caffe's ``#0``) on TEST rows and empty on TRAIN rows.
   The pairing is caffemem's own (logs/curve.py): a row holds its iteration's own learning rate
   and outputs, seconds count from its run's ``Solving`` line (six decimals). A value the row
@@ -24,6 +25,7 @@ this writes is never left half-written: an interrupted drop-in removes what it h
 from __future__ import annotations
 
 import csv
+import heapq
 import math
 import os
 from collections.abc import Iterator
@@ -77,19 +79,27 @@ def rectangle_columns(runs: list[Run]) -> list[str]:
 
 
 def rectangle_rows(runs: list[Run]) -> Iterator[list[str]]:
-    """The header, then one row per curve row of every run (its TRAIN rows, then its TEST rows)."""
+    """The header, then one row per curve row of every run, in the order the run logged them: by
+    iteration, a test pass before the training display of the same iteration (Caffe tests at the
+    start of the iteration it tests)."""
     names = rectangle_columns(runs)
     yield RECTANGLE_HEAD + names
+
+    def rows(run: Run, phase: str, table: Table) -> Iterator[tuple[int, int, list[str]]]:
+        where = {name: k for k, name in enumerate(table.names)}
+        places = [where.get(name) for name in names]
+        number = str(run.index + 1)  # runs count from 1, as --run
+        rank = 0 if phase == "TEST" else 1
+        for row in table.records():
+            outputs = row.outputs
+            yield row.iteration, rank, [number, phase, str(row.net) if phase == "TEST" else "", str(row.iteration),
+                                        f"{row.seconds:.6f}", _cell(row.lr),
+                                        *("" if k is None else _cell(outputs[k]) for k in places)]
+
     for run in runs:
-        for phase, table in (("TRAIN", run.train), ("TEST", run.test)):
-            where = {name: k for k, name in enumerate(table.names)}
-            places = [where.get(name) for name in names]
-            number = str(run.index + 1)  # runs count from 1, as --run
-            for row in table.records():
-                outputs = row.outputs
-                yield [number, phase, str(row.net) if phase == "TEST" else "", str(row.iteration),
-                       f"{row.seconds:.6f}", _cell(row.lr),
-                       *("" if k is None else _cell(outputs[k]) for k in places)]
+        merged = heapq.merge(rows(run, "TEST", run.test), rows(run, "TRAIN", run.train), key=lambda r: r[:2])
+        for _, _, cells in merged:
+            yield cells
 
 
 def write(result: LogResult, out: TextIO, options: ReportOptions) -> None:

@@ -63,3 +63,18 @@ def test_fork_data_layers_copy_into_their_tops() -> None:
     # SSD: PREFETCH_COUNT = 3, whatever data_param.prefetch says; tops are copies.
     assert fp[C.PREFETCH] // 4 == 3 * tops
     assert fp[C.ACTIVATIONS] // 4 == tops
+
+
+def test_mobilenet_yolos_darknet_labels() -> None:
+    """eric612/MobileNet-YOLO's annotated_data_layer.cpp with yolo_data_type 1: labels are
+    [batch, 1, 300, 5] (SSD's are [1, 1, boxes, 8])."""
+    from layer_helpers import tops as layer_tops
+
+    text = ('type: "AnnotatedData" top: "data" top: "label" data_param { batch_size: 8 source: "x" } '
+            'transform_param { resize_param { height: 416 width: 416 resize_mode: WARP } } '
+            'annotated_data_param { yolo_data_type: 1 }')
+    assert layer_tops(text)[1] == (8, 1, 300, 5)
+    seg = text.replace("annotated_data_param { yolo_data_type: 1 }",
+                       "annotated_data_param { yolo_data_type: 1 seg_scales: 8 }").replace(
+        'top: "label"', 'top: "label" top: "seg"')
+    assert layer_tops(seg)[2] == (8, 1, 52, 52)

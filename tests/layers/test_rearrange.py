@@ -94,3 +94,32 @@ def test_reorg_axpy_and_views_without_buffers() -> None:
     assert buffers(fp, "shuffle") == 0
     # Reorg backward reads its own bottom-shaped diff_ blob's diff: 2*4*4*4 = 128.
     assert buffers(fp, "reorg") == 128
+
+
+def test_yolov3_upsample_takes_one_bottom_and_a_scale() -> None:
+    """eric612/MobileNet-YOLO's upsample_layer.cpp: the last two axes times scale (default 1)."""
+    assert tops('type: "Upsample" bottom: "x" top: "y" upsample_param { scale: 2 }', (1, 256, 13, 13)) == [
+        (1, 256, 26, 26)]
+    assert tops('type: "Upsample" bottom: "x" top: "y"', (1, 8, 5, 5)) == [(1, 8, 5, 5)]
+
+
+def test_segnet_upsample_still_needs_its_mask() -> None:
+    text = 'type: "Upsample" bottom: "x" bottom: "m" top: "y" upsample_param { scale: 2 }'
+    assert tops(text, (1, 64, 8, 8), (1, 64, 8, 8)) == [(1, 64, 16, 16)]
+
+
+def test_the_ocr_forks_transpose_permutes_axes() -> None:
+    """senlinuc/caffe_ocr's transpose_layer.cpp: top axis i is bottom axis dim[i]."""
+    text = 'type: "Transpose" bottom: "x" top: "y" transpose_param { dim: 3 dim: 0 dim: 2 dim: 1 }'
+    assert tops(text, (2, 512, 1, 40)) == [(40, 2, 1, 512)]
+    lstm_cf = 'type: "Transpose" bottom: "x" top: "y" transpose_param { shape { dim: 40 dim: 2 dim: 512 } }'
+    assert tops(lstm_cf, (2, 512, 1, 40)) == [(40, 2, 512)]
+
+
+def test_the_ocr_transposes_index_buffer_is_gpu_only() -> None:
+    """buf_ holds count x axes ints, written only by transpose_layer.cu: 2x8x1x4 = 64 x 4 axes."""
+    net = ('layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 2 dim: 8 dim: 1 dim: 4 } } } '
+           'layer { name: "t" type: "Transpose" bottom: "x" top: "y" transpose_param { dim: 3 dim: 0 dim: 2 '
+           'dim: 1 } }')
+    assert buffers(footprint(net, mode="gpu", role="test"), "t") == 256
+    assert buffers(footprint(net, mode="cpu", role="test"), "t") == 0

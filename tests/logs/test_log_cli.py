@@ -119,3 +119,29 @@ def test_json_output_names_with_percent_and_colon(tmp_path: Path) -> None:
     rows = json.loads(out)["runs"][0]["iterations"]
     assert rows[-1]["outputs"] == {"loss": None, "loss: 50%-fire-rate": None, "a: nan": 1.0}
     assert rows[0]["outputs"]["loss"] == 87.3365
+
+
+def test_the_stdout_csv_keeps_the_order_the_run_logged(tmp_path) -> None:  # noqa: ANN001
+    """A test pass at iteration N comes before the training display of iteration N, as in the log."""
+    import csv as _csv
+    import io
+
+    from click.testing import CliRunner
+
+    from caffemem.cli import main
+
+    log = tmp_path / "run.log"
+    lines = ["I0101 00:00:00.000000  1 solver.cpp:1] Solving N"]
+    for it in (0, 100, 200):
+        if it % 200 == 0:
+            lines += [f"I0101 00:00:0{it // 100}.000000  1 solver.cpp:2] Iteration {it}, Testing net (#0)",
+                      f"I0101 00:00:0{it // 100}.100000  1 solver.cpp:3]     Test net output #0: accuracy = 0.5"]
+        lines += [f"I0101 00:00:0{it // 100}.200000  1 solver.cpp:4] Iteration {it}, loss = 1",
+                  f"I0101 00:00:0{it // 100}.300000  1 solver.cpp:5]     Train net output #0: loss = 1 (* 1 = 1 loss)",
+                  f"I0101 00:00:0{it // 100}.400000  1 sgd_solver.cpp:6] Iteration {it}, lr = 0.01"]
+    log.write_text("\n".join(lines) + "\n")
+    done = CliRunner().invoke(main, ["log", str(log), "--format", "csv"])
+    assert done.exit_code == 0, done.output
+    rows = list(_csv.reader(io.StringIO(done.output)))[1:]
+    assert [(r[1], r[3]) for r in rows] == [("TEST", "0"), ("TRAIN", "0"), ("TRAIN", "100"), ("TEST", "200"),
+                                            ("TRAIN", "200")]

@@ -47,7 +47,7 @@ def drop_in(path: Path, scan: object, tmp: Path, piece_bytes: int = 1 << 20, del
         stream, size = open_log(path)
         assert size is not None
         pieces = (parselog.file_pieces(stream.fileno(), size, None, piece_bytes) if raw
-                  else read_pieces(stream, None, size, piece_bytes))
+                  else read_pieces(stream, None, size, piece_bytes, unprefix=False))
         parse = parselog.ParseLog(None, YEAR, pieces=pieces)
         paths = (str(tmp / "out.train"), str(tmp / "out.test"))
         with ParseLogResult(str(path), YEAR, parse, stream) as result:

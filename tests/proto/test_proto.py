@@ -81,6 +81,8 @@ def test_bvlc_defaults() -> None:
     ("multibox_loss_param", 201), ("permute_param", 202), ("prior_box_param", 203),
     ("detection_output_param", 204), ("detection_evaluate_param", 205), ("norm_param", 206),
     ("eval_detection_param", 301), ("roi_pooling_param", 8266711), ("smooth_l1_loss_param", 8266712),
+    ("correlation_param", 150), ("l1_loss_param", 151), ("resample_param", 155), ("downsample_param", 156),
+    ("accum_param", 160),
 ])
 def test_fork_numbers_kept(field: str, number: int) -> None:
     assert _number(caffe_pb2.LayerParameter, field) == number
@@ -129,3 +131,12 @@ def test_ssd_solver_fields() -> None:
     assert parse_text('eval_type: "detection" ap_version: "11point" net: "x"', solver) == []
     assert (solver.eval_type, solver.ap_version) == ("detection", "11point")
     assert solver.show_per_class_result is False
+
+
+def test_committed_module_loads_on_the_oldest_supported_protobuf() -> None:
+    """setup.cfg promises protobuf>=4.25: a module from a newer protoc checks the runtime's version
+    at import (ValidateProtobufRuntimeVersion) and refuses older ones. Regenerate with
+    grpcio-tools 1.62.3, as proto/regenerate.py says."""
+    text = (Path(__file__).resolve().parents[2] / "caffemem" / "proto" / "caffe_pb2.py").read_text()
+    assert "ValidateProtobufRuntimeVersion" not in text
+    assert "# Protobuf Python Version: 4.25" in text

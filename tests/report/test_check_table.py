@@ -125,3 +125,13 @@ def test_other_formats_use_the_same_numbers() -> None:
     _, html, _ = run("check", NET, "--batch", "64", "--format", "html")
     for text in ("589,952", "37.7M", "6.8 MiB"):  # fc3's params, MACs and bytes
         assert text in table and text in md and text in html
+
+
+def test_top_shapes_are_shortened_by_whole_shapes() -> None:
+    """A shape cut in its middle ('1x3x600x10…') would read as another shape: whole ones go, counted."""
+    from caffemem.report.check_table import shorten_list
+
+    assert shorten_list("1x3x600x1000, 1x3, 1x4", 22) == "1x3x600x1000, 1x3, 1x4"
+    assert shorten_list("1x3x600x1000, 1x3, 1x4", 20) == "1x3x600x1000, 1x3 +1"
+    assert shorten_list("1x3x600x1000, 1x3, 1x4", 15) == "1x3x600x1000 +2"
+    assert len(shorten_list("32x3x300x300", 8)) == 8
