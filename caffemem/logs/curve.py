@@ -29,7 +29,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, BinaryIO, NamedTuple, TextIO
 
 MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
@@ -442,14 +442,41 @@ class Table:
 
     def records(self) -> Iterator[CurveRow]:
         """The rows in order, decoded from the kept text a piece at a time (a table may be huge)."""
-        names = self.names
         for text in self._row_pieces():
             # (nonfinite is settled only once the last row has been rendered, by text_chunks)
-            for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]",
-                                  parse_constant=_PRINTED.__getitem__):
-                values = row["outputs"]
-                yield CurveRow(row["iteration"], row["seconds"], _as_float(row["lr"]), _as_float(row["loss"]),
-                               row.get("net", 0), tuple(_as_float(values.get(name, math.nan)) for name in names))
+            yield from self._decode(text)
+
+    def _decode(self, text: str) -> list[CurveRow]:
+        """Kept rows (whole lines, each ending ",\n") as CurveRows."""
+        names = self.names
+        rows = []
+        for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]",
+                              parse_constant=_PRINTED.__getitem__):
+            values = row["outputs"]
+            rows.append(CurveRow(row["iteration"], row["seconds"], _as_float(row["lr"]), _as_float(row["loss"]),
+                                 row.get("net", 0), tuple(_as_float(values.get(name, math.nan)) for name in names)))
+        return rows
+
+    def records_at(self, indices: Iterable[int]) -> list[CurveRow]:
+        """The rows at these places (0 = first; each once, in order; places past the end are left
+        out), decoding only them: a summary of a curve of millions of rows picks a few, and
+        decoding every row to find them cost more than reading the log (each kept row is one line,
+        so a row is found by counting line ends, which ``str.count`` does in C)."""
+        wanted = sorted({index for index in indices if 0 <= index < len(self)})
+        picked: list[str] = []
+        first = 0  # the place of the chunk's first row
+        for text in self.text_chunks():
+            if not wanted:
+                break
+            rows = text.count("\n")
+            if wanted[0] >= first + rows:
+                first += rows
+                continue
+            lines = text.split("\n")
+            while wanted and wanted[0] < first + rows:
+                picked.append(lines[wanted.pop(0) - first] + "\n")
+            first += rows
+        return self._decode("".join(picked)) if picked else []
 
     def rows(self) -> Iterator[tuple[float | int, ...]]:
         """Rows as flat tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""
