@@ -478,6 +478,44 @@ class Table:
             first += rows
         return self._decode("".join(picked)) if picked else []
 
+    def csv_chunks(self) -> Iterator[str] | None:
+        """The rows as csv lines (iteration, seconds to 6 decimals, lr, outputs; each value as
+        ``repr`` of its float, ``nan`` where Caffe printed a NaN, empty where missing; parse_log.py's
+        cells), rewritten from the kept text by the compiled scanner; None where it cannot (not
+        built, or the table is not uniform): then decode ``records()``."""
+        return self._rewritten(0)
+
+    def test_json_chunks(self) -> Iterator[str] | None:
+        """The rows as the JSON writer's test passes (``{"iteration", "net", "seconds", "lr",
+        "outputs"}``, values as ``json.dumps`` writes their floats, null for NaN and infinities),
+        each ending ",\n"; None where the compiled scanner cannot (see ``csv_chunks``)."""
+        return self._rewritten(1)
+
+    def _rewritten(self, mode: int) -> Iterator[str] | None:
+        from caffemem.logs.fast import scan  # the reader's own package: loaded whenever a log is
+
+        rewrite = getattr(scan.SCAN, "rewrite", None)
+        if rewrite is None or not self.uniform:
+            return None
+        keys = tuple(_key_json(name).encode("ascii") for name in self.names)
+        json_keys = tuple(json.dumps(name).encode("ascii") for name in self.names)
+        # one piece first: a row the C code does not know makes the whole table go the Python way
+        pieces = self._row_pieces()
+        first = next(pieces, "")
+        done = rewrite(first, mode, keys, json_keys)
+        if done is None:
+            return None
+
+        def chunks() -> Iterator[str]:
+            yield done
+            for text in pieces:
+                again = rewrite(text, mode, keys, json_keys)
+                if again is None:
+                    raise ValueError("curve: a kept row the compiled writer does not know")
+                yield again
+
+        return chunks()
+
     def rows(self) -> Iterator[tuple[float | int, ...]]:
         """Rows as flat tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""
         for row in self.records():

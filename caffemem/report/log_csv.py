@@ -38,7 +38,13 @@ def table_rows(table: Table) -> Iterator[list[str]]:
 
 
 def write_table(table: Table, out: TextIO) -> None:
-    csv.writer(out, lineterminator="\n").writerows(table_rows(table))
+    chunks = table.csv_chunks()  # the same cells, rewritten from the kept rows in C where it can
+    if chunks is None:
+        csv.writer(out, lineterminator="\n").writerows(table_rows(table))
+        return
+    csv.writer(out, lineterminator="\n").writerow(HEAD + table.names)
+    for text in chunks:
+        out.write(text)
 
 
 def write_log_csv(runs: list[Run], out: TextIO) -> None:

@@ -21,6 +21,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_NAMES 64
@@ -673,6 +675,209 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ writing kept rows (curve.py)
+ *
+ * The writers of csv and of the JSON test passes show each value as Python shows the float the
+ * kept text stands for: repr(float(text)). Decoding every row with json.loads and formatting each
+ * value cost the CSV writer three times the reading of the log; here the kept text is rewritten
+ * directly. Most of Caffe's numbers need no float at all: a plain decimal with at most 15
+ * significant digits (Caffe prints 6) is the shortest text of its double (two decimals of <= 15
+ * digits never round to one double), so repr gives it back as it is, but for repr's own form
+ * (".0" after an integer; exponent form below 1e-4). Anything else goes through the float, with
+ * CPython's own functions. A row that is not the table's kept form is an error: the caller then
+ * takes the Python way (curve.py's records()). */
+
+enum { AS_CSV = 0, AS_JSON = 1 };
+
+/* repr(float(text)) for a JSON number text (json's float: an out-of-range one is an infinity,
+ * written as put_cell writes one); -1 (no exception) if it is not a number. */
+static int put_repr(buffer *b, const char *p, Py_ssize_t n, int mode) {
+    const char *s = p, *e = p + n, *q = p;
+    if (q < e && *q == '-') q++;
+    const char *digits = q;
+    while (q < e && is_digit(*q)) q++;
+    Py_ssize_t whole = q - digits;
+    int plain = whole > 0 && whole <= 15 && (whole == 1 || *digits != '0');
+    if (plain && q == e) {  /* an integer: json reads an int, float() of it adds ".0" */
+        if (n == 2 && *s == '-' && *digits == '0') return PUTS(b, "0.0") ? -2 : 0;  /* int("-0") is 0 */
+        return put(b, s, n) || PUTS(b, ".0") ? -2 : 0;
+    }
+    if (plain && *q == '.') {
+        const char *frac = ++q;
+        while (q < e && is_digit(*q)) q++;
+        if (q == e && q > frac && e[-1] != '0') {
+            Py_ssize_t zeros = 0;
+            if (*digits == '0') while (frac + zeros < e && frac[zeros] == '0') zeros++;
+            Py_ssize_t significant = *digits == '0' ? (e - frac) - zeros : whole + (e - frac);
+            if (zeros <= 3 && significant <= 15) return put(b, s, n) ? -2 : 0;  /* >= 1e-4 */
+        }
+    }
+    char small[64], *tmp = n < (Py_ssize_t)sizeof small ? small : PyMem_Malloc(n + 1);
+    if (!tmp) { PyErr_NoMemory(); return -2; }
+    memcpy(tmp, p, n);
+    tmp[n] = 0;
+    char *stop;
+    double x = PyOS_string_to_double(tmp, &stop, NULL);
+    int bad = (x == -1.0 && PyErr_Occurred()) || stop != tmp + n;
+    if (tmp != small) PyMem_Free(tmp);
+    if (bad) { PyErr_Clear(); return -1; }
+    if (!isfinite(x))
+        return (mode == AS_JSON ? PUTS(b, "null") : x > 0 ? PUTS(b, "inf") : PUTS(b, "-inf")) ? -2 : 0;
+    char *text = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (!text) return -2;
+    int r = put(b, text, (Py_ssize_t)strlen(text)) ? -2 : 0;
+    PyMem_Free(text);
+    return r;
+}
+
+/* A kept value: csv's cell (parse_log.py's: repr, "nan" for a NaN Caffe printed, empty where it
+ * is missing) or JSON's (repr, null for NaN, infinities and missing). */
+static int put_cell(buffer *b, const char *p, Py_ssize_t n, int mode) {
+    const char *q = p + (n && *p == '-');
+    Py_ssize_t rest = n - (q - p);
+    if (rest == 4 && memcmp(q, "null", 4) == 0 && q == p) return mode == AS_CSV ? 0 : PUTS(b, "null") ? -2 : 0;
+    if (rest == 3 && (memcmp(q, "nan", 3) == 0 || memcmp(q, "inf", 3) == 0)) {
+        if (mode == AS_JSON) return PUTS(b, "null") ? -2 : 0;
+        if (*q == 'n') return PUTS(b, "nan") ? -2 : 0;  /* Python prints any NaN as nan */
+        return put(b, p, n) ? -2 : 0;
+    }
+    return put_repr(b, p, n, mode);
+}
+
+/* Seconds from integer microseconds: csv's f"{s:.6f}" or JSON's repr(s), s = float(f"{us}e-6").
+ * Below 1e15 us the double nearest us/1e6 prints as the exact decimal (see above). */
+static int put_seconds(buffer *b, long long us, int mode) {
+    unsigned long long u = us < 0 ? 0ULL - (unsigned long long)us : (unsigned long long)us;
+    if (u >= 1000000000000000ULL || (mode == AS_JSON && u && u < 100)) {
+        char tmp[40];
+        snprintf(tmp, sizeof tmp, "%llde-6", us);
+        double x = PyOS_string_to_double(tmp, NULL, NULL);
+        if (x == -1.0 && PyErr_Occurred()) return -2;
+        char *text = mode == AS_CSV ? PyOS_double_to_string(x, 'f', 6, 0, NULL)
+                                    : PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+        if (!text) return -2;
+        int r = put(b, text, (Py_ssize_t)strlen(text)) ? -2 : 0;
+        PyMem_Free(text);
+        return r;
+    }
+    char frac[7];
+    unsigned long long f = u % 1000000ULL;
+    for (int i = 5; i >= 0; i--) { frac[i] = (char)('0' + f % 10); f /= 10; }
+    int digits = 6;
+    if (mode == AS_JSON) { while (digits > 1 && frac[digits - 1] == '0') digits--; }
+    if ((us < 0 && PUTS(b, "-")) || put_int(b, (long long)(u / 1000000ULL)) || PUTS(b, ".")
+        || put(b, frac, digits)) return -2;
+    return 0;
+}
+
+/* One kept row at p (up to its line end e) rewritten; -1 if it is not the kept form. */
+static int rewrite_row(buffer *b, const char *p, const char *e, int mode, span *keys, span *json_keys, int nkeys) {
+    long long micros;
+    const char *iteration, *net = "0", *it_end, *net_end;
+    Py_ssize_t net_n = 1;
+    if (!starts(p, e, "{\"iteration\": ")) return -1;
+    p += 14;
+    iteration = p;
+    while (p < e && (is_digit(*p) || (p == iteration && *p == '-'))) p++;
+    it_end = p;
+    if (it_end == iteration || !starts(p, e, ", ")) return -1;
+    p += 2;
+    if (starts(p, e, "\"net\": ")) {
+        p += 7;
+        net = p;
+        while (p < e && is_digit(*p)) p++;
+        net_end = p;
+        net_n = net_end - net;
+        if (!net_n || !starts(p, e, ", ")) return -1;
+        p += 2;
+    }
+    if (!starts(p, e, "\"seconds\": ")) return -1;
+    p += 11;
+    int negative = p < e && *p == '-';
+    if (negative) p++;
+    if (!(p = integer(p, e, &micros))) return -1;
+    if (negative) micros = -micros;
+    if (!starts(p, e, "e-6, \"loss\": ")) return -1;
+    p += 13;
+    const char *loss = p;  /* not written by either: parse_log.py has no loss column but its output */
+    while (p < e && *p != ',') p++;
+    if (p == loss || !starts(p, e, ", \"lr\": ")) return -1;
+    p += 8;
+    const char *lr = p;
+    while (p < e && *p != ',') p++;
+    Py_ssize_t lr_n = p - lr;
+    if (!lr_n || !starts(p, e, ", \"outputs\": {")) return -1;
+    p += 14;
+    int r;
+    if (mode == AS_CSV) {
+        if (put(b, iteration, it_end - iteration) || PUTS(b, ",")) return -2;
+        if ((r = put_seconds(b, micros, mode)) || PUTS(b, ",")) return r ? r : -2;
+        if ((r = put_cell(b, lr, lr_n, mode))) return r;
+    } else {
+        if (PUTS(b, "{\"iteration\": ") || put(b, iteration, it_end - iteration) || PUTS(b, ", \"net\": ")
+            || put(b, net, net_n) || PUTS(b, ", \"seconds\": ")) return -2;
+        if ((r = put_seconds(b, micros, mode)) || PUTS(b, ", \"lr\": ")) return r ? r : -2;
+        if ((r = put_cell(b, lr, lr_n, mode)) || PUTS(b, ", \"outputs\": {")) return r ? r : -2;
+    }
+    for (int k = 0; k < nkeys; k++) {  /* every output in the table's order: the table is uniform */
+        if (k && !starts(p, e, ", ")) return -1;
+        if (k) p += 2;
+        if (e - p < keys[k].n + 2 || memcmp(p, keys[k].p, keys[k].n) || memcmp(p + keys[k].n, ": ", 2)) return -1;
+        p += keys[k].n + 2;
+        const char *v = p;
+        while (p < e && *p != ',' && *p != '}') p++;
+        if (p == v) return -1;
+        if (mode == AS_CSV) {
+            if (PUTS(b, ",")) return -2;
+        } else if ((k && PUTS(b, ", ")) || put(b, json_keys[k].p, json_keys[k].n) || PUTS(b, ": ")) {
+            return -2;
+        }
+        if ((r = put_cell(b, v, p - v, mode))) return r;
+    }
+    if (e - p != 3 || memcmp(p, "}},", 3)) return -1;
+    return (mode == AS_CSV ? PUTS(b, "\n") : PUTS(b, "}},\n")) ? -2 : 0;
+}
+
+PyDoc_STRVAR(rewrite_doc,
+"rewrite(text, mode, keys, json_keys) -> str | None\n\n"
+"A uniform table's kept rows (whole lines) as csv lines (mode 0: iteration, seconds, lr, outputs)\n"
+"or the JSON writer's test passes (mode 1, each ending ',\\n'); keys: the kept JSON keys of the\n"
+"outputs, json_keys: json.dumps of each name. None where a row is not of the kept form.");
+
+static PyObject *rewrite(PyObject *self, PyObject *args) {
+    PyObject *text, *keys, *json_keys;
+    int mode;
+    if (!PyArg_ParseTuple(args, "UiO!O!", &text, &mode, &PyTuple_Type, &keys, &PyTuple_Type, &json_keys)) return NULL;
+    Py_ssize_t nkeys = PyTuple_GET_SIZE(keys);
+    if (nkeys > MAX_NAMES || PyTuple_GET_SIZE(json_keys) != nkeys || (mode != AS_CSV && mode != AS_JSON)) {
+        PyErr_SetString(PyExc_ValueError, "keys");
+        return NULL;
+    }
+    span key[MAX_NAMES], json_key[MAX_NAMES];
+    for (Py_ssize_t k = 0; k < nkeys; k++)
+        if (span_of(PyTuple_GET_ITEM(keys, k), &key[k]) || span_of(PyTuple_GET_ITEM(json_keys, k), &json_key[k]))
+            return NULL;
+    Py_ssize_t size;
+    const char *p = PyUnicode_AsUTF8AndSize(text, &size), *end;
+    if (!p) return NULL;
+    end = p + size;
+    buffer b = {NULL, 0, 0};
+    if (grow(&b, size + size / 4 + 64)) return NULL;
+    PyObject *result = NULL;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', end - p);
+        if (!nl) break;
+        int r = rewrite_row(&b, p, nl, mode, key, json_key, (int)nkeys);
+        if (r == -2) goto done;
+        if (r) break;
+        p = nl + 1;
+    }
+    result = p == end ? PyUnicode_FromStringAndSize(b.p, b.n) : (Py_INCREF(Py_None), Py_None);
+done:
+    PyMem_Free(b.p);
+    return result;
+}
+
 PyDoc_STRVAR(setup_doc,
 "setup(known_words, name_forms)\n\n"
 "lines.py's first words and name forms (bytes), so that its rule is not written twice.");
@@ -698,6 +903,7 @@ static PyObject *setup(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
     {"setup", setup, METH_VARARGS, setup_doc},
+    {"rewrite", rewrite, METH_VARARGS, rewrite_doc},
     {NULL, NULL, 0, NULL},
 };
 
