@@ -32,12 +32,15 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, BinaryIO, NamedTuple, TextIO
 
+from caffemem.logs.fast import compiled
+
 MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
 READ_BYTES = 1 << 20  # spilled rows read back in blocks of about this (each block is decoded whole)
 SENDFILE_BYTES = 1 << 18  # spilled rows at least this long are copied by the kernel, shorter ones written
 PARSE_CHARS = 1 << 18  # rows parsed back at once by rows()
 _NONFINITE_FOR_JSON = ((": -nan", ": NaN"), (": nan", ": NaN"), (": -inf", ": -Infinity"), (": inf", ": Infinity"))
 _NONFINITE_TO_NULL = ((": -nan", ": null"), (": nan", ": null"), (": -inf", ": null"), (": inf", ": null"))
+_NONFINITE_TO_NULL_BYTES = tuple((old.encode("ascii"), new.encode("ascii")) for old, new in _NONFINITE_TO_NULL)
 
 
 class PrintedNonFinite(float):
@@ -115,6 +118,15 @@ def _nonfinite_to_null(text: str) -> str:
         for old, new in _NONFINITE_TO_NULL:
             text = text.replace(old, new)
     return text
+
+
+def _nonfinite_to_null_bytes(data: bytes) -> bytes:
+    """``_nonfinite_to_null`` of kept rows' UTF-8 bytes."""
+    if b"nan" in data or b"inf" in data:
+        for old, new in _NONFINITE_TO_NULL_BYTES:
+            if old in data:
+                data = data.replace(old, new)
+    return data
 
 
 def _parseable(text: str) -> str:
@@ -219,7 +231,7 @@ class Table:
         self._spilled = 0  # bytes written to it: the rows before those in memory
         self._pending: Pending | None = None
         self._names_at_first_row: int | None = None  # outputs the first rendered row was written with
-        self.nonfinite = False  # whether some kept value is nan/inf (then writers must replace them)
+        self.nonfinite = False  # whether some kept value is the word nan/inf (then writers must replace them)
         self.printed_nonfinite = False  # whether Caffe printed some value as nan/inf (not merely missing)
 
     # ------------------------------------------------------------------ size and last row
@@ -311,9 +323,10 @@ class Table:
         row = self._pending
         if row is None:
             return ""
-        self.nonfinite |= not all(map(math.isfinite, (row.lr, row.loss, *row.outputs.values())))
-        self.printed_nonfinite |= self.nonfinite and _any_printed((row.lr, row.loss, *row.outputs.values()))
-        self.nonfinite |= len(row.outputs) < len(self.names)
+        if _any_printed((row.lr, row.loss, *row.outputs.values())):
+            # written as the words nan/inf (a missing value is written null: nothing to replace,
+            # so a table whose only gaps are missing values is copied out as it is)
+            self.nonfinite = self.printed_nonfinite = True
         outputs = ", ".join(_key_json(name) + ": " + _number_text(row.outputs.get(name, math.nan))
                             for name in self.names)
         net = f'"net": {row.net}, ' if row.net else ""
@@ -492,9 +505,7 @@ class Table:
         return self._rewritten(1)
 
     def _rewritten(self, mode: int) -> Iterator[str] | None:
-        from caffemem.logs.fast import scan  # the reader's own package: loaded whenever a log is
-
-        rewrite = getattr(scan.SCAN, "rewrite", None)
+        rewrite = getattr(compiled.SCAN, "rewrite", None)
         if rewrite is None or not self.uniform:
             return None
         keys = tuple(_key_json(name).encode("ascii") for name in self.names)
@@ -576,11 +587,18 @@ class Table:
             return
         if sink is not None:
             tail = self.tail_text()  # also settles self.nonfinite (the last row may hold a nan)
+            out.flush()
             if not self.nonfinite:
-                out.flush()
                 self.copy_spilled(sink, 0 if tail else 2)
-                out.write(tail[:-2])  # every kept row ends with ",\n"
-                return
+            else:  # the words made null in the bytes as read: no decoding, no encoding again
+                held = b""
+                for data in self._spilled_bytes():
+                    sink.write(held)
+                    held = _nonfinite_to_null_bytes(data)
+                sink.write(held if tail else held[:-2])
+                sink.flush()
+            out.write(_nonfinite_to_null(tail)[:-2] if self.nonfinite else tail[:-2])  # each row ends ",\n"
+            return
         held = ""
         for text in self.text_chunks():
             if text:

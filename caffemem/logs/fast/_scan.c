@@ -232,7 +232,8 @@ static int elapsed(state *s, span date, span clock, long long *out) {
 /* ------------------------------------------------------------------ tables (curve.py) */
 
 static int put_value(table *t, buffer *b, value *v) {
-    if (v->flags & NONFINITE) t->nonfinite = 1;
+    /* Table.nonfinite: a word (nan, inf) the writers must replace; a missing value is already null */
+    if ((v->flags & NONFINITE) && !same(NULL_TEXT, v->text.p, v->text.n)) t->nonfinite = 1;
     if (v->flags & PRINTED) t->printed = 1;
     return put(b, v->text.p, v->text.n);
 }
@@ -251,7 +252,6 @@ static int render(table *t) {
         if (r->has[k]) {
             if (put_value(t, b, &r->out[k])) return -1;
         } else {
-            t->nonfinite = 1;
             if (PUTS(b, "null")) return -1;
         }
     }

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 import pytest
 
 from caffemem.logs.curve import Table
-from caffemem.logs.fast import scan
+from caffemem.logs.fast import compiled
 from caffemem.logs.grammar import to_float
 from caffemem.report import log_csv, log_json
 
-C = scan.SCAN
+C = compiled.SCAN
 needs_c = pytest.mark.skipif(C is None, reason="the C scanner is not built here (CAFFEMEM_NO_C or no compiler)")
 
 # Number text as Caffe prints it (6 significant digits, C++ streams), repr's forms, and the edges
@@ -69,13 +69,13 @@ def test_rewrite_matches_python(names: list[str]) -> None:
     test = _table(rng, names, 1)
     with_c = io.StringIO()
     log_json._write_test_passes(test, with_c)
-    scan.SCAN = None
+    compiled.SCAN = None
     try:
         python = io.StringIO()
         log_json._write_test_passes(test, python)
         assert test.test_json_chunks() is None
     finally:
-        scan.SCAN = C
+        compiled.SCAN = C
     assert with_c.getvalue() == python.getvalue()
 
 
