@@ -329,7 +329,8 @@ static const char *skip_space(const char *p, const char *e) {
 /* \s*$ with ASCII white space only (a non-ASCII byte could be Unicode white space). */
 static int at_end(const char *p, const char *e) { return skip_space(p, e) == e; }
 
-/* Loss, lr and "Testing net" lines: ITERATION_RE (and _TAGGED_LR_RE when ``tagged``). */
+/* Loss, lr and "Testing net" lines: ITERATION_RE (and _TAGGED_LR_RE when ``tagged``), and the
+ * grammar's iteration_time_loss in its printed form (NVCaffe; lines.py leaves it to lark). */
 static int iteration_line(state *s, const char *p, const char *e, prefix *x, int tagged) {
     long long it, n;
     const char *q;
@@ -347,12 +348,17 @@ static int iteration_line(state *s, const char *p, const char *e, prefix *x, int
         s->training = 1; s->in_test = 0; s->last_iteration = it; s->has_last_iteration = 1;
         return add_row(&s->train, it, micros, &lr, &loss, 0) ? FAILED : TAKEN;
     }
-    if (starts(p, e, " (")) {  /* " (N iter/s, Ns/N iters), loss = N" */
+    if (starts(p, e, " (")) {  /* " (N iter/s, Ns/N iters), loss = N", NVCaffe's " (N s), loss = N" */
         long long per;
-        if (!(q = number(p + 2, e, &f1)) || !starts(q, e, " iter/s, ") || !(q = number(q + 9, e, &f2))
-            || !starts(q, e, "s/") || !(q = integer(q + 2, e, &per)) || !starts(q, e, " iter")) return HAND_BACK;
-        q += 5;
-        if (q < e && *q == 's') q++;
+        if (!(q = number(p + 2, e, &f1))) return HAND_BACK;
+        if (starts(q, e, " s), loss = ")) {  /* the grammar's iteration_time_loss */
+            q += 2;
+        } else {
+            if (!starts(q, e, " iter/s, ") || !(q = number(q + 9, e, &f2)) || !starts(q, e, "s/")
+                || !(q = integer(q + 2, e, &per)) || !starts(q, e, " iter")) return HAND_BACK;
+            q += 5;
+            if (q < e && *q == 's') q++;
+        }
         if (!starts(q, e, "), loss = ")) return HAND_BACK;
         const char *v = q + 10;
         if (!(q = number(v, e, &f1)) || !at_end(q, e)) return HAND_BACK;
@@ -448,7 +454,9 @@ static int skippable_shape(state *s, const char *p, const char *e, int with_pref
     PyObject *mark = PyDict_GetItemWithError(s->shapes, key);  /* borrowed */
     Py_DECREF(key);
     if (!mark) { PyErr_Clear(); return 0; }
-    if (with_prefix) return mark != Py_True && mark != Py_False;  /* a thread-id getter */
+    /* a thread-id getter; a SourceGetter too (a data layer's source file): the scanner is only
+     * lent a run in which no layer is being set up, and no line it takes starts one */
+    if (with_prefix) return mark != Py_True && mark != Py_False;
     return mark == Py_True;  /* NO_PREFIX */
 }
 

@@ -144,7 +144,9 @@ def test_names_with_digits_and_tagged_lines_are_taken() -> None:
     assert _taken(prefix, text) == text
     tagged = ("I0101 00:00:07.000000   904 solver.cpp:337]     [0.0] Iteration 6 (151.4 iter/s, 0.0066s/1 iter),"
               " loss = 2.26\n"
-              "I0101 00:00:07.000001   904 sgd_solver.cpp:180] [0.0] Iteration 6, lr = 0.001, m = 0.9, wd = 0.004\n")
+              "I0101 00:00:07.000001   904 sgd_solver.cpp:180] [0.0] Iteration 6, lr = 0.001, m = 0.9, wd = 0.004\n"
+              "I0101 00:00:07.100000   904 solver.cpp:337]     [0.0] Iteration 7 (0.065498 s), loss = 2.25\n"
+              "I0101 00:00:07.200000   904 solver.cpp:337] Iteration 8 (0.06 s), loss = nan\n")
     assert _taken(prefix, tagged) == tagged
 
 
