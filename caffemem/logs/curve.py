@@ -38,6 +38,27 @@ MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
 READ_BYTES = 1 << 20  # spilled rows read back in blocks of about this (each block is decoded whole)
 SENDFILE_BYTES = 1 << 18  # spilled rows at least this long are copied by the kernel, shorter ones written
 PARSE_CHARS = 1 << 18  # rows parsed back at once by rows()
+MEMORY_FILE_BYTES = 1 << 30  # spilled rows of all tables kept in anonymous memory files up to this, then on disk
+_in_memory_files = 0  # bytes spilled to memory files so far, by every table of the process
+
+
+def _spill_file(in_memory: bool) -> tuple[IO[bytes], bool]:
+    """A new spill file and whether it is in memory: an anonymous memory file (Linux
+    ``memfd_create``) when ``in_memory`` and there is one, else a temporary file on disk.
+
+    Why memory first: a gigabyte log leaves some 350 MB of rows. Written to a temporary file on a
+    disk's file system they cost 0.07 s of system time on a quiet machine but up to 2.7 s when
+    the kernel throttles writers for its write-back (other work writing); in a memory file,
+    0.09 s every time. Such pages are not the process's resident set (they are never mapped)
+    but they are RAM, so past MEMORY_FILE_BYTES the rows move to disk (``Table._spill_parts``).
+    """
+    create = getattr(os, "memfd_create", None)
+    if in_memory and create is not None:
+        try:
+            return os.fdopen(create("caffemem-rows", getattr(os, "MFD_CLOEXEC", 0)), "w+b"), True
+        except OSError:
+            pass
+    return tempfile.TemporaryFile(prefix="caffemem-rows-"), False
 _NONFINITE_FOR_JSON = ((": -nan", ": NaN"), (": nan", ": NaN"), (": -inf", ": -Infinity"), (": inf", ": Infinity"))
 _NONFINITE_TO_NULL = ((": -nan", ": null"), (": nan", ": null"), (": -inf", ": null"), (": inf", ": null"))
 _NONFINITE_TO_NULL_BYTES = tuple((old.encode("ascii"), new.encode("ascii")) for old, new in _NONFINITE_TO_NULL)
@@ -228,6 +249,7 @@ class Table:
         self._parts: list[str] = []
         self._chars = 0
         self._spill: IO[bytes] | None = None  # this table's own spill file (appended to only)
+        self._spill_in_memory = False  # whether it is a memory file (see _spill_file)
         self._spilled = 0  # bytes written to it: the rows before those in memory
         self._pending: Pending | None = None
         self._names_at_first_row: int | None = None  # outputs the first rendered row was written with
@@ -349,14 +371,36 @@ class Table:
         """Move the rows held in memory to the end of the spilled rows."""
         if not self._parts:
             return
-        if self._spill is None:
-            self._spill = tempfile.TemporaryFile(prefix="caffemem-rows-")
+        global _in_memory_files
         data = "".join(self._parts).encode("utf-8")
+        if self._spill is None:
+            self._spill, self._spill_in_memory = _spill_file(in_memory=_in_memory_files < MEMORY_FILE_BYTES)
+        elif self._spill_in_memory and _in_memory_files + len(data) > MEMORY_FILE_BYTES:
+            self._move_spill_to_disk()
         self._spill.seek(self._spilled)  # reading without pread moves the position
         self._spill.write(data)
         self._spilled += len(data)
+        if self._spill_in_memory:
+            _in_memory_files += len(data)
         self._parts = []
         self._chars = 0
+
+    def _move_spill_to_disk(self) -> None:
+        """The rows spilled so far copied from their memory file to a temporary file on disk."""
+        global _in_memory_files
+        assert self._spill is not None
+        disk, _ = _spill_file(in_memory=False)
+        self._spill.flush()
+        offset = 0
+        while offset < self._spilled:
+            block = _read_at(self._spill, min(READ_BYTES, self._spilled - offset), offset)
+            if not block:
+                break
+            disk.write(block)
+            offset += len(block)
+        self._spill.close()
+        _in_memory_files -= self._spilled
+        self._spill, self._spill_in_memory = disk, False
 
     # ------------------------------------------------------------------ reading
 
@@ -618,6 +662,9 @@ class Table:
             first = False
 
     def close(self) -> None:
+        global _in_memory_files
         if self._spill is not None:
             self._spill.close()
+            if self._spill_in_memory:
+                _in_memory_files -= self._spilled
             self._spill = None
