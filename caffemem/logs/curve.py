@@ -9,9 +9,12 @@ How the rows are kept is this module's business. A gigabyte log holds millions o
 most arrive in bulk (logs/fast) as the number text Caffe printed, so the cheapest form to keep
 them in is the finished JSON row: the fast path encodes a whole stretch with ``render_rows`` (one
 ``str.join``, in whichever process read it) and hands the text over opaque, and
-``write_json_rows`` copies it out. Rows are kept in memory up to MEMORY_CHARS and appended to an
-anonymous temporary file after that; reading back streams the file in pieces, and ``records()``
-decodes them.
+``write_json_rows`` copies it out. Rows are kept in memory up to MEMORY_CHARS and appended to a
+spill file after that (an anonymous memory file while the process's spilled rows fit in
+MEMORY_FILE_BYTES, else a temporary file on disk: see ``_spill_file``); reading back streams the
+file in pieces, and ``records()`` decodes them. The summary and csv writers need not decode
+them all: ``records_at`` decodes only the rows asked for, and ``csv_chunks``/``test_json_chunks``
+rewrite the kept text in C (fast/_scan.c, ``rewrite``).
 
 The kept text differs from plain JSON in ways only this module undoes: non-finite values are the
 bare words ``nan``, ``-nan``, ``inf``, ``-inf`` (as Caffe prints them), and every row ends with
