@@ -145,7 +145,11 @@ def _nonfinite_to_null(text: str) -> str:
 
 
 def _nonfinite_to_null_bytes(data: bytes) -> bytes:
-    """``_nonfinite_to_null`` of kept rows' UTF-8 bytes."""
+    """``_nonfinite_to_null`` of kept rows' UTF-8 bytes (in one pass in C where it is built: four
+    ``bytes.replace`` passes made SSD's 1 GiB log, nan in many rows, cost 1 s more as JSON)."""
+    nulls = getattr(compiled.SCAN, "nulls", None)
+    if nulls is not None:
+        return nulls(data)  # type: ignore[no-any-return]
     if b"nan" in data or b"inf" in data:
         for old, new in _NONFINITE_TO_NULL_BYTES:
             if old in data:

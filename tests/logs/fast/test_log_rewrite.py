@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from caffemem.logs import curve
 from caffemem.logs.curve import Table
 from caffemem.logs.fast import compiled
 from caffemem.logs.grammar import to_float
@@ -87,3 +88,18 @@ def test_rewrite_refuses_a_table_that_is_not_uniform() -> None:
     table.set_output("late", 1.0)
     table.add_row(2, 7, 0.1, 1.0)
     assert not table.uniform and table.csv_chunks() is None and table.test_json_chunks() is None
+
+
+@needs_c
+def test_nulls_in_one_pass_match_the_replacements() -> None:
+    """``_scan.nulls`` against curve.py's four replacements, on random bytes made of their pieces."""
+    assert C is not None
+    rng = random.Random(0)
+    pieces = [b": nan", b": -nan", b": inf", b": -inf", b": 1.5", b"nan", b": ", b":", b" ", b"x", b"-", b": -",
+              b": na", b"inf", b"\n", b": nanx", "é".encode()]
+    for _ in range(5000):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        want = data
+        for old, new in curve._NONFINITE_TO_NULL_BYTES:
+            want = want.replace(old, new)
+        assert C.nulls(data) == want, data
