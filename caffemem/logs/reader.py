@@ -40,8 +40,8 @@ Offer = Callable[[int, TrainBatch, str], None]
 """Takes a bulk-read stretch: the number of its first line, its batch and its text (whole lines)."""
 Skip = Callable[[int, int, set[str], list[str], bool], bool]
 """Takes a run of lines of unknown kinds (fast/plain.py): the number of its first line, how many,
-their thread ids (none: lines without a glog prefix) and last lines; False when they must be fed one by one
-(``RunBuilder.take_unknown``)."""
+their thread ids (none: lines without a glog prefix), last lines and whether they come from a data
+layer's source file; False when they must be fed one by one (``RunBuilder.take_unknown``)."""
 
 
 # A line of protobuf text format as DebugString writes it: `field: value`, `field {`, `}`, or a
