@@ -9,9 +9,12 @@ How the rows are kept is this module's business. A gigabyte log holds millions o
 most arrive in bulk (logs/fast) as the number text Caffe printed, so the cheapest form to keep
 them in is the finished JSON row: the fast path encodes a whole stretch with ``render_rows`` (one
 ``str.join``, in whichever process read it) and hands the text over opaque, and
-``write_json_rows`` copies it out. Rows are kept in memory up to MEMORY_CHARS and appended to an
-anonymous temporary file after that; reading back streams the file in pieces, and ``records()``
-decodes them.
+``write_json_rows`` copies it out. Rows are kept in memory up to MEMORY_CHARS and appended to a
+spill file after that (an anonymous memory file while the process's spilled rows fit in
+MEMORY_FILE_BYTES, else a temporary file on disk: see ``_spill_file``); reading back streams the
+file in pieces, and ``records()`` decodes them. The summary and csv writers need not decode
+them all: ``records_at`` decodes only the rows asked for, and ``csv_chunks``/``test_json_chunks``
+rewrite the kept text in C (fast/_scan.c, ``rewrite``).
 
 The kept text differs from plain JSON in ways only this module undoes: non-finite values are the
 bare words ``nan``, ``-nan``, ``inf``, ``-inf`` (as Caffe prints them), and every row ends with
@@ -29,15 +32,39 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, BinaryIO, NamedTuple, TextIO
+
+from caffemem.logs.fast import compiled
 
 MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
 READ_BYTES = 1 << 20  # spilled rows read back in blocks of about this (each block is decoded whole)
 SENDFILE_BYTES = 1 << 18  # spilled rows at least this long are copied by the kernel, shorter ones written
 PARSE_CHARS = 1 << 18  # rows parsed back at once by rows()
+MEMORY_FILE_BYTES = 1 << 30  # spilled rows of all tables kept in anonymous memory files up to this, then on disk
+_in_memory_files = 0  # bytes spilled to memory files so far, by every table of the process
+
+
+def _spill_file(in_memory: bool) -> tuple[IO[bytes], bool]:
+    """A new spill file and whether it is in memory: an anonymous memory file (Linux
+    ``memfd_create``) when ``in_memory`` and there is one, else a temporary file on disk.
+
+    Why memory first: a gigabyte log leaves some 350 MB of rows. Written to a temporary file on a
+    disk's file system they cost 0.07 s of system time on a quiet machine but up to 2.7 s when
+    the kernel throttles writers for its write-back (other work writing); in a memory file,
+    0.09 s every time. Such pages are not the process's resident set (they are never mapped)
+    but they are RAM, so past MEMORY_FILE_BYTES the rows move to disk (``Table._spill_parts``).
+    """
+    create = getattr(os, "memfd_create", None)
+    if in_memory and create is not None:
+        try:
+            return os.fdopen(create("caffemem-rows", getattr(os, "MFD_CLOEXEC", 0)), "w+b"), True
+        except OSError:
+            pass
+    return tempfile.TemporaryFile(prefix="caffemem-rows-"), False
 _NONFINITE_FOR_JSON = ((": -nan", ": NaN"), (": nan", ": NaN"), (": -inf", ": -Infinity"), (": inf", ": Infinity"))
 _NONFINITE_TO_NULL = ((": -nan", ": null"), (": nan", ": null"), (": -inf", ": null"), (": inf", ": null"))
+_NONFINITE_TO_NULL_BYTES = tuple((old.encode("ascii"), new.encode("ascii")) for old, new in _NONFINITE_TO_NULL)
 
 
 class PrintedNonFinite(float):
@@ -115,6 +142,19 @@ def _nonfinite_to_null(text: str) -> str:
         for old, new in _NONFINITE_TO_NULL:
             text = text.replace(old, new)
     return text
+
+
+def _nonfinite_to_null_bytes(data: bytes) -> bytes:
+    """``_nonfinite_to_null`` of kept rows' UTF-8 bytes (in one pass in C where it is built: four
+    ``bytes.replace`` passes made SSD's 1 GiB log, nan in many rows, cost 1 s more as JSON)."""
+    nulls = getattr(compiled.SCAN, "nulls", None)
+    if nulls is not None:
+        return nulls(data)  # type: ignore[no-any-return]
+    if b"nan" in data or b"inf" in data:
+        for old, new in _NONFINITE_TO_NULL_BYTES:
+            if old in data:
+                data = data.replace(old, new)
+    return data
 
 
 def _parseable(text: str) -> str:
@@ -216,10 +256,11 @@ class Table:
         self._parts: list[str] = []
         self._chars = 0
         self._spill: IO[bytes] | None = None  # this table's own spill file (appended to only)
+        self._spill_in_memory = False  # whether it is a memory file (see _spill_file)
         self._spilled = 0  # bytes written to it: the rows before those in memory
         self._pending: Pending | None = None
         self._names_at_first_row: int | None = None  # outputs the first rendered row was written with
-        self.nonfinite = False  # whether some kept value is nan/inf (then writers must replace them)
+        self.nonfinite = False  # whether some kept value is the word nan/inf (then writers must replace them)
         self.printed_nonfinite = False  # whether Caffe printed some value as nan/inf (not merely missing)
 
     # ------------------------------------------------------------------ size and last row
@@ -311,9 +352,10 @@ class Table:
         row = self._pending
         if row is None:
             return ""
-        self.nonfinite |= not all(map(math.isfinite, (row.lr, row.loss, *row.outputs.values())))
-        self.printed_nonfinite |= self.nonfinite and _any_printed((row.lr, row.loss, *row.outputs.values()))
-        self.nonfinite |= len(row.outputs) < len(self.names)
+        if _any_printed((row.lr, row.loss, *row.outputs.values())):
+            # written as the words nan/inf (a missing value is written null: nothing to replace,
+            # so a table whose only gaps are missing values is copied out as it is)
+            self.nonfinite = self.printed_nonfinite = True
         outputs = ", ".join(_key_json(name) + ": " + _number_text(row.outputs.get(name, math.nan))
                             for name in self.names)
         net = f'"net": {row.net}, ' if row.net else ""
@@ -336,14 +378,36 @@ class Table:
         """Move the rows held in memory to the end of the spilled rows."""
         if not self._parts:
             return
-        if self._spill is None:
-            self._spill = tempfile.TemporaryFile(prefix="caffemem-rows-")
+        global _in_memory_files
         data = "".join(self._parts).encode("utf-8")
+        if self._spill is None:
+            self._spill, self._spill_in_memory = _spill_file(in_memory=_in_memory_files < MEMORY_FILE_BYTES)
+        elif self._spill_in_memory and _in_memory_files + len(data) > MEMORY_FILE_BYTES:
+            self._move_spill_to_disk()
         self._spill.seek(self._spilled)  # reading without pread moves the position
         self._spill.write(data)
         self._spilled += len(data)
+        if self._spill_in_memory:
+            _in_memory_files += len(data)
         self._parts = []
         self._chars = 0
+
+    def _move_spill_to_disk(self) -> None:
+        """The rows spilled so far copied from their memory file to a temporary file on disk."""
+        global _in_memory_files
+        assert self._spill is not None
+        disk, _ = _spill_file(in_memory=False)
+        self._spill.flush()
+        offset = 0
+        while offset < self._spilled:
+            block = _read_at(self._spill, min(READ_BYTES, self._spilled - offset), offset)
+            if not block:
+                break
+            disk.write(block)
+            offset += len(block)
+        self._spill.close()
+        _in_memory_files -= self._spilled
+        self._spill, self._spill_in_memory = disk, False
 
     # ------------------------------------------------------------------ reading
 
@@ -442,14 +506,77 @@ class Table:
 
     def records(self) -> Iterator[CurveRow]:
         """The rows in order, decoded from the kept text a piece at a time (a table may be huge)."""
-        names = self.names
         for text in self._row_pieces():
             # (nonfinite is settled only once the last row has been rendered, by text_chunks)
-            for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]",
-                                  parse_constant=_PRINTED.__getitem__):
-                values = row["outputs"]
-                yield CurveRow(row["iteration"], row["seconds"], _as_float(row["lr"]), _as_float(row["loss"]),
-                               row.get("net", 0), tuple(_as_float(values.get(name, math.nan)) for name in names))
+            yield from self._decode(text)
+
+    def _decode(self, text: str) -> list[CurveRow]:
+        """Kept rows (whole lines, each ending ",\n") as CurveRows."""
+        names = self.names
+        rows = []
+        for row in json.loads("[" + (_parseable(text) if self.nonfinite else text)[:-2] + "]",
+                              parse_constant=_PRINTED.__getitem__):
+            values = row["outputs"]
+            rows.append(CurveRow(row["iteration"], row["seconds"], _as_float(row["lr"]), _as_float(row["loss"]),
+                                 row.get("net", 0), tuple(_as_float(values.get(name, math.nan)) for name in names)))
+        return rows
+
+    def records_at(self, indices: Iterable[int]) -> list[CurveRow]:
+        """The rows at these places (0 = first; each once, in order; places past the end are left
+        out), decoding only them: a summary of a curve of millions of rows picks a few, and
+        decoding every row to find them cost more than reading the log (each kept row is one line,
+        so a row is found by counting line ends, which ``str.count`` does in C)."""
+        wanted = sorted({index for index in indices if 0 <= index < len(self)})
+        picked: list[str] = []
+        first = 0  # the place of the chunk's first row
+        for text in self.text_chunks():
+            if not wanted:
+                break
+            rows = text.count("\n")
+            if wanted[0] >= first + rows:
+                first += rows
+                continue
+            lines = text.split("\n")
+            while wanted and wanted[0] < first + rows:
+                picked.append(lines[wanted.pop(0) - first] + "\n")
+            first += rows
+        return self._decode("".join(picked)) if picked else []
+
+    def csv_chunks(self) -> Iterator[str] | None:
+        """The rows as csv lines (iteration, seconds to 6 decimals, lr, outputs; each value as
+        ``repr`` of its float, ``nan`` where Caffe printed a NaN, empty where missing; parse_log.py's
+        cells), rewritten from the kept text by the compiled scanner; None where it cannot (not
+        built, or the table is not uniform): then decode ``records()``."""
+        return self._rewritten(0)
+
+    def test_json_chunks(self) -> Iterator[str] | None:
+        """The rows as the JSON writer's test passes (``{"iteration", "net", "seconds", "lr",
+        "outputs"}``, values as ``json.dumps`` writes their floats, null for NaN and infinities),
+        each ending ",\n"; None where the compiled scanner cannot (see ``csv_chunks``)."""
+        return self._rewritten(1)
+
+    def _rewritten(self, mode: int) -> Iterator[str] | None:
+        rewrite = getattr(compiled.SCAN, "rewrite", None)
+        if rewrite is None or not self.uniform:
+            return None
+        keys = tuple(_key_json(name).encode("ascii") for name in self.names)
+        json_keys = tuple(json.dumps(name).encode("ascii") for name in self.names)
+        # one piece first: a row the C code does not know makes the whole table go the Python way
+        pieces = self._row_pieces()
+        first = next(pieces, "")
+        done = rewrite(first, mode, keys, json_keys)
+        if done is None:
+            return None
+
+        def chunks() -> Iterator[str]:
+            yield done
+            for text in pieces:
+                again = rewrite(text, mode, keys, json_keys)
+                if again is None:
+                    raise ValueError("curve: a kept row the compiled writer does not know")
+                yield again
+
+        return chunks()
 
     def rows(self) -> Iterator[tuple[float | int, ...]]:
         """Rows as flat tuples (iteration, seconds, lr, loss, net, *outputs in ``names`` order)."""
@@ -511,11 +638,18 @@ class Table:
             return
         if sink is not None:
             tail = self.tail_text()  # also settles self.nonfinite (the last row may hold a nan)
+            out.flush()
             if not self.nonfinite:
-                out.flush()
                 self.copy_spilled(sink, 0 if tail else 2)
-                out.write(tail[:-2])  # every kept row ends with ",\n"
-                return
+            else:  # the words made null in the bytes as read: no decoding, no encoding again
+                held = b""
+                for data in self._spilled_bytes():
+                    sink.write(held)
+                    held = _nonfinite_to_null_bytes(data)
+                sink.write(held if tail else held[:-2])
+                sink.flush()
+            out.write(_nonfinite_to_null(tail)[:-2] if self.nonfinite else tail[:-2])  # each row ends ",\n"
+            return
         held = ""
         for text in self.text_chunks():
             if text:
@@ -535,6 +669,9 @@ class Table:
             first = False
 
     def close(self) -> None:
+        global _in_memory_files
         if self._spill is not None:
             self._spill.close()
+            if self._spill_in_memory:
+                _in_memory_files -= self._spilled
             self._spill = None

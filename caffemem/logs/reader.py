@@ -27,7 +27,7 @@ from caffemem.errors import CaffememError
 from caffemem.logs.events import Event
 from caffemem.logs.fast.bulk import TrainBatch, split_piece
 from caffemem.logs.fast.pieces import PIECE_BYTES, FileCutter, iter_stream
-from caffemem.logs.fast.plain import NO_PREFIX
+from caffemem.logs.fast.plain import NO_PREFIX, SourceGetter
 from caffemem.logs.fast.plain import runs as plain_runs
 from caffemem.logs.lines import PREFIX_RE, classify
 from caffemem.logs.model import LAST_LINES, MAX_TEXT_CHARS
@@ -39,10 +39,10 @@ Feed = Callable[[int, Event], None]
 """Takes the event of a line (1-based line number, event)."""
 Offer = Callable[[int, TrainBatch, str], None]
 """Takes a bulk-read stretch: the number of its first line, its batch and its text (whole lines)."""
-Skip = Callable[[int, int, set[str], list[str]], bool]
+Skip = Callable[[int, int, set[str], list[str], bool], bool]
 """Takes a run of lines of unknown kinds (fast/plain.py): the number of its first line, how many,
-their thread ids (none: lines without a glog prefix) and last lines; False when they must be fed one by one
-(``RunBuilder.take_unknown``)."""
+their thread ids (none: lines without a glog prefix), last lines and whether they come from a data
+layer's source file; False when they must be fed one by one (``RunBuilder.take_unknown``)."""
 
 
 # A line of protobuf text format as DebugString writes it: `field: value`, `field {`, `}`, or a
@@ -192,7 +192,8 @@ class LineEvents:
             elif getter is not False:
                 for number, event in self.close_block():  # a glog line ends a text block
                     feed(number, event)
-                if skip(self.number + 1, end - start, set(map(getter, chunk)), chunk[-LAST_LINES:]):
+                if skip(self.number + 1, end - start, set(map(getter, chunk)), chunk[-LAST_LINES:],
+                        isinstance(getter, SourceGetter)):
                     self.number += end - start
                     continue
             for number, event in self.lines(chunk):

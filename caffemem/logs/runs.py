@@ -264,19 +264,23 @@ class RunBuilder:
                 run.lr_policy = lr_policy
         return lines
 
-    def take_unknown(self, number: int, lines: int, tids: set[str], tail: list[str]) -> bool:
+    def take_unknown(self, number: int, lines: int, tids: set[str], tail: list[str],
+                     data_source: bool = False) -> bool:
         """Apply ``lines`` lines from line ``number`` on, all of kinds caffemem does not know, as
         feeding them one by one would (the fast path finds such runs: fast/plain.py). Either glog
-        lines, none F and from no data layer's source file, from threads ``tids``; or (``tids``
-        empty) lines without a glog prefix, none blank, outside a text block. ``tail``: their
-        last lines.
+        lines, none F, from threads ``tids`` (``data_source``: from a data layer's source file);
+        or (``tids`` empty) lines without a glog prefix, none blank, outside a text block.
+        ``tail``: their last lines.
 
         Returns False (and changes nothing) when one of them could start a new run, end a weak
         crash or be read as crash evidence (no run yet, a thread id this run has not seen, no
-        glog line yet): then they must be fed one by one.
+        glog line yet), or show the type of the layer being set up (a data layer's source
+        file's lines): then they must be fed one by one.
         """
         run = self.run
         if run is None or self.weak_crash or not lines or not (tids <= run.tids if tids else run.glog_lines):
+            return False
+        if data_source and self.current_layer is not None and not self.current_layer.set_up:
             return False
         run.last_line = number + lines - 1
         counts = self.report.counts

@@ -4,8 +4,7 @@
   reader (pandas, a spreadsheet) takes it whole. Columns ``Run,Phase,TestNet,NumIters,Seconds,
   LearningRate`` and then every output name of the selected runs in first-seen order, training
   outputs before test outputs (a name both phases have is one column: ``Phase`` tells the rows
-  apart). One row per curve row: the runs in order, each run's rows as it logged them (by
-  iteration, a test pass before that iteration's training display);
+  apart). One row per curve row: the runs in order, each run's TRAIN rows then its TEST rows;
   ``TestNet`` is the test net's number (Caffe's ``#0``) on TEST rows and empty on TRAIN rows.
   The pairing is caffemem's own (logs/curve.py): a row holds its iteration's own learning rate
   and outputs, seconds count from its run's ``Solving`` line (six decimals). A value the row
@@ -25,7 +24,6 @@ this writes is never left half-written: an interrupted drop-in removes what it h
 from __future__ import annotations
 
 import csv
-import heapq
 import math
 import os
 from collections.abc import Iterator
@@ -78,33 +76,58 @@ def rectangle_columns(runs: list[Run]) -> list[str]:
     return list(names)
 
 
+def _phase_rows(run: Run, phase: str, table: Table, names: list[str]) -> Iterator[list[str]]:
+    """The cells of each row of one table, decoded."""
+    where = {name: k for k, name in enumerate(table.names)}
+    places = [where.get(name) for name in names]
+    number = str(run.index + 1)  # runs count from 1, as --run
+    for row in table.records():
+        outputs = row.outputs
+        yield [number, phase, str(row.net) if phase == "TEST" else "", str(row.iteration), f"{row.seconds:.6f}",
+               _cell(row.lr), *("" if k is None else _cell(outputs[k]) for k in places)]
+
+
 def rectangle_rows(runs: list[Run]) -> Iterator[list[str]]:
-    """The header, then one row per curve row of every run, in the order the run logged them: by
-    iteration, a test pass before the training display of the same iteration (Caffe tests at the
-    start of the iteration it tests)."""
+    """The header, then one row per curve row: for each run, its TRAIN rows, then its TEST rows
+    (as parse_log.py's two files hold them, in one table)."""
     names = rectangle_columns(runs)
     yield RECTANGLE_HEAD + names
-
-    def rows(run: Run, phase: str, table: Table) -> Iterator[tuple[int, int, list[str]]]:
-        where = {name: k for k, name in enumerate(table.names)}
-        places = [where.get(name) for name in names]
-        number = str(run.index + 1)  # runs count from 1, as --run
-        rank = 0 if phase == "TEST" else 1
-        for row in table.records():
-            outputs = row.outputs
-            yield row.iteration, rank, [number, phase, str(row.net) if phase == "TEST" else "", str(row.iteration),
-                                        f"{row.seconds:.6f}", _cell(row.lr),
-                                        *("" if k is None else _cell(outputs[k]) for k in places)]
-
     for run in runs:
-        merged = heapq.merge(rows(run, "TEST", run.test), rows(run, "TRAIN", run.train), key=lambda r: r[:2])
-        for _, _, cells in merged:
-            yield cells
+        yield from _phase_rows(run, "TRAIN", run.train, names)
+        yield from _phase_rows(run, "TEST", run.test, names)
+
+
+def _copy_training_rows(run: Run, names: list[str], out: TextIO) -> bool:
+    """One run's TRAIN rows as the compiled scanner rewrites them, with the row head and the empty
+    test-only cells added by ``str.replace`` chunk by chunk (no row is decoded). False, and nothing
+    written, where they cannot be had that way, or their columns are not the table's first ones."""
+    train = run.train
+    if names[:len(train.names)] != train.names:
+        return False
+    chunks = train.csv_chunks()
+    if chunks is None:
+        return False
+    head = f"{run.index + 1},TRAIN,,"
+    tail = "," * (len(names) - len(train.names)) + "\n"
+    for text in chunks:
+        if text:
+            out.write(head + text[:-1].replace("\n", tail + head) + tail)
+    return True
 
 
 def write(result: LogResult, out: TextIO, options: ReportOptions) -> None:
-    """``caffemem log --format csv`` on one stream: the one rectangular table (see the module)."""
-    csv.writer(out, lineterminator="\n", delimiter=options.delimiter).writerows(rectangle_rows(result.runs))
+    """``caffemem log --format csv`` on one stream: the one rectangular table (see the module).
+
+    With the compiled scanner and the usual comma, the training rows (nearly all of a long log)
+    are not decoded: their text is rewritten in C and copied; the same bytes either way."""
+    writer = csv.writer(out, lineterminator="\n", delimiter=options.delimiter)
+    runs = result.runs
+    names = rectangle_columns(runs)
+    writer.writerow(RECTANGLE_HEAD + names)
+    for run in runs:
+        if not (options.delimiter == "," and _copy_training_rows(run, names, out)):
+            writer.writerows(_phase_rows(run, "TRAIN", run.train, names))
+        writer.writerows(_phase_rows(run, "TEST", run.test, names))
 
 
 # --------------------------------------------------------------------------- files
@@ -178,7 +201,13 @@ def table_rows(table: Table) -> Iterator[list[str]]:
 
 
 def write_table(table: Table, out: TextIO, delimiter: str = ",") -> None:
-    csv.writer(out, lineterminator="\n", delimiter=delimiter).writerows(table_rows(table))
+    chunks = table.csv_chunks() if delimiter == "," else None  # the cells rewritten in C where it can
+    if chunks is None:
+        csv.writer(out, lineterminator="\n", delimiter=delimiter).writerows(table_rows(table))
+        return
+    csv.writer(out, lineterminator="\n").writerow(HEAD + table.names)
+    for text in chunks:
+        out.write(text)
 
 
 def write_log_csv_files(runs: list[Run], paths: tuple[str, str], force: bool = False,

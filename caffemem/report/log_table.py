@@ -55,17 +55,10 @@ def curve_lines(table: Table, label: str) -> list[str]:
         return []
     names = table.names
     step = max(1, total // CURVE_ROWS)
-    shown: list[CurveRow] = []
-    first = last = None
-    for index, row in enumerate(table.records()):
-        if first is None:
-            first = row
-        if index % step == 0 and len(shown) < CURVE_ROWS:
-            shown.append(row)
-        last = row
-    assert first is not None and last is not None
-    if shown[-1] is not last:
-        shown.append(last)
+    # every step-th row from the first, at most CURVE_ROWS of them, and the last row
+    places = [index for index in range(0, step * CURVE_ROWS, step) if index < total]
+    shown: list[CurveRow] = table.records_at([*places, total - 1])
+    first, last = shown[0], shown[-1]
     lines = [f"  {label}: {total} rows, iterations {first.iteration} to {last.iteration}"]
     span = last.iteration - first.iteration
     if span > 0 and last.seconds > first.seconds:

@@ -121,8 +121,8 @@ def test_json_output_names_with_percent_and_colon(tmp_path: Path) -> None:
     assert rows[0]["outputs"]["loss"] == 87.3365
 
 
-def test_the_stdout_csv_keeps_the_order_the_run_logged(tmp_path) -> None:  # noqa: ANN001
-    """A test pass at iteration N comes before the training display of iteration N, as in the log."""
+def test_the_stdout_csv_holds_each_runs_train_rows_then_its_test_rows(tmp_path) -> None:  # noqa: ANN001
+    """One rectangular table; per run its TRAIN rows, then its TEST rows, as parse_log.py's two files."""
     import csv as _csv
     import io
 
@@ -142,6 +142,8 @@ def test_the_stdout_csv_keeps_the_order_the_run_logged(tmp_path) -> None:  # noq
     log.write_text("\n".join(lines) + "\n")
     done = CliRunner().invoke(main, ["log", str(log), "--format", "csv"])
     assert done.exit_code == 0, done.output
-    rows = list(_csv.reader(io.StringIO(done.output)))[1:]
-    assert [(r[1], r[3]) for r in rows] == [("TEST", "0"), ("TRAIN", "0"), ("TRAIN", "100"), ("TEST", "200"),
-                                            ("TRAIN", "200")]
+    table = list(_csv.reader(io.StringIO(done.output)))
+    assert table[0] == ["Run", "Phase", "TestNet", "NumIters", "Seconds", "LearningRate", "loss", "accuracy"]
+    assert [(r[1], r[3]) for r in table[1:]] == [("TRAIN", "0"), ("TRAIN", "100"), ("TRAIN", "200"),
+                                                 ("TEST", "0"), ("TEST", "200")]
+    assert table[1][6:] == ["1.0", ""] and table[4][6:] == ["", "0.5"]

@@ -77,9 +77,12 @@ def test_stdout_file_copy_equals_text(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("leave_off", [0, 2])
-def test_copy_spilled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leave_off: int) -> None:
+@pytest.mark.parametrize("memory_file_bytes", [1 << 30, 100, 0])  # memory files; one moved to disk; disk only
+def test_copy_spilled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leave_off: int, memory_file_bytes: int) -> None:
     monkeypatch.setattr(columns, "MEMORY_CHARS", 10)
     monkeypatch.setattr(columns, "READ_BYTES", 7)
+    monkeypatch.setattr(columns, "MEMORY_FILE_BYTES", memory_file_bytes)
+    monkeypatch.setattr(columns, "_in_memory_files", 0)
     table = columns.Table()
     for k in range(50):
         table.add_row(k, k * 1000, 0.5, 1.25)
@@ -95,7 +98,9 @@ def test_copy_spilled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leave_off
     table.copy_spilled(memory, leave_off)
     assert memory.getvalue() == spilled[:len(spilled) - leave_off]
     assert "".join(table.text_chunks()) == kept  # still readable after copying
+    assert table._spill_in_memory == (memory_file_bytes > len(spilled) and hasattr(os, "memfd_create"))
     table.close()
+    assert columns._in_memory_files == 0
 
 
 def test_keep_freed_memory_is_harmless() -> None:

@@ -21,6 +21,8 @@ every shared log, the fixtures and generated logs.
   whole when the builder takes it, else line by line;
 - ``scan``: the compiled scanner (``_scan.c``, optional): the lines a training run repeats applied
   in C up to the first line it is not sure of (``CAFFEMEM_NO_C=1`` turns it off);
+- ``compiled``: the switch between the compiled module and pure Python (the curve's writers
+  use the compiled module too: ``_scan.rewrite`` writes csv and JSON test rows from kept rows);
 
 Nothing outside caffemem.logs imports from here. This module imports nothing, so that any of
 the modules above can be imported on its own (reader.py uses ``pieces`` and ``bulk``).

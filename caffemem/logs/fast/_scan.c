@@ -21,6 +21,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_NAMES 64
@@ -230,7 +232,8 @@ static int elapsed(state *s, span date, span clock, long long *out) {
 /* ------------------------------------------------------------------ tables (curve.py) */
 
 static int put_value(table *t, buffer *b, value *v) {
-    if (v->flags & NONFINITE) t->nonfinite = 1;
+    /* Table.nonfinite: a word (nan, inf) the writers must replace; a missing value is already null */
+    if ((v->flags & NONFINITE) && !same(NULL_TEXT, v->text.p, v->text.n)) t->nonfinite = 1;
     if (v->flags & PRINTED) t->printed = 1;
     return put(b, v->text.p, v->text.n);
 }
@@ -249,7 +252,6 @@ static int render(table *t) {
         if (r->has[k]) {
             if (put_value(t, b, &r->out[k])) return -1;
         } else {
-            t->nonfinite = 1;
             if (PUTS(b, "null")) return -1;
         }
     }
@@ -327,7 +329,8 @@ static const char *skip_space(const char *p, const char *e) {
 /* \s*$ with ASCII white space only (a non-ASCII byte could be Unicode white space). */
 static int at_end(const char *p, const char *e) { return skip_space(p, e) == e; }
 
-/* Loss, lr and "Testing net" lines: ITERATION_RE (and _TAGGED_LR_RE when ``tagged``). */
+/* Loss, lr and "Testing net" lines: ITERATION_RE (and _TAGGED_LR_RE when ``tagged``), and the
+ * grammar's iteration_time_loss in its printed form (NVCaffe; lines.py leaves it to lark). */
 static int iteration_line(state *s, const char *p, const char *e, prefix *x, int tagged) {
     long long it, n;
     const char *q;
@@ -345,12 +348,17 @@ static int iteration_line(state *s, const char *p, const char *e, prefix *x, int
         s->training = 1; s->in_test = 0; s->last_iteration = it; s->has_last_iteration = 1;
         return add_row(&s->train, it, micros, &lr, &loss, 0) ? FAILED : TAKEN;
     }
-    if (starts(p, e, " (")) {  /* " (N iter/s, Ns/N iters), loss = N" */
+    if (starts(p, e, " (")) {  /* " (N iter/s, Ns/N iters), loss = N", NVCaffe's " (N s), loss = N" */
         long long per;
-        if (!(q = number(p + 2, e, &f1)) || !starts(q, e, " iter/s, ") || !(q = number(q + 9, e, &f2))
-            || !starts(q, e, "s/") || !(q = integer(q + 2, e, &per)) || !starts(q, e, " iter")) return HAND_BACK;
-        q += 5;
-        if (q < e && *q == 's') q++;
+        if (!(q = number(p + 2, e, &f1))) return HAND_BACK;
+        if (starts(q, e, " s), loss = ")) {  /* the grammar's iteration_time_loss */
+            q += 2;
+        } else {
+            if (!starts(q, e, " iter/s, ") || !(q = number(q + 9, e, &f2)) || !starts(q, e, "s/")
+                || !(q = integer(q + 2, e, &per)) || !starts(q, e, " iter")) return HAND_BACK;
+            q += 5;
+            if (q < e && *q == 's') q++;
+        }
         if (!starts(q, e, "), loss = ")) return HAND_BACK;
         const char *v = q + 10;
         if (!(q = number(v, e, &f1)) || !at_end(q, e)) return HAND_BACK;
@@ -433,21 +441,65 @@ static int output_line(state *s, const char *p, const char *e) {
     return TAKEN;
 }
 
+/* A cache of plain.py's verdicts by shape, here in C: NVCaffe's debug lines ("[Forward] Layer
+ * conv1, top blob conv1 data: 0.0123", 83 % of its lines) all went through a Python str of the
+ * shape and a dict lookup, ~30 % of reading that log. A verdict is a pure function of the shape
+ * (plain.skippable), so a shape Python has judged can be remembered; one Python has not judged
+ * yet is not kept. */
+enum { NOT_SKIPPABLE = 0, SKIPPABLE_NO_PREFIX = 1, SKIPPABLE_WITH_PREFIX = 2 };
+#define VERDICTS 1024  /* a power of two */
+typedef struct { unsigned long long hash; Py_ssize_t n; char *shape; int verdict; } verdict_slot;
+static verdict_slot verdicts[VERDICTS];
+
+/* Eight bytes at a time (a byte at a time cost more than the dict lookup it saves). */
+static unsigned long long shape_hash(const char *p, Py_ssize_t n) {
+    unsigned long long h = 1469598103934665603ULL ^ (unsigned long long)n, w;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 29;
+    }
+    w = 0;
+    memcpy(&w, p + i, (size_t)(n - i));
+    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    return h ^ (h >> 32);
+}
+
 /* plain.py's verdict on the line's digit shape, if Python has one: 1 skippable, 0 not or unknown. */
 static int skippable_shape(state *s, const char *p, const char *e, int with_prefix) {
     if (!s->shapes || e - p > 4096) return 0;
     char small[512];
-    char *buf = e - p <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc(e - p);
+    Py_ssize_t n = e - p;
+    char *buf = n <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc(n);
     if (!buf) return 0;
-    for (Py_ssize_t i = 0; i < e - p; i++) buf[i] = (p[i] >= '1' && p[i] <= '9') ? '0' : p[i];
-    PyObject *key = PyUnicode_DecodeUTF8(buf, e - p, "surrogatepass");
+    for (Py_ssize_t i = 0; i < n; i++) buf[i] = (p[i] >= '1' && p[i] <= '9') ? '0' : p[i];
+    unsigned long long hash = shape_hash(buf, n);
+    verdict_slot *slot = &verdicts[hash & (VERDICTS - 1)];
+    int verdict = -1;
+    if (slot->shape && slot->hash == hash && slot->n == n && memcmp(slot->shape, buf, n) == 0) {
+        verdict = slot->verdict;
+    } else {
+        PyObject *key = PyUnicode_DecodeUTF8(buf, n, "surrogatepass");
+        PyObject *mark = key ? PyDict_GetItemWithError(s->shapes, key) : NULL;  /* borrowed */
+        Py_XDECREF(key);
+        if (!mark) {
+            PyErr_Clear();
+        } else {
+            /* a thread-id getter (a SourceGetter too: a data layer's source file; the scanner is
+             * only lent a run in which no layer is being set up, and no line it takes starts one) */
+            verdict = mark == Py_True ? SKIPPABLE_NO_PREFIX : mark == Py_False ? NOT_SKIPPABLE : SKIPPABLE_WITH_PREFIX;
+            char *copy = PyMem_Malloc(n ? n : 1);
+            if (copy) {
+                memcpy(copy, buf, n);
+                PyMem_Free(slot->shape);
+                slot->shape = copy; slot->n = n; slot->hash = hash; slot->verdict = verdict;
+            }
+        }
+    }
     if (buf != small) PyMem_Free(buf);
-    if (!key) { PyErr_Clear(); return 0; }
-    PyObject *mark = PyDict_GetItemWithError(s->shapes, key);  /* borrowed */
-    Py_DECREF(key);
-    if (!mark) { PyErr_Clear(); return 0; }
-    if (with_prefix) return mark != Py_True && mark != Py_False;  /* a thread-id getter */
-    return mark == Py_True;  /* NO_PREFIX */
+    if (verdict < 0) return 0;
+    return with_prefix ? verdict == SKIPPABLE_WITH_PREFIX : verdict == SKIPPABLE_NO_PREFIX;
 }
 
 static int known_word(const char *p, Py_ssize_t n) {
@@ -673,6 +725,240 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ writing kept rows (curve.py)
+ *
+ * The writers of csv and of the JSON test passes show each value as Python shows the float the
+ * kept text stands for: repr(float(text)). Decoding every row with json.loads and formatting each
+ * value cost the CSV writer three times the reading of the log; here the kept text is rewritten
+ * directly. Most of Caffe's numbers need no float at all: a plain decimal with at most 15
+ * significant digits (Caffe prints 6) is the shortest text of its double (two decimals of <= 15
+ * digits never round to one double), so repr gives it back as it is, but for repr's own form
+ * (".0" after an integer; exponent form below 1e-4). Anything else goes through the float, with
+ * CPython's own functions. A row that is not the table's kept form is an error: the caller then
+ * takes the Python way (curve.py's records()). */
+
+enum { AS_CSV = 0, AS_JSON = 1 };
+
+/* repr(float(text)) for a JSON number text (json's float: an out-of-range one is an infinity,
+ * written as put_cell writes one); -1 (no exception) if it is not a number. */
+static int put_repr(buffer *b, const char *p, Py_ssize_t n, int mode) {
+    const char *s = p, *e = p + n, *q = p;
+    if (q < e && *q == '-') q++;
+    const char *digits = q;
+    while (q < e && is_digit(*q)) q++;
+    Py_ssize_t whole = q - digits;
+    int plain = whole > 0 && whole <= 15 && (whole == 1 || *digits != '0');
+    if (plain && q == e) {  /* an integer: json reads an int, float() of it adds ".0" */
+        if (n == 2 && *s == '-' && *digits == '0') return PUTS(b, "0.0") ? -2 : 0;  /* int("-0") is 0 */
+        return put(b, s, n) || PUTS(b, ".0") ? -2 : 0;
+    }
+    if (plain && *q == '.') {
+        const char *frac = ++q;
+        while (q < e && is_digit(*q)) q++;
+        if (q == e && q > frac && e[-1] != '0') {
+            Py_ssize_t zeros = 0;
+            if (*digits == '0') while (frac + zeros < e && frac[zeros] == '0') zeros++;
+            Py_ssize_t significant = *digits == '0' ? (e - frac) - zeros : whole + (e - frac);
+            if (zeros <= 3 && significant <= 15) return put(b, s, n) ? -2 : 0;  /* >= 1e-4 */
+        }
+    }
+    char small[64], *tmp = n < (Py_ssize_t)sizeof small ? small : PyMem_Malloc(n + 1);
+    if (!tmp) { PyErr_NoMemory(); return -2; }
+    memcpy(tmp, p, n);
+    tmp[n] = 0;
+    char *stop;
+    double x = PyOS_string_to_double(tmp, &stop, NULL);
+    int bad = (x == -1.0 && PyErr_Occurred()) || stop != tmp + n;
+    if (tmp != small) PyMem_Free(tmp);
+    if (bad) { PyErr_Clear(); return -1; }
+    if (!isfinite(x))
+        return (mode == AS_JSON ? PUTS(b, "null") : x > 0 ? PUTS(b, "inf") : PUTS(b, "-inf")) ? -2 : 0;
+    char *text = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (!text) return -2;
+    int r = put(b, text, (Py_ssize_t)strlen(text)) ? -2 : 0;
+    PyMem_Free(text);
+    return r;
+}
+
+/* A kept value: csv's cell (parse_log.py's: repr, "nan" for a NaN Caffe printed, empty where it
+ * is missing) or JSON's (repr, null for NaN, infinities and missing). */
+static int put_cell(buffer *b, const char *p, Py_ssize_t n, int mode) {
+    const char *q = p + (n && *p == '-');
+    Py_ssize_t rest = n - (q - p);
+    if (rest == 4 && memcmp(q, "null", 4) == 0 && q == p) return mode == AS_CSV ? 0 : PUTS(b, "null") ? -2 : 0;
+    if (rest == 3 && (memcmp(q, "nan", 3) == 0 || memcmp(q, "inf", 3) == 0)) {
+        if (mode == AS_JSON) return PUTS(b, "null") ? -2 : 0;
+        if (*q == 'n') return PUTS(b, "nan") ? -2 : 0;  /* Python prints any NaN as nan */
+        return put(b, p, n) ? -2 : 0;
+    }
+    return put_repr(b, p, n, mode);
+}
+
+/* Seconds from integer microseconds: csv's f"{s:.6f}" or JSON's repr(s), s = float(f"{us}e-6").
+ * Below 1e15 us the double nearest us/1e6 prints as the exact decimal (see above). */
+static int put_seconds(buffer *b, long long us, int mode) {
+    unsigned long long u = us < 0 ? 0ULL - (unsigned long long)us : (unsigned long long)us;
+    if (u >= 1000000000000000ULL || (mode == AS_JSON && u && u < 100)) {
+        char tmp[40];
+        snprintf(tmp, sizeof tmp, "%llde-6", us);
+        double x = PyOS_string_to_double(tmp, NULL, NULL);
+        if (x == -1.0 && PyErr_Occurred()) return -2;
+        char *text = mode == AS_CSV ? PyOS_double_to_string(x, 'f', 6, 0, NULL)
+                                    : PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+        if (!text) return -2;
+        int r = put(b, text, (Py_ssize_t)strlen(text)) ? -2 : 0;
+        PyMem_Free(text);
+        return r;
+    }
+    char frac[7];
+    unsigned long long f = u % 1000000ULL;
+    for (int i = 5; i >= 0; i--) { frac[i] = (char)('0' + f % 10); f /= 10; }
+    int digits = 6;
+    if (mode == AS_JSON) { while (digits > 1 && frac[digits - 1] == '0') digits--; }
+    if ((us < 0 && PUTS(b, "-")) || put_int(b, (long long)(u / 1000000ULL)) || PUTS(b, ".")
+        || put(b, frac, digits)) return -2;
+    return 0;
+}
+
+/* One kept row at p (up to its line end e) rewritten; -1 if it is not the kept form. */
+static int rewrite_row(buffer *b, const char *p, const char *e, int mode, span *keys, span *json_keys, int nkeys) {
+    long long micros;
+    const char *iteration, *net = "0", *it_end, *net_end;
+    Py_ssize_t net_n = 1;
+    if (!starts(p, e, "{\"iteration\": ")) return -1;
+    p += 14;
+    iteration = p;
+    while (p < e && (is_digit(*p) || (p == iteration && *p == '-'))) p++;
+    it_end = p;
+    if (it_end == iteration || !starts(p, e, ", ")) return -1;
+    p += 2;
+    if (starts(p, e, "\"net\": ")) {
+        p += 7;
+        net = p;
+        while (p < e && is_digit(*p)) p++;
+        net_end = p;
+        net_n = net_end - net;
+        if (!net_n || !starts(p, e, ", ")) return -1;
+        p += 2;
+    }
+    if (!starts(p, e, "\"seconds\": ")) return -1;
+    p += 11;
+    int negative = p < e && *p == '-';
+    if (negative) p++;
+    if (!(p = integer(p, e, &micros))) return -1;
+    if (negative) micros = -micros;
+    if (!starts(p, e, "e-6, \"loss\": ")) return -1;
+    p += 13;
+    const char *loss = p;  /* not written by either: parse_log.py has no loss column but its output */
+    while (p < e && *p != ',') p++;
+    if (p == loss || !starts(p, e, ", \"lr\": ")) return -1;
+    p += 8;
+    const char *lr = p;
+    while (p < e && *p != ',') p++;
+    Py_ssize_t lr_n = p - lr;
+    if (!lr_n || !starts(p, e, ", \"outputs\": {")) return -1;
+    p += 14;
+    int r;
+    if (mode == AS_CSV) {
+        if (put(b, iteration, it_end - iteration) || PUTS(b, ",")) return -2;
+        if ((r = put_seconds(b, micros, mode)) || PUTS(b, ",")) return r ? r : -2;
+        if ((r = put_cell(b, lr, lr_n, mode))) return r;
+    } else {
+        if (PUTS(b, "{\"iteration\": ") || put(b, iteration, it_end - iteration) || PUTS(b, ", \"net\": ")
+            || put(b, net, net_n) || PUTS(b, ", \"seconds\": ")) return -2;
+        if ((r = put_seconds(b, micros, mode)) || PUTS(b, ", \"lr\": ")) return r ? r : -2;
+        if ((r = put_cell(b, lr, lr_n, mode)) || PUTS(b, ", \"outputs\": {")) return r ? r : -2;
+    }
+    for (int k = 0; k < nkeys; k++) {  /* every output in the table's order: the table is uniform */
+        if (k && !starts(p, e, ", ")) return -1;
+        if (k) p += 2;
+        if (e - p < keys[k].n + 2 || memcmp(p, keys[k].p, keys[k].n) || memcmp(p + keys[k].n, ": ", 2)) return -1;
+        p += keys[k].n + 2;
+        const char *v = p;
+        while (p < e && *p != ',' && *p != '}') p++;
+        if (p == v) return -1;
+        if (mode == AS_CSV) {
+            if (PUTS(b, ",")) return -2;
+        } else if ((k && PUTS(b, ", ")) || put(b, json_keys[k].p, json_keys[k].n) || PUTS(b, ": ")) {
+            return -2;
+        }
+        if ((r = put_cell(b, v, p - v, mode))) return r;
+    }
+    if (e - p != 3 || memcmp(p, "}},", 3)) return -1;
+    return (mode == AS_CSV ? PUTS(b, "\n") : PUTS(b, "}},\n")) ? -2 : 0;
+}
+
+PyDoc_STRVAR(rewrite_doc,
+"rewrite(text, mode, keys, json_keys) -> str | None\n\n"
+"A uniform table's kept rows (whole lines) as csv lines (mode 0: iteration, seconds, lr, outputs)\n"
+"or the JSON writer's test passes (mode 1, each ending ',\\n'); keys: the kept JSON keys of the\n"
+"outputs, json_keys: json.dumps of each name. None where a row is not of the kept form.");
+
+static PyObject *rewrite(PyObject *self, PyObject *args) {
+    PyObject *text, *keys, *json_keys;
+    int mode;
+    if (!PyArg_ParseTuple(args, "UiO!O!", &text, &mode, &PyTuple_Type, &keys, &PyTuple_Type, &json_keys)) return NULL;
+    Py_ssize_t nkeys = PyTuple_GET_SIZE(keys);
+    if (nkeys > MAX_NAMES || PyTuple_GET_SIZE(json_keys) != nkeys || (mode != AS_CSV && mode != AS_JSON)) {
+        PyErr_SetString(PyExc_ValueError, "keys");
+        return NULL;
+    }
+    span key[MAX_NAMES], json_key[MAX_NAMES];
+    for (Py_ssize_t k = 0; k < nkeys; k++)
+        if (span_of(PyTuple_GET_ITEM(keys, k), &key[k]) || span_of(PyTuple_GET_ITEM(json_keys, k), &json_key[k]))
+            return NULL;
+    Py_ssize_t size;
+    const char *p = PyUnicode_AsUTF8AndSize(text, &size), *end;
+    if (!p) return NULL;
+    end = p + size;
+    buffer b = {NULL, 0, 0};
+    if (grow(&b, size + size / 4 + 64)) return NULL;
+    PyObject *result = NULL;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', end - p);
+        if (!nl) break;
+        int r = rewrite_row(&b, p, nl, mode, key, json_key, (int)nkeys);
+        if (r == -2) goto done;
+        if (r) break;
+        p = nl + 1;
+    }
+    result = p == end ? PyUnicode_FromStringAndSize(b.p, b.n) : (Py_INCREF(Py_None), Py_None);
+done:
+    PyMem_Free(b.p);
+    return result;
+}
+
+PyDoc_STRVAR(nulls_doc,
+"nulls(data) -> bytes\n\n"
+"Kept rows' UTF-8 bytes with every value nan, -nan, inf or -inf written null, in one pass:\n"
+"curve.py's _nonfinite_to_null (a value follows ': ', which no kept key holds).");
+
+static PyObject *nulls(PyObject *self, PyObject *arg) {
+    char *data;
+    Py_ssize_t size;
+    if (PyBytes_AsStringAndSize(arg, &data, &size)) return NULL;
+    buffer b = {NULL, 0, 0};
+    if (grow(&b, size + 64)) return NULL;
+    const char *p = data, *end = data + size, *copied = data;
+    while ((p = memchr(p, ':', end - p)) != NULL) {
+        const char *v = p + 2;
+        if (v <= end && p[1] == ' ') {
+            const char *w = v + (v < end && *v == '-');
+            if (end - w >= 3 && (memcmp(w, "nan", 3) == 0 || memcmp(w, "inf", 3) == 0)) {
+                if (put(&b, copied, v - copied) || PUTS(&b, "null")) { PyMem_Free(b.p); return NULL; }
+                copied = p = w + 3;
+                continue;
+            }
+        }
+        p++;
+        if (p >= end) break;
+    }
+    PyObject *result = copied == data ? (Py_INCREF(arg), arg)
+                       : put(&b, copied, end - copied) ? NULL : PyBytes_FromStringAndSize(b.p, b.n);
+    PyMem_Free(b.p);
+    return result;
+}
+
 PyDoc_STRVAR(setup_doc,
 "setup(known_words, name_forms)\n\n"
 "lines.py's first words and name forms (bytes), so that its rule is not written twice.");
@@ -698,6 +984,8 @@ static PyObject *setup(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
     {"setup", setup, METH_VARARGS, setup_doc},
+    {"rewrite", rewrite, METH_VARARGS, rewrite_doc},
+    {"nulls", nulls, METH_O, nulls_doc},
     {NULL, NULL, 0, NULL},
 };
 

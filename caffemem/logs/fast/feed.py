@@ -8,7 +8,7 @@ what makes the result the line path's.
 
 from __future__ import annotations
 
-from caffemem.logs.fast import scan
+from caffemem.logs.fast import compiled, scan
 from caffemem.logs.fast.bulk import TrainBatch
 from caffemem.logs.fast.render import render_batch, tail_lines
 from caffemem.logs.lines import classify
@@ -27,7 +27,7 @@ class Feeder:
     def piece(self, piece: str, bulk: bool = True) -> None:
         """A piece read here; with ``bulk``, its lines through the compiled scanner (scan.py) where
         it is built, and its training stretches offered whole."""
-        if bulk and scan.SCAN is not None:
+        if bulk and compiled.SCAN is not None:
             scan.feed_piece(piece, self.events, self.builder, self._python)
         else:
             self._python(piece, bulk)

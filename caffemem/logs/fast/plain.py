@@ -11,12 +11,14 @@ shape is classified once, with lines.py's ``classify`` itself (the grammar stays
 tests/logs/fast/test_log_plain.py checks that line and shape agree on every corpus line).
 
 A line is *skippable* when its shape is classified ``unknown`` and, if it has a glog prefix, is not
-F (a fatal line is a crash) and comes from no source file whose lines reveal a data layer's type
-while it is set up (``DATA_LAYER_SOURCES``, compared as shapes too). For such a line the builder
-only counts it, keeps it as a last line and notes its thread id (a line without a prefix: counts
-it and keeps it, once the run has glog lines and outside a text block), which is what
-``RunBuilder.take_unknown`` does for a whole run of them — or refuses, and then the run goes line
-by line.
+F (a fatal line is a crash). For such a line the builder only counts it, keeps it as a last line
+and notes its thread id (a line without a prefix: counts it and keeps it, once the run has glog
+lines and outside a text block), which is what ``RunBuilder.take_unknown`` does for a whole run of
+them — or refuses, and then the run goes line by line. A line from a source file whose lines
+reveal a data layer's type while it is set up (``DATA_LAYER_SOURCES``, compared as shapes too:
+NVCaffe's data layers print "Output data size", "Parser threads" at every test pass) is skippable
+only while no layer is being set up: its mark is a ``SourceGetter``, which ``take_unknown`` is
+told of (the compiled scanner is only lent a run in which no layer is being set up).
 """
 
 from __future__ import annotations
@@ -37,31 +39,49 @@ NO_PREFIX = True
 """The mark of a skippable line without a glog prefix (binary junk broken at a newline byte, an
 unknown tool's output): skippable only outside a text block and once the run has glog lines."""
 
+
+
+class SourceGetter:
+    """The thread-id getter of skippable lines from a data layer's source file (see the module)."""
+
+    __slots__ = ("get",)
+
+    def __init__(self, get: itemgetter) -> None:  # type: ignore[type-arg]
+        self.get = get
+
+    def __call__(self, line: str) -> str:
+        return self.get(line)  # type: ignore[no-any-return]
+
+
 # A line shape -> the getter of its thread id when the line is skippable (NO_PREFIX when it has
-# no thread id), else False.
-_SHAPES: dict[str, itemgetter | bool] = {}  # type: ignore[type-arg]
+# no thread id; a SourceGetter for a data layer's source file), else False.
+_SHAPES: dict[str, itemgetter | SourceGetter | bool] = {}  # type: ignore[type-arg]
 _GETTERS: dict[tuple[int, int], itemgetter] = {}  # type: ignore[type-arg]
+_SOURCE_GETTERS: dict[tuple[int, int], SourceGetter] = {}  # one object per place, so that groupby joins runs
 
 
-def skippable(shape: str) -> itemgetter | bool:  # type: ignore[type-arg]
+def skippable(shape: str) -> itemgetter | SourceGetter | bool:  # type: ignore[type-arg]
     """The thread-id getter for lines of this shape if they are skippable (see the module), else False."""
     if len(shape) > MAX_LINE_CHARS or not shape:
         return False
     prefix = PREFIX_RE.match(shape)
     if prefix is None:
         return NO_PREFIX if classify(shape).kind == UNKNOWN else False
-    if shape[0] == "F" or prefix.group(5).split(":", 1)[0] in _SOURCE_SHAPES:
-        return False
-    if classify(shape).kind != UNKNOWN:
+    if shape[0] == "F" or classify(shape).kind != UNKNOWN:
         return False
     where = (prefix.start(4), prefix.end(4))
     getter = _GETTERS.get(where)
     if getter is None:
         getter = _GETTERS[where] = itemgetter(slice(*where))
+    if prefix.group(5).split(":", 1)[0] in _SOURCE_SHAPES:
+        source = _SOURCE_GETTERS.get(where)
+        if source is None:
+            source = _SOURCE_GETTERS[where] = SourceGetter(getter)
+        return source
     return getter
 
 
-def runs(lines: list[str], text: str) -> Iterator[tuple[int, int, itemgetter | bool]]:  # type: ignore[type-arg]
+def runs(lines: list[str], text: str) -> Iterator[tuple[int, int, itemgetter | SourceGetter | bool]]:  # type: ignore[type-arg]
     """(start, end, getter) over ``lines`` (``text`` split at its newlines, ``text`` whole lines):
     consecutive lines skippable with the same thread-id getter, or (getter False) not skippable."""
     shapes = digit_shape(text).split("\n")

@@ -5,32 +5,29 @@ The C code decides only what lines.py and runs.py decide identically for the lin
 repeats (see its header); it hands back everything else, so the result is the line path's byte
 for byte (tests/logs/fast/test_log_scan.py checks it on every shared log, and the cases where it
 must hand back). It is optional: where it was not built, or with ``CAFFEMEM_NO_C=1`` in the
-environment, ``SCAN`` is None and the pure-Python bulk path (bulk.py, plain.py) does the work.
+environment, ``compiled.SCAN`` is None and the pure-Python bulk path (bulk.py, plain.py) does the work.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from types import ModuleType
 
-from caffemem.logs.fast import plain
+from caffemem.logs.fast import compiled, plain
 from caffemem.logs.lines import _KNOWN_FIRST_WORDS, _NAME_FORMS
 from caffemem.logs.reader import LineEvents
 from caffemem.logs.runs import RunBuilder
 
-_scan: ModuleType | None
-try:
-    from caffemem.logs.fast import _scan  # type: ignore[attr-defined, no-redef]
-except ImportError:  # not built: the pure-Python path
-    _scan = None
+if compiled.BUILT is not None:
+    compiled.BUILT.setup(tuple(sorted(word.encode("ascii") for word in _KNOWN_FIRST_WORDS)),
+                         tuple(form.encode("ascii") for form in _NAME_FORMS))
 
-if _scan is not None:
-    _scan.setup(tuple(sorted(word.encode("ascii") for word in _KNOWN_FIRST_WORDS)),
-                tuple(form.encode("ascii") for form in _NAME_FORMS))
 
-SCAN: ModuleType | None = None if os.environ.get("CAFFEMEM_NO_C") else _scan
-"""The compiled module in use (None: pure Python). Tests switch it to compare both paths."""
+def __getattr__(name: str) -> object:
+    """``scan.SCAN``: the module in use, read from ``compiled`` (set it there, not here)."""
+    if name == "SCAN":
+        return compiled.SCAN
+    raise AttributeError(name)
+
 
 MAX_HAND_BACK = 1 << 12  # lines read the Python way at most between two tries of the scanner
 
@@ -44,7 +41,7 @@ def feed_piece(piece: str, events: LineEvents, builder: RunBuilder,
     Python way each time (a set-up, a log the scanner does not know), so a log it cannot read
     costs hardly more than the pure-Python path.
     """
-    scan = SCAN
+    scan = compiled.SCAN
     assert scan is not None
     size = len(piece)
     ascii_only = piece.isascii()

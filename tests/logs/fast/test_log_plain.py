@@ -12,7 +12,7 @@ from log_helpers import log_output
 
 from caffemem.logs.events import UNKNOWN
 from caffemem.logs.fast.bulk import digit_shape
-from caffemem.logs.fast.plain import NO_PREFIX, runs, skippable
+from caffemem.logs.fast.plain import NO_PREFIX, SourceGetter, runs, skippable
 from caffemem.logs.lines import classify
 
 
@@ -45,7 +45,8 @@ def test_what_is_skippable() -> None:
     getter = skippable(digit_shape(line))
     assert getter not in (False, NO_PREFIX) and getter(line) == "100"
     assert skippable(digit_shape("F" + line[1:])) is False  # a crash
-    assert skippable(digit_shape(line.replace("blocking_queue", "image_data_layer"))) is False  # a layer's type
+    source = skippable(digit_shape(line.replace("blocking_queue", "image_data_layer")))  # may show a layer's type
+    assert isinstance(source, SourceGetter) and source(line) == "100"  # so: only while no layer is set up
     assert skippable(digit_shape("I0101 00:00:00.000000  100 solver.cpp:228] Iteration 1, loss = 2")) is False
     assert skippable(digit_shape("Killed")) is False  # a shell line the grammar knows
     assert skippable("") is False

@@ -11,19 +11,19 @@ import pytest
 from conftest import ROOT, SHARED
 from log_helpers import log_output
 
-from caffemem.logs.fast import plain, scan
+from caffemem.logs.fast import compiled, plain
 from caffemem.logs.fast.feed import Feeder
 from caffemem.logs.runs import RunBuilder
 
-C = scan.SCAN
+C = compiled.SCAN
 needs_c = pytest.mark.skipif(C is None, reason="the C scanner is not built here (CAFFEMEM_NO_C or no compiler)")
 
 
 @pytest.fixture
 def pure_python() -> Iterator[None]:
-    scan.SCAN = None
+    compiled.SCAN = None
     yield
-    scan.SCAN = C
+    compiled.SCAN = C
 
 
 def _logs() -> list[Path]:
@@ -35,12 +35,12 @@ def _logs() -> list[Path]:
 def _three_ways(path: Path, piece_bytes: int = 1 << 16) -> tuple[str, str, str]:
     """(C path, pure-Python bulk path, line path) output of every format."""
     with_c = log_output(path, True, piece_bytes)
-    scan.SCAN = None
+    compiled.SCAN = None
     try:
         python = log_output(path, True, piece_bytes)
         lines = log_output(path, False, piece_bytes)
     finally:
-        scan.SCAN = C
+        compiled.SCAN = C
     return with_c, python, lines
 
 
@@ -144,7 +144,9 @@ def test_names_with_digits_and_tagged_lines_are_taken() -> None:
     assert _taken(prefix, text) == text
     tagged = ("I0101 00:00:07.000000   904 solver.cpp:337]     [0.0] Iteration 6 (151.4 iter/s, 0.0066s/1 iter),"
               " loss = 2.26\n"
-              "I0101 00:00:07.000001   904 sgd_solver.cpp:180] [0.0] Iteration 6, lr = 0.001, m = 0.9, wd = 0.004\n")
+              "I0101 00:00:07.000001   904 sgd_solver.cpp:180] [0.0] Iteration 6, lr = 0.001, m = 0.9, wd = 0.004\n"
+              "I0101 00:00:07.100000   904 solver.cpp:337]     [0.0] Iteration 7 (0.065498 s), loss = 2.25\n"
+              "I0101 00:00:07.200000   904 solver.cpp:337] Iteration 8 (0.06 s), loss = nan\n")
     assert _taken(prefix, tagged) == tagged
 
 
@@ -188,6 +190,6 @@ def test_odd_logs_read_the_same_three_ways(tmp_path: Path, case: str) -> None:
 
 
 def test_the_pure_python_path_is_selectable(pure_python: None, tmp_path: Path) -> None:
-    assert scan.SCAN is None
+    assert compiled.SCAN is None
     path = _write(tmp_path, "one.log", _run())
     assert log_output(path, True) == log_output(path, False)
