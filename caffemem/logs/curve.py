@@ -41,7 +41,7 @@ MEMORY_CHARS = 1 << 22  # rendered text kept in memory before spilling (4 MiB)
 READ_BYTES = 1 << 20  # spilled rows read back in blocks of about this (each block is decoded whole)
 SENDFILE_BYTES = 1 << 18  # spilled rows at least this long are copied by the kernel, shorter ones written
 PARSE_CHARS = 1 << 18  # rows parsed back at once by rows()
-MEMORY_FILE_BYTES = 1 << 30  # spilled rows of all tables kept in anonymous memory files up to this, then on disk
+MEMORY_FILE_BYTES = 32 << 20  # spilled rows of all tables kept in anonymous memory files up to this, then on disk
 _in_memory_files = 0  # bytes spilled to memory files so far, by every table of the process
 
 
@@ -53,7 +53,9 @@ def _spill_file(in_memory: bool) -> tuple[IO[bytes], bool]:
     disk's file system they cost 0.07 s of system time on a quiet machine but up to 2.7 s when
     the kernel throttles writers for its write-back (other work writing); in a memory file,
     0.09 s every time. Such pages are not the process's resident set (they are never mapped)
-    but they are RAM, so past MEMORY_FILE_BYTES the rows move to disk (``Table._spill_parts``).
+    but they are RAM the machine cannot page out without swap, and reading a log must take
+    constant memory: so only the first MEMORY_FILE_BYTES (32 MiB, all a log of ~100 MB needs) go
+    there, the rest to disk (``Table._spill_parts``), whose pages the kernel can drop.
     """
     create = getattr(os, "memfd_create", None)
     if in_memory and create is not None:
