@@ -329,6 +329,20 @@ static const char *skip_space(const char *p, const char *e) {
 /* \s*$ with ASCII white space only (a non-ASCII byte could be Unicode white space). */
 static int at_end(const char *p, const char *e) { return skip_space(p, e) == e; }
 
+/* The loss value at v ends the line: on_iteration_loss, a new training row with that loss. */
+static int loss_row(state *s, prefix *x, long long it, const char *v, const char *e) {
+    int f;
+    const char *q = number(v, e, &f);
+    if (!q || !at_end(q, e)) return HAND_BACK;
+    value lr, loss;
+    long long micros;
+    missing(&lr);
+    value_of(&loss, v, q, f);
+    if (elapsed(s, x->date, x->clock, &micros)) return HAND_BACK;
+    s->training = 1; s->in_test = 0; s->last_iteration = it; s->has_last_iteration = 1;
+    return add_row(&s->train, it, micros, &lr, &loss, 0) ? FAILED : TAKEN;
+}
+
 /* Loss, lr and "Testing net" lines: ITERATION_RE (and _TAGGED_LR_RE when ``tagged``), and the
  * grammar's iteration_time_loss in its printed form (NVCaffe; lines.py leaves it to lark). */
 static int iteration_line(state *s, const char *p, const char *e, prefix *x, int tagged) {
@@ -337,17 +351,7 @@ static int iteration_line(state *s, const char *p, const char *e, prefix *x, int
     int f1, f2;
     p = skip_space(p, e);
     if (!starts(p, e, "Iteration ") || !(p = integer(p + 10, e, &it))) return HAND_BACK;
-    if (starts(p, e, ", loss = ")) {
-        const char *v = p + 9;
-        if (!(q = number(v, e, &f1)) || !at_end(q, e)) return HAND_BACK;
-        value lr, loss;
-        long long micros;
-        missing(&lr);
-        value_of(&loss, v, q, f1);
-        if (elapsed(s, x->date, x->clock, &micros)) return HAND_BACK;
-        s->training = 1; s->in_test = 0; s->last_iteration = it; s->has_last_iteration = 1;
-        return add_row(&s->train, it, micros, &lr, &loss, 0) ? FAILED : TAKEN;
-    }
+    if (starts(p, e, ", loss = ")) return loss_row(s, x, it, p + 9, e);
     if (starts(p, e, " (")) {  /* " (N iter/s, Ns/N iters), loss = N", NVCaffe's " (N s), loss = N" */
         long long per;
         if (!(q = number(p + 2, e, &f1))) return HAND_BACK;
@@ -360,15 +364,7 @@ static int iteration_line(state *s, const char *p, const char *e, prefix *x, int
             if (q < e && *q == 's') q++;
         }
         if (!starts(q, e, "), loss = ")) return HAND_BACK;
-        const char *v = q + 10;
-        if (!(q = number(v, e, &f1)) || !at_end(q, e)) return HAND_BACK;
-        value lr, loss;
-        long long micros;
-        missing(&lr);
-        value_of(&loss, v, q, f1);
-        if (elapsed(s, x->date, x->clock, &micros)) return HAND_BACK;
-        s->training = 1; s->in_test = 0; s->last_iteration = it; s->has_last_iteration = 1;
-        return add_row(&s->train, it, micros, &lr, &loss, 0) ? FAILED : TAKEN;
+        return loss_row(s, x, it, q + 10, e);
     }
     if (starts(p, e, ", lr = ")) {
         const char *v = p + 7;
