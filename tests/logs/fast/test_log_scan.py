@@ -193,3 +193,24 @@ def test_the_pure_python_path_is_selectable(pure_python: None, tmp_path: Path) -
     assert compiled.SCAN is None
     path = _write(tmp_path, "one.log", _run())
     assert log_output(path, True) == log_output(path, False)
+
+
+@needs_c
+def test_two_test_nets_keep_their_numbers_in_the_stdout_csv(tmp_path: Path) -> None:
+    """The csv writer copies rewritten test rows only when all are test net #0; a second test net
+    goes the decoded way, and both ways give the same bytes, TestNet 1 included."""
+    lines = [SETUP.rstrip("\n")]
+    for it in range(0, 400, 20):
+        stamp = f"I0101 00:00:{1 + it // 20:02d}"
+        if it % 100 == 0:
+            for net in (0, 1):
+                lines += [f"{stamp}.000000   904 solver.cpp:337] Iteration {it}, Testing net (#{net})",
+                          f"{stamp}.000100   904 solver.cpp:404]     Test net output #0: accuracy = 0.{net + 1}"]
+        lines += [f"{stamp}.100000   904 solver.cpp:228] Iteration {it}, loss = 1.5",
+                  f"{stamp}.100001   904 solver.cpp:244]     Train net output #0: loss = 1.5 (* 1 = 1.5 loss)",
+                  f"{stamp}.100002   904 sgd_solver.cpp:106] Iteration {it}, lr = 0.01"]
+    log = tmp_path / "two_test_nets.log"
+    log.write_text("\n".join(lines) + "\n")
+    with_c, python, by_line = _three_ways(log)
+    assert with_c == python == by_line
+    assert "1,TEST,1,100," in with_c and "1,TEST,0,100," in with_c
