@@ -60,7 +60,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 
-from caffemem.logs.fast.pieces import PIECE_BYTES, FileCutter, decode
+from caffemem.logs.fast.pieces import PIECE_BYTES, FileCutter, decode, hand_back_end
 
 Cell = float | str
 """A value of a row: a float, or ``""`` for a missing one (as csv.DictWriter's restval)."""
@@ -228,7 +228,6 @@ def _csv_text(text: str, count: int) -> CsvText:
 #: value, which the compiled reader does not do, so with such a delimiter it is not used.
 _FLOAT_CHARACTERS = "0123456789.e+-nafi"
 
-MAX_HAND_BACK = 1 << 12  # lines read the Python way at most between two tries of the compiled reader
 
 
 def file_pieces(fd: int, size: int, progress: Callable[[int], None] | None = None,
@@ -383,12 +382,7 @@ class ParseLog:
             at += taken
             pos += chars
             misses = 0 if taken else min(misses + 1, 12)
-            end = pos
-            for _ in range(min(1 << misses, MAX_HAND_BACK)):
-                end = piece.find("\n", end) + 1
-                if not end:
-                    end = size
-                    break
+            end = hand_back_end(piece, pos, misses)
             chunk = piece[pos:end]
             yield from self._lines(_split_lines(chunk))
             pos = end
@@ -412,12 +406,7 @@ class ParseLog:
             if at >= size:
                 return
             misses = 0 if taken else min(misses + 1, 12)
-            end = at
-            for _ in range(min(1 << misses, MAX_HAND_BACK)):
-                end = piece.find(b"\n", end) + 1
-                if not end:
-                    end = size
-                    break
+            end = hand_back_end(piece, at, misses)
             yield from self._lines(_split_lines(decode(piece[at:end])))
             at = end
 

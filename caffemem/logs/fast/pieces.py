@@ -163,3 +163,19 @@ def iter_stream(stream: BinaryIO, piece_bytes: int = PIECE_BYTES, max_line_bytes
             if progress is not None:
                 progress(start)
         index += 1
+
+
+MAX_HAND_BACK = 1 << 12  # lines read the Python way at most between two tries of a compiled reader
+
+
+def hand_back_end(piece: str | bytes, pos: int, misses: int) -> int:
+    """Where the stretch a compiled reader hands back to Python ends: ``2 ** misses`` whole lines
+    from ``pos`` (at most MAX_HAND_BACK), ``misses`` being how many tries in a row took nothing.
+    A log the C code cannot read costs it little: each failed try hands back twice as many lines."""
+    newline = "\n" if isinstance(piece, str) else b"\n"
+    end = pos
+    for _ in range(min(1 << misses, MAX_HAND_BACK)):
+        end = piece.find(newline, end) + 1  # type: ignore[arg-type]
+        if not end:
+            return len(piece)
+    return end

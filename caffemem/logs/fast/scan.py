@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from caffemem.logs.fast import compiled, plain
+from caffemem.logs.fast.pieces import hand_back_end
 from caffemem.logs.lines import _KNOWN_FIRST_WORDS, _NAME_FORMS
 from caffemem.logs.reader import LineEvents
 from caffemem.logs.runs import RunBuilder
@@ -29,7 +30,6 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 
 
-MAX_HAND_BACK = 1 << 12  # lines read the Python way at most between two tries of the scanner
 
 
 def feed_piece(piece: str, events: LineEvents, builder: RunBuilder,
@@ -61,12 +61,7 @@ def feed_piece(piece: str, events: LineEvents, builder: RunBuilder,
         if pos >= size:
             return
         misses = 0 if taken else min(misses + 1, 12)
-        end = pos
-        for _ in range(min(1 << misses, MAX_HAND_BACK)):
-            end = piece.find("\n", end) + 1
-            if not end:
-                end = size
-                break
+        end = hand_back_end(piece, pos, misses)
         chunk = piece[pos:end]
         python(chunk)
         pos = end
