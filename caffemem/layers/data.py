@@ -40,6 +40,7 @@ class DataLayerBase(Layer):
 
     def assume(self, shape: Shape, why: str) -> Shape:
         top = self.param.top[0] if self.param.top else self.name
+        self.ctx.assumed_tops.setdefault(top, shape)
         dims = ",".join(str(d) for d in shape)
         self.ctx.assume(f"layer '{self.name}' ({self.type}): {why}; assuming {dims} per sample "
                       f"(give --input {top}=C,H,W)")

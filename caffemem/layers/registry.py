@@ -83,6 +83,9 @@ class SetupContext:
     #: When it holds one value B at most, building with ``batch=B`` gives the same net: layers read the
     #: option through :meth:`batch_or` only.
     default_batches: set[int] = field(default_factory=set)
+    #: Per-sample shapes assumed for data tops (``DataLayerBase.assume``), by top name: what a
+    #: failed build may try again with other sizes (``net/analyze.py``).
+    assumed_tops: dict[str, Shape] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -8,7 +8,7 @@ phase); ``--phase`` picks one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from caffemem.errors import CaffememError, NetError
 from caffemem.layers.registry import BuildOptions, SetupContext, layer_class
@@ -102,6 +102,9 @@ def _build(loaded: LoadedNet, phase: int, solver_state: caffe_pb2.NetState | Non
     try:
         return build_net(loaded.param, state, ctx, loaded.prepared)
     except NetError as err:
+        solved = _solve_image_size(loaded, state, ctx)
+        if solved is not None:
+            return solved
         hints = []
         rule_stages = _rule_stages(loaded.param)
         if rule_stages and not state.stage:
@@ -112,6 +115,44 @@ def _build(loaded: LoadedNet, phase: int, solver_state: caffe_pb2.NetState | Non
             err.message += " [" + "; ".join(hints) + "]"
             err.args = (err.location_prefix() + err.message,)
         raise
+
+
+def _solve_image_size(loaded: LoadedNet, state: caffe_pb2.NetState, failed: SetupContext) -> BuiltNet | None:
+    """A net that failed under an assumed image size, built at the size its own layers pin down.
+
+    SegNet's data layer (DenseImageData) says nothing of the image size, and its unpooling layers
+    give their outputs in full (``upsample_h``/``upsample_w``): the pooling input they restore. So
+    the image is that size times 2**k (k poolings before that one): the smallest k for which the whole
+    net builds is the answer, said as an assumption. Only one assumed top, only such layers; None
+    when nothing fits (the error then stands, with its hint).
+    """
+    if len(failed.assumed_tops) != 1:
+        return None
+    (top, sample), = failed.assumed_tops.items()
+    if len(sample) != 3:
+        return None
+    pinned = [(lp.name, lp.upsample_param.upsample_h, lp.upsample_param.upsample_w) for lp in loaded.param.layer
+              if lp.type == "Upsample" and lp.upsample_param.upsample_h > 1 and lp.upsample_param.upsample_w > 1]
+    tried: set[tuple[int, int]] = set()
+    for name, h, w in pinned:
+        for k in range(7):
+            size = (h << k, w << k)
+            if size in tried:
+                continue
+            tried.add(size)
+            shape = (sample[0], *size)
+            options = replace(failed.options, inputs={**failed.options.inputs, top: shape})
+            ctx = SetupContext(phase=failed.phase, options=options, source=loaded.source)
+            try:
+                built = build_net(loaded.param, state, ctx, loaded.prepared)
+            except NetError:
+                continue
+            dims = ",".join(map(str, shape))
+            built.warnings.insert(0, f"top '{top}': the image size is in the data, which caffemem does not read; "
+                                     f"{dims} per sample is what layer '{name}' (upsample_h {h}, upsample_w {w}) "
+                                     f"fits (give --input {top}=C,H,W for another)")
+            return built
+    return None
 
 
 def analyze_net(loaded: LoadedNet, phase: int | None = None, options: BuildOptions | None = None,

@@ -139,3 +139,28 @@ def test_shared_parameters_counted_once() -> None:
     net = build(text)
     assert net.param_count == 4 * 3 + 4
     assert net.layers[2].params[0].owner == (1, 0)
+
+
+def test_an_assumed_image_size_gives_way_to_the_size_segnets_unpooling_pins(tmp_path) -> None:  # noqa: ANN001
+    """SegNet's DenseImageData says no size; its Upsample's upsample_h/upsample_w restore pool2's
+    input, one pooling below the image, and the next unpooling needs pool1's mask to match: at the
+    assumed 256x256 the net fails, at 3 x (90*2) x (120*2) it builds."""
+    from caffemem.commands.check import run_check
+
+    net = tmp_path / "segnet_small.prototxt"
+    net.write_text('''
+layer { name: "data" type: "DenseImageData" top: "data" top: "label"
+        dense_image_data_param { source: "train.txt" batch_size: 2 } }
+layer { name: "pool1" type: "Pooling" bottom: "data" top: "pool1" top: "pool1_mask"
+        pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "pool2" type: "Pooling" bottom: "pool1" top: "pool2" top: "pool2_mask"
+        pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "up2" type: "Upsample" bottom: "pool2" bottom: "pool2_mask" top: "up2"
+        upsample_param { scale: 2 upsample_h: 90 upsample_w: 120 } }
+layer { name: "up1" type: "Upsample" bottom: "up2" bottom: "pool1_mask" top: "up1"
+        upsample_param { scale: 2 } }
+''')
+    result = run_check(net)
+    data = next(layer for layer in result.analysis.nets[0].layers if layer.name == "data")
+    assert tuple(data.top_shapes[0]) == (2, 3, 180, 240)
+    assert any("upsample_h 90, upsample_w 120" in w for w in result.warnings)
