@@ -70,7 +70,7 @@ def fast_solver_line(message: str) -> tuple[str, tuple[object, ...]] | None:
     return None
 
 
-_TAG_RE = re.compile(r"\s*\[\d+(?:\.\d+)?\]")
+_TAG_RE = re.compile(r"\s*(?:\[\d+(?:\.\d+)?\]|\(\d+\.\d+\))")  # NVCaffe: "[0.0]" train lines, "(0.0)" test outputs
 _TAGGED_LR_RE = re.compile(rf"\s*Iteration ({_INT}), lr = ({_NUM}), \S.*$")
 
 
@@ -98,7 +98,7 @@ def classify_message(message: str) -> tuple[str, tuple[object, ...]] | None:
     """(kind, values) for a glog message, or None when it is not a kind caffemem knows."""
     stripped = message.lstrip()
     first = stripped.split(" ", 1)[0]
-    if first[:1] == "[":  # an NVCaffe solver tag: its solver lines by regex, the rest by the grammar
+    if first[:1] in ("[", "("):  # an NVCaffe solver tag: its solver lines by regex, the rest by the grammar
         found = fast_tagged_solver_line(message)
         if found is not None:
             return found

@@ -147,3 +147,25 @@ def test_the_stdout_csv_holds_each_runs_train_rows_then_its_test_rows(tmp_path) 
     assert [(r[1], r[3]) for r in table[1:]] == [("TRAIN", "0"), ("TRAIN", "100"), ("TRAIN", "200"),
                                                  ("TEST", "0"), ("TEST", "200")]
     assert table[1][6:] == ["1.0", ""] and table[4][6:] == ["", "0.5"]
+
+
+def test_nvcaffes_tagged_test_outputs_fill_the_test_table(tmp_path) -> None:  # noqa: ANN001
+    """NVCaffe tags its train outputs "[0.0]" and its test outputs "(0.0)": both are outputs."""
+    from caffemem.commands.log import run_log
+
+    log = tmp_path / "nvcaffe.log"
+    log.write_text(
+        "I0519 23:35:49.000000 215053 solver.cpp:1] Solving NV\n"
+        "I0519 23:35:49.700000 215053 solver.cpp:471] Iteration 0, Testing net (#0)\n"
+        "I0519 23:35:49.767159 215053 solver.cpp:581]     (0.0)    Test net output #0: accuracy = 0.0882353\n"
+        "I0519 23:35:49.767199 215053 solver.cpp:581]     (0.0)    Test net output #1: loss = 2.3027 "
+        "(* 1 = 2.3027 loss)\n"
+        "I0519 23:35:50.068370 215053 solver.cpp:357] Iteration 0 (1.6 s), loss = 2.30193\n"
+        "I0519 23:35:50.068375 215053 solver.cpp:358]     [0.0]     Train net output #0: loss = 2.30193 "
+        "(* 1 = 2.30193 loss)\n")
+    with run_log(log) as result:
+        test = result.runs[0].test
+        assert test.names == ["accuracy", "loss"]
+        row = next(iter(test.records()))
+        assert row.outputs == (0.0882353, 2.3027)
+        assert result.runs[0].train.names == ["loss"]

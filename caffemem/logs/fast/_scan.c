@@ -511,16 +511,20 @@ static int message(state *s, const char *line, const char *p, const char *e, pre
     const char *fe = sp ? sp : e;
     Py_ssize_t fn = fe - st;
     int r = HAND_BACK;
-    if (fn > 0 && *st == '[') {
-        /* _TAG_RE: \s*\[\d+(?:\.\d+)?\] then the solver lines (fast_tagged_solver_line) */
+    if (fn > 0 && (*st == '[' || *st == '(')) {
+        /* _TAG_RE: \s*(?:\[\d+(?:\.\d+)?\]|\(\d+\.\d+\)) then the solver lines
+         * (fast_tagged_solver_line); a "(" tag needs its fraction */
+        const char close = *st == '[' ? ']' : ')';
         const char *q = st + 1, *d = q;
         while (q < e && is_digit(*q)) q++;
         if (q > d && q < e && *q == '.') {
             const char *d2 = ++q;
             while (q < e && is_digit(*q)) q++;
             if (q == d2) q = NULL;
+        } else if (close == ')') {
+            q = NULL;
         }
-        if (q && q > d && q < e && *q == ']') {
+        if (q && q > d && q < e && *q == close) {
             q++;
             const char *rest = skip_space(q, e);
             if (starts(rest, e, "Iteration ")) r = iteration_line(s, q, e, x, 1);
