@@ -344,12 +344,7 @@ class Yolov3DetectionOutputLayer(Layer):
 
     min_bottoms = 1
     exact_tops = 1
-
-    def allow_force_backward(self, bottom_index: int) -> bool:
-        return False
-
-    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
-        return False
+    empty_backward = True
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         yp = self.param.yolov3_detection_output_param
@@ -370,12 +365,7 @@ class BoxAnnotatorOHEMLayer(Layer):
 
     exact_bottoms = 4
     exact_tops = 2
-
-    def allow_force_backward(self, bottom_index: int) -> bool:
-        return False
-
-    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
-        return False
+    empty_backward = True
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         bp = self.param.box_annotator_ohem_param

@@ -7,6 +7,7 @@ Fast R-CNN's ``SmoothL1Loss`` and DeepLab's ``SegAccuracy`` sit here beside thei
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import ClassVar
 
 from caffemem.categories import Category as C
 from caffemem.layers.registry import INTERNAL, Buffer, Layer, RunInfo, Shape, canonical_axis, count, legacy4, register
@@ -65,15 +66,20 @@ class SoftmaxWithLossLayer(LossLayer):
     min_tops = 1
     max_tops = 2
 
+    #: The parameter whose ``axis`` the labels are counted along (InfogainLoss and the focal loss
+    #: count along their own; the internal softmax always follows ``softmax_param.axis``), and the
+    #: CHECK's words when the counts differ, as each layer's source has them.
+    label_axis_param: ClassVar[str] = "softmax_param"
+    label_check: ClassVar[str] = ("number of labels must match number of predictions; e.g., if softmax axis == 1 "
+                                  "and prediction shape is (N, C, H, W), label count (number of labels) must be "
+                                  "N*H*W, with integer values in {0, 1, ..., C-1}")
+
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         pred, label = bottoms[0], bottoms[1]
-        axis = canonical_axis(self.param.softmax_param.axis, len(pred), self.name)
-        self.axis = axis
-        outer, inner = count(pred[:axis]), count(pred[axis + 1:])
-        if outer * inner != count(label):
-            raise self.fail(f"number of labels must match number of predictions; e.g., if softmax axis == 1 "
-                            f"and prediction shape is (N, C, H, W), label count (number of labels) must be "
-                            f"N*H*W, with integer values in {{0, 1, ..., C-1}} (prediction {pred}, label {label})")
+        self.axis = canonical_axis(self.param.softmax_param.axis, len(pred), self.name)
+        axis = canonical_axis(getattr(self.param, self.label_axis_param).axis, len(pred), self.name)
+        if count(pred[:axis]) * count(pred[axis + 1:]) != count(label):
+            raise self.fail(f"{self.label_check} (prediction {pred}, label {label})")
         return [()] + ([pred] if self.n_tops > 1 else [])
 
     def top_data_view(self, top_index: int) -> int | None:
@@ -94,19 +100,10 @@ class SoftmaxWithLossLayer(LossLayer):
 @register("InfogainLoss")
 class InfogainLossLayer(SoftmaxWithLossLayer):
     max_bottoms = 3
-
-    def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
-        # Caffe counts labels along infogain_loss_param.axis; softmax_param.axis only steers the
-        # internal softmax (checked with the real Caffe: tests/memory/cases/infogain-axis).
-        pred, label = bottoms[0], bottoms[1]
-        axis = canonical_axis(self.param.infogain_loss_param.axis, len(pred), self.name)
-        self.axis = canonical_axis(self.param.softmax_param.axis, len(pred), self.name)
-        outer, inner = count(pred[:axis]), count(pred[axis + 1:])
-        if outer * inner != count(label):
-            raise self.fail(f"number of labels must match number of predictions; e.g., if infogain axis == 1 "
-                            f"and prediction shape is (N, C, H, W), label count (number of labels) must be "
-                            f"N*H*W, with integer values in {{0, 1, ..., C-1}} (prediction {pred}, label {label})")
-        return [()] + ([pred] if self.n_tops > 1 else [])
+    # Caffe counts labels along infogain_loss_param.axis; softmax_param.axis only steers the
+    # internal softmax (checked with the real Caffe: tests/memory/cases/infogain-axis).
+    label_axis_param = "infogain_loss_param"
+    label_check = SoftmaxWithLossLayer.label_check.replace("if softmax axis", "if infogain axis")
 
 
 @register("EuclideanLoss")
@@ -416,12 +413,7 @@ class CTCGreedyDecoderLayer(Layer):
     max_bottoms = 3
     min_tops = 1
     max_tops = 3
-
-    def allow_force_backward(self, bottom_index: int) -> bool:
-        return False
-
-    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
-        return False
+    empty_backward = True
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         probs = bottoms[0]
@@ -518,17 +510,15 @@ class FocalLossLayer(SoftmaxWithLossLayer):
     max_bottoms = None
     exact_bottoms = 2
 
+    label_axis_param = "focal_loss_param"
+    label_check = ("Number of labels must match number of predictions; e.g., if softmax axis == 1 and prediction "
+                   "shape is (N, C, H, W), label count (number of labels) must be N*H*W")
+
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         pred, label = bottoms[0], bottoms[1]
         if pred[:1] != label[:1]:
             raise self.fail(f"the data and label should have the same first dimension ({pred} vs {label})")
-        axis = canonical_axis(self.param.focal_loss_param.axis, len(pred), self.name)
-        self.axis = canonical_axis(self.param.softmax_param.axis, len(pred), self.name)
-        if count(pred[:axis]) * count(pred[axis + 1:]) != count(label):
-            raise self.fail(f"Number of labels must match number of predictions; e.g., if softmax axis == 1 "
-                            f"and prediction shape is (N, C, H, W), label count (number of labels) must be "
-                            f"N*H*W (prediction {pred}, label {label})")
-        return [()] + ([pred] if self.n_tops > 1 else [])
+        return super().reshape(bottoms)
 
 
 @register("WarpCTCLoss")

@@ -163,6 +163,9 @@ class Layer:
     #: marks it as needing no backward whatever its bottoms need, so its tops need none either (its
     #: Resample and Downsample do this). BVLC layers all allow it.
     allow_backward: ClassVar[bool] = True
+    #: Layers whose Backward does nothing (decoders, writers, generated indicators): they write no
+    #: bottom gradient, and force_backward does not ask them for one.
+    empty_backward: ClassVar[bool] = False
 
     def __init__(self, param: caffe_pb2.LayerParameter, ctx: SetupContext) -> None:
         self.param = param
@@ -182,7 +185,7 @@ class Layer:
         raise NotImplementedError
 
     def allow_force_backward(self, bottom_index: int) -> bool:
-        return True
+        return not self.empty_backward
 
     # --- the memory contract (see caffemem.memory) ---------------------------------------------
     #: Tops that own no data storage of their own: data-layer tops alias the prefetch batches.
@@ -205,7 +208,7 @@ class Layer:
 
     def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
         """Whether Backward writes (so allocates) this bottom's gradient. Default: propagate_down."""
-        return run.propagate_down[bottom_index]
+        return not self.empty_backward and run.propagate_down[bottom_index]
 
     def prefetch_elements(self, tops: list[Shape]) -> int:
         """Elements held by one prefetch batch of a prefetching data layer (0 for other layers)."""

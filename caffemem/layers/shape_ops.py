@@ -365,12 +365,7 @@ class ContinuationIndicatorLayer(Layer):
     min_bottoms = 0
     max_bottoms = 1
     exact_tops = 1
-
-    def allow_force_backward(self, bottom_index: int) -> bool:
-        return False
-
-    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
-        return False
+    empty_backward = True
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         cp = self.param.continuation_indicator_param
@@ -389,12 +384,7 @@ class MatWriteLayer(Layer):
 
     min_bottoms = 1
     exact_tops = 0
-
-    def allow_force_backward(self, bottom_index: int) -> bool:
-        return False
-
-    def writes_bottom_diff(self, bottom_index: int, run: RunInfo) -> bool:
-        return False
+    empty_backward = True
 
     def reshape(self, bottoms: list[Shape]) -> list[Shape | None]:
         if self.param.mat_write_param.period <= 0:
